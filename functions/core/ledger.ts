@@ -1,0 +1,168 @@
+import type pg from 'pg';
+import type { KeyRange } from './ranges.js';
+import type { RunSettings } from './input.js';
+
+/**
+ * The run ledger lives in the target database, in its own schema, so a range's data and its
+ * record commit in one transaction and people can read a run's history with plain SQL.
+ */
+export const LEDGER_SCHEMA = 'migration';
+
+export type RangeStatus = 'pending' | 'copied' | 'failed';
+export type RunStatus = 'running' | 'succeeded' | 'failed';
+
+const LEDGER_DDL = `
+CREATE SCHEMA IF NOT EXISTS ${LEDGER_SCHEMA};
+CREATE TABLE IF NOT EXISTS ${LEDGER_SCHEMA}.runs (
+  run_id      text PRIMARY KEY,
+  execution   text NOT NULL,
+  table_name  text NOT NULL,
+  mode        text NOT NULL,
+  input       jsonb NOT NULL,
+  started_at  timestamptz NOT NULL DEFAULT clock_timestamp(),
+  ended_at    timestamptz,
+  status      text NOT NULL DEFAULT 'running'
+);
+CREATE TABLE IF NOT EXISTS ${LEDGER_SCHEMA}.ranges (
+  run_id      text NOT NULL REFERENCES ${LEDGER_SCHEMA}.runs ON DELETE CASCADE,
+  range_index integer NOT NULL,
+  lo          numeric(20,0),
+  hi          numeric(20,0),
+  status      text NOT NULL DEFAULT 'pending',
+  rows        bigint,
+  attempts    integer NOT NULL DEFAULT 0,
+  seconds     double precision,
+  error       text,
+  updated_at  timestamptz NOT NULL DEFAULT clock_timestamp(),
+  PRIMARY KEY (run_id, range_index)
+);`;
+
+// Serializes ledger creation between concurrent runs (CREATE ... IF NOT EXISTS can still race).
+const LEDGER_LOCK = 7_201_604_042;
+
+export async function ensureLedger(target: pg.Client): Promise<void> {
+  await inTransaction(target, async () => {
+    await target.query('SELECT pg_advisory_xact_lock($1)', [LEDGER_LOCK]);
+    await target.query(LEDGER_DDL);
+  });
+}
+
+export interface RunRecord {
+  runId: string;
+  execution: string;
+  settings: RunSettings;
+  mode: 'full';
+}
+
+/** Records the run and its planned ranges as pending; a repeated Plan replaces its own ranges. */
+export async function startRun(target: pg.Client, run: RunRecord, ranges: KeyRange[]): Promise<void> {
+  await inTransaction(target, async () => {
+    await target.query(
+      `INSERT INTO ${LEDGER_SCHEMA}.runs (run_id, execution, table_name, mode, input)
+       VALUES ($1, $2, $3, $4, $5)
+       ON CONFLICT (run_id) DO UPDATE SET started_at = clock_timestamp(), ended_at = NULL, status = 'running', input = EXCLUDED.input`,
+      [run.runId, run.execution, run.settings.table, run.mode, JSON.stringify(run.settings)],
+    );
+    await target.query(`DELETE FROM ${LEDGER_SCHEMA}.ranges WHERE run_id = $1`, [run.runId]);
+    await target.query(
+      `INSERT INTO ${LEDGER_SCHEMA}.ranges (run_id, range_index, lo, hi)
+       SELECT $1, r.range_index, r.lo, r.hi FROM unnest($2::int[], $3::numeric[], $4::numeric[]) AS r(range_index, lo, hi)`,
+      [run.runId, ranges.map((r) => r.index), ranges.map((r) => r.lo), ranges.map((r) => r.hi)],
+    );
+  });
+}
+
+/** Marks a range copied; called inside the transaction that wrote its rows. */
+export async function recordRangeCopied(target: pg.Client, runId: string, range: KeyRange, rows: number, seconds: number): Promise<void> {
+  const { rowCount } = await target.query(
+    `UPDATE ${LEDGER_SCHEMA}.ranges
+        SET status = 'copied', rows = $3, seconds = $4, attempts = attempts + 1, error = NULL, updated_at = clock_timestamp()
+      WHERE run_id = $1 AND range_index = $2`,
+    [runId, range.index, rows, seconds],
+  );
+  if (rowCount !== 1) throw new Error(`Range ${range.index} of run ${runId} is not in the ledger: was the run planned?`);
+}
+
+/** Marks a range failed, after its transaction rolled back. */
+export async function recordRangeFailed(target: pg.Client, runId: string, range: KeyRange, error: string, seconds: number): Promise<void> {
+  await target.query(
+    `UPDATE ${LEDGER_SCHEMA}.ranges
+        SET status = 'failed', rows = NULL, seconds = $4, attempts = attempts + 1, error = $3, updated_at = clock_timestamp()
+      WHERE run_id = $1 AND range_index = $2`,
+    [runId, range.index, error, seconds],
+  );
+}
+
+export interface FailedRange extends KeyRange {
+  status: RangeStatus;
+  error: string | null;
+}
+
+export interface RunSummary {
+  runId: string;
+  table: string;
+  status: RunStatus;
+  rows: number;
+  ranges: number;
+  copiedRanges: number;
+  /** Ranges not copied: failed, or never reported back. */
+  failed: number;
+  /** The first {@link LISTED_FAILURES} of them. */
+  failedRanges: FailedRange[];
+  seconds: number;
+}
+
+/** How many failed ranges a summary lists; the ledger has them all. */
+export const LISTED_FAILURES = 50;
+
+/**
+ * The run's totals from the ledger. A range that is not `copied` counts as failed: one still
+ * `pending` at the end never reported back (its invocation died or timed out).
+ */
+export async function summarizeRun(target: pg.Client, runId: string): Promise<RunSummary> {
+  const { rows: runs } = await target.query<{ table_name: string; status: RunStatus; seconds: number }>(
+    `SELECT table_name, status, extract(epoch FROM coalesce(ended_at, clock_timestamp()) - started_at)::float8 AS seconds
+       FROM ${LEDGER_SCHEMA}.runs WHERE run_id = $1`,
+    [runId],
+  );
+  const run = runs[0];
+  if (!run) throw new Error(`Run ${runId} is not in the ledger`);
+  const { rows: totals } = await target.query<{ ranges: string; copied: string; rows: string }>(
+    `SELECT count(*) AS ranges, count(*) FILTER (WHERE status = 'copied') AS copied, coalesce(sum(rows), 0) AS rows
+       FROM ${LEDGER_SCHEMA}.ranges WHERE run_id = $1`,
+    [runId],
+  );
+  const { rows: failed } = await target.query<{ range_index: number; lo: string | null; hi: string | null; status: RangeStatus; error: string | null }>(
+    `SELECT range_index, lo::text, hi::text, status, error FROM ${LEDGER_SCHEMA}.ranges
+      WHERE run_id = $1 AND status <> 'copied' ORDER BY range_index LIMIT ${LISTED_FAILURES}`,
+    [runId],
+  );
+  return {
+    runId,
+    table: run.table_name,
+    status: run.status,
+    rows: Number(totals[0]!.rows),
+    ranges: Number(totals[0]!.ranges),
+    copiedRanges: Number(totals[0]!.copied),
+    failed: Number(totals[0]!.ranges) - Number(totals[0]!.copied),
+    failedRanges: failed.map((r) => ({ index: r.range_index, lo: r.lo, hi: r.hi, status: r.status, error: r.error })),
+    seconds: Math.round(run.seconds * 1000) / 1000,
+  };
+}
+
+export async function finishRun(target: pg.Client, runId: string, status: RunStatus): Promise<void> {
+  await target.query(`UPDATE ${LEDGER_SCHEMA}.runs SET status = $2, ended_at = clock_timestamp() WHERE run_id = $1`, [runId, status]);
+}
+
+/** Runs `work` in a transaction, rolling back when it throws. */
+export async function inTransaction<T>(target: pg.Client, work: () => Promise<T>): Promise<T> {
+  await target.query('BEGIN');
+  try {
+    const result = await work();
+    await target.query('COMMIT');
+    return result;
+  } catch (error) {
+    await target.query('ROLLBACK').catch(() => {});
+    throw error;
+  }
+}

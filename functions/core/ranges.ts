@@ -1,0 +1,68 @@
+import type mysql from 'mysql2';
+import { classifyDatabaseError } from './errors.js';
+import { keyLiteral, quoteMysql } from './identifiers.js';
+
+/**
+ * A half-open slice `[lo, hi)` of the primary-key space. Keys are decimal strings (BIGINT
+ * UNSIGNED does not fit a JSON number). `lo: null` reaches down to the smallest key and
+ * `hi: null` up to the largest, so a run's ranges cover every key, including keys that appear
+ * or vanish after planning.
+ */
+export interface KeyRange {
+  index: number;
+  lo: string | null;
+  hi: string | null;
+}
+
+/**
+ * Returns the key that has `offset` keys below it among the keys `>= from` (from the smallest key
+ * when `from` is null), or null when fewer keys remain.
+ */
+export type KeyAtOffset = (from: string | null, offset: number) => Promise<string | null>;
+
+/**
+ * Splits the key space into ranges of `chunkRows` keys each by walking the key index, so sparse
+ * or gapped ids still give ranges of equal row counts (only the last range may hold fewer).
+ */
+export async function splitKeySpace(keyAtOffset: KeyAtOffset, chunkRows: number): Promise<KeyRange[]> {
+  const boundaries: string[] = [];
+  let from: string | null = null;
+  for (;;) {
+    const next = await keyAtOffset(from, chunkRows);
+    if (next === null) break;
+    boundaries.push(next);
+    from = next;
+  }
+  return rangesBetween(boundaries);
+}
+
+/** The ranges that the ascending `boundaries` cut the whole key space into. */
+export function rangesBetween(boundaries: string[]): KeyRange[] {
+  const edges = [null, ...boundaries, null];
+  return edges.slice(0, -1).map((lo, index) => ({ index, lo, hi: edges[index + 1] ?? null }));
+}
+
+/** The SQL condition selecting a range's rows, for either database (keys are plain integer literals). */
+export function rangeCondition(quotedKey: string, range: Pick<KeyRange, 'lo' | 'hi'>): string {
+  const parts: string[] = [];
+  if (range.lo !== null) parts.push(`${quotedKey} >= ${keyLiteral(range.lo)}`);
+  if (range.hi !== null) parts.push(`${quotedKey} < ${keyLiteral(range.hi)}`);
+  return parts.length ? parts.join(' AND ') : 'TRUE';
+}
+
+/** Walks the MySQL primary-key index: each step is one index-only `LIMIT 1 OFFSET n` read. */
+export function mysqlKeyAtOffset(source: mysql.Connection, table: string, primaryKey: string): KeyAtOffset {
+  const key = quoteMysql(primaryKey);
+  return async (from, offset) => {
+    const where = from === null ? '' : `WHERE ${key} >= ${keyLiteral(from)}`;
+    try {
+      const [rows] = await source
+        .promise()
+        .query({ sql: `SELECT ${key} FROM ${quoteMysql(table)} ${where} ORDER BY ${key} LIMIT 1 OFFSET ${Math.trunc(offset)}`, rowsAsArray: true });
+      const row = (rows as unknown[][])[0];
+      return row ? String(row[0]) : null;
+    } catch (error) {
+      throw classifyDatabaseError(error, 'source');
+    }
+  };
+}

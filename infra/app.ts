@@ -1,0 +1,20 @@
+import { App } from 'aws-cdk-lib';
+import { stackConfigFrom, STACK_CONTEXT_KEYS } from './config.js';
+import { MigrationStack } from './stack.js';
+
+export const STACK_NAME = 'MysqlToPostgres';
+
+/** Builds the app from context; the local runner calls this with bundling skipped. */
+export function buildApp(context: Record<string, unknown> = {}): { app: App; stack: MigrationStack } {
+  const app = new App({ context });
+  const values = Object.fromEntries(STACK_CONTEXT_KEYS.map((key) => [key, app.node.tryGetContext(key)]).filter(([, v]) => v !== undefined));
+  const stack = new MigrationStack(app, STACK_NAME, {
+    config: stackConfigFrom(values),
+    env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
+  });
+  return { app, stack };
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  buildApp().app.synth();
+}

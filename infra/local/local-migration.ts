@@ -1,0 +1,36 @@
+import { performance } from 'node:perf_hooks';
+import { closeTarget, endpointFromUrl, openTarget } from '../../functions/core/connections.js';
+import { summarizeRun, type RunSummary } from '../../functions/core/ledger.js';
+import { startLocalQueue } from './queue.js';
+import { runLocal, type LocalRunOptions, type LocalRunResult } from './runner.js';
+
+export type LocalMigrationOptions = Omit<LocalRunOptions, 'sqs' | 'failedBatchesQueueUrl'>;
+
+export interface LocalMigrationResult {
+  run: LocalRunResult;
+  /** The run's totals from the ledger; null when the run never got past Plan. */
+  summary: RunSummary | null;
+  /** The messages the run sent to the failed-batches queue. */
+  failedBatches: unknown[];
+  seconds: number;
+}
+
+/** Runs the workflow locally with its own failed-batches queue, then reads the outcome back. */
+export async function migrateLocally(options: LocalMigrationOptions): Promise<LocalMigrationResult> {
+  const started = performance.now();
+  const queue = await startLocalQueue();
+  try {
+    const run = await runLocal({ ...options, sqs: queue.sqs, failedBatchesQueueUrl: queue.queueUrl });
+    const seconds = Math.round(performance.now() - started) / 1000;
+    const failedBatches = await queue.drain();
+    const target = await openTarget(endpointFromUrl(options.targetUrl, 'target'));
+    try {
+      const summary = await summarizeRun(target, run.runId).catch(() => null);
+      return { run, summary, failedBatches, seconds };
+    } finally {
+      await closeTarget(target);
+    }
+  } finally {
+    await queue.stop();
+  }
+}

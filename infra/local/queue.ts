@@ -1,0 +1,43 @@
+import { DeleteMessageCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { startFauxqs } from 'fauxqs';
+
+export interface LocalQueue {
+  sqs: SQSClient;
+  queueUrl: string;
+  /** Takes every message off the queue, parsed. */
+  drain(): Promise<unknown[]>;
+  stop(): Promise<void>;
+}
+
+// Local runs are on Node.js 20 on purpose (the deployed functions run 22); the SDK's notice about it is noise here.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
+/** An in-process SQS endpoint (fauxqs) with one queue standing in for the failed-batches queue. */
+export async function startLocalQueue(name = 'failed-batches'): Promise<LocalQueue> {
+  const server = await startFauxqs({ port: 0, host: '127.0.0.1', logger: false });
+  const { queueUrl } = server.createQueue(name);
+  const sqs = new SQSClient({
+    endpoint: `http://127.0.0.1:${server.port}`,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
+  return {
+    sqs,
+    queueUrl,
+    async drain() {
+      const bodies: unknown[] = [];
+      for (;;) {
+        const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }));
+        if (Messages.length === 0) return bodies;
+        for (const message of Messages) {
+          bodies.push(JSON.parse(message.Body ?? 'null'));
+          await sqs.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: message.ReceiptHandle }));
+        }
+      }
+    },
+    async stop() {
+      sqs.destroy();
+      await server.stop();
+    },
+  };
+}

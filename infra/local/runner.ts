@@ -1,0 +1,127 @@
+import './polyfills.js';
+import { randomUUID } from 'node:crypto';
+import * as path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
+import type { Context } from 'aws-lambda';
+import { synthesizeWorkflow, taskStates, type StateDefinition } from './definition.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+// Lambda's limit, which the deployed functions run with.
+const LAMBDA_TIMEOUT_MS = 15 * 60_000;
+const SQS_SEND_MESSAGE = 'arn:aws:states:::sqs:sendMessage';
+
+export interface LocalRunOptions {
+  /** mysql://... of the source, postgres://... of the target. */
+  sourceUrl: string;
+  targetUrl: string;
+  /** The execution input, exactly as it would be given in the console. */
+  input: Record<string, unknown>;
+  /** The SQS endpoint and queue that stand in for the deployed failed-batches queue. */
+  sqs: SQSClient;
+  failedBatchesQueueUrl: string;
+  /** CDK context for the synthesized stack. */
+  context?: Record<string, unknown>;
+  /** Each workflow event, as it happens (for progress). */
+  onEvent?: (event: WorkflowEvent) => void;
+  /** Milliseconds to wait between retries instead of the definition's backoff (tests). */
+  retryIntervalMs?: number;
+}
+
+export interface LocalRunResult {
+  runId: string;
+  execution: string;
+  status: 'SUCCEEDED' | 'FAILED';
+  output?: unknown;
+  error?: { name: string; message: string };
+}
+
+/** One event of the execution's history, as aws-local-stepfunctions reports it. */
+export type WorkflowEvent = Awaited<ReturnType<ReturnType<StateMachine['run']>['eventLogs']['next']>>['value'] & { type: string };
+
+type TaskHandlers = NonNullable<NonNullable<Parameters<StateMachine['run']>[1]>['overrides']>['taskResourceLocalHandlers'];
+
+type LambdaHandler = (event: unknown, context: Context) => Promise<unknown>;
+
+/**
+ * Runs the stack's state machine in-process with aws-local-stepfunctions: each Lambda task
+ * calls its real handler, the SQS task sends to a real SQS API endpoint.
+ */
+export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult> {
+  // The handlers find their databases here, as they find their secrets in Lambda.
+  process.env.SOURCE_URL = options.sourceUrl;
+  process.env.TARGET_URL = options.targetUrl;
+  delete process.env.SOURCE_SECRET_ID;
+  delete process.env.TARGET_SECRET_ID;
+
+  const workflow = synthesizeWorkflow(options.context);
+  const handlers: Record<string, (input: unknown) => Promise<unknown>> = {};
+  for (const [name, state] of taskStates(workflow.definition)) {
+    handlers[name] = await bindTask(name, state, workflow.handlerEntries, options);
+  }
+
+  const runId = `run-${new Date().toISOString().replace(/[-:.TZ]/g, '').slice(0, 14)}-${randomUUID().slice(0, 8)}`;
+  const execution = `arn:aws:states:local-1:000000000000:execution:Migration:${runId}`;
+  const machine = new StateMachine(workflow.definition as unknown as StateMachineDefinition, { validationOptions: { checkArn: false } });
+  const retryOverrides = options.retryIntervalMs === undefined ? undefined : Object.fromEntries(Object.keys(handlers).map((name) => [name, options.retryIntervalMs!]));
+  const run = machine.run(options.input as Parameters<StateMachine['run']>[0], {
+    overrides: { taskResourceLocalHandlers: handlers as TaskHandlers, ...(retryOverrides ? { retryIntervalOverrides: retryOverrides } : {}) },
+    context: { Execution: { Id: execution, Name: runId, StartTime: new Date().toISOString() } },
+  });
+  const events = (async () => {
+    for await (const event of run.eventLogs) options.onEvent?.(event as WorkflowEvent);
+  })();
+  try {
+    const output = await run.result;
+    await events;
+    return { runId, execution, status: 'SUCCEEDED', output };
+  } catch (error) {
+    await events.catch(() => {});
+    const cause = (error as { cause?: unknown }).cause ?? error;
+    const { name, message } = cause instanceof Error ? cause : new Error(String(cause));
+    return { runId, execution, status: 'FAILED', error: { name, message } };
+  }
+}
+
+async function bindTask(
+  name: string,
+  state: StateDefinition,
+  handlerEntries: Map<string, string>,
+  options: LocalRunOptions,
+): Promise<(input: unknown) => Promise<unknown>> {
+  const entry = state.Resource && handlerEntries.get(state.Resource);
+  if (entry) {
+    const { handler } = (await import(pathToFileURL(path.join(ROOT, entry)).href)) as { handler: LambdaHandler };
+    return (input) => handler(input, lambdaContext(name));
+  }
+  if (state.Resource === SQS_SEND_MESSAGE) {
+    return async (input) => {
+      const { MessageBody } = input as { QueueUrl: string; MessageBody: unknown };
+      // Step Functions serializes an object body; the deployed queue's URL means the local queue here.
+      const body = typeof MessageBody === 'string' ? MessageBody : JSON.stringify(MessageBody);
+      const sent = await options.sqs.send(new SendMessageCommand({ QueueUrl: options.failedBatchesQueueUrl, MessageBody: body }));
+      return { MessageId: sent.MessageId, MD5OfMessageBody: sent.MD5OfMessageBody };
+    };
+  }
+  throw new Error(`Task state ${name} calls ${state.Resource}, which the local runner cannot bind`);
+}
+
+function lambdaContext(functionName: string): Context {
+  const deadline = Date.now() + LAMBDA_TIMEOUT_MS;
+  return {
+    callbackWaitsForEmptyEventLoop: false,
+    functionName,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: `arn:aws:lambda:local-1:000000000000:function:${functionName}`,
+    memoryLimitInMB: '1024',
+    awsRequestId: randomUUID(),
+    logGroupName: `/aws/lambda/${functionName}`,
+    logStreamName: 'local',
+    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+    done: () => {},
+    fail: () => {},
+    succeed: () => {},
+  };
+}

@@ -1,0 +1,93 @@
+import { Duration } from 'aws-cdk-lib';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import type { Construct } from 'constructs';
+import { RETRYABLE_ERRORS } from '../functions/core/errors.js';
+
+export interface WorkflowParts {
+  plan: IFunction;
+  copyRange: IFunction;
+  summarize: IFunction;
+  failedBatches: IQueue;
+}
+
+/** State names: the same words the logs, the ledger and the README use. */
+export const STATE = {
+  plan: 'Plan',
+  copyRanges: 'CopyRanges',
+  copyRange: 'CopyRange',
+  sendFailedBatch: 'SendFailedBatch',
+  summarize: 'Summarize',
+} as const;
+
+// A range must finish inside one Lambda invocation (15 minutes).
+const RANGE_TIMEOUT = Duration.minutes(15);
+
+const transientRetry: sfn.RetryProps = {
+  errors: [...RETRYABLE_ERRORS],
+  interval: Duration.seconds(2),
+  backoffRate: 2,
+  maxAttempts: 5,
+  maxDelay: Duration.seconds(60),
+  jitterStrategy: sfn.JitterType.FULL,
+};
+
+/**
+ * Plan → CopyRanges (a Distributed Map of CopyRange, failed ranges to the queue) → Summarize.
+ * This is the only definition of the workflow; the local runner executes this very one.
+ */
+export function buildWorkflow(scope: Construct, parts: WorkflowParts): sfn.IChainable {
+  const plan = new tasks.LambdaInvoke(scope, STATE.plan, {
+    lambdaFunction: parts.plan,
+    payloadResponseOnly: true,
+    payload: sfn.TaskInput.fromObject({
+      input: sfn.JsonPath.entirePayload,
+      runId: sfn.JsonPath.stringAt('$$.Execution.Name'),
+      execution: sfn.JsonPath.stringAt('$$.Execution.Id'),
+    }),
+  }).addRetry(transientRetry);
+
+  const sendFailedBatch = new tasks.SqsSendMessage(scope, STATE.sendFailedBatch, {
+    queue: parts.failedBatches,
+    messageBody: sfn.TaskInput.fromObject({
+      execution: sfn.JsonPath.stringAt('$.execution'),
+      runId: sfn.JsonPath.stringAt('$.runId'),
+      table: sfn.JsonPath.stringAt('$.table'),
+      range: sfn.JsonPath.objectAt('$.range'),
+      error: sfn.JsonPath.objectAt('$.error'),
+    }),
+    resultPath: sfn.JsonPath.DISCARD,
+  });
+
+  const copyRange = new tasks.LambdaInvoke(scope, STATE.copyRange, {
+    lambdaFunction: parts.copyRange,
+    payloadResponseOnly: true,
+    taskTimeout: sfn.Timeout.duration(RANGE_TIMEOUT),
+  })
+    .addRetry(transientRetry)
+    .addCatch(sendFailedBatch, { errors: [sfn.Errors.ALL], resultPath: '$.error' });
+
+  const copyRanges = new sfn.DistributedMap(scope, STATE.copyRanges, {
+    itemsPath: '$.ranges',
+    maxConcurrencyPath: '$.concurrency',
+    itemSelector: {
+      runId: sfn.JsonPath.stringAt('$.runId'),
+      execution: sfn.JsonPath.stringAt('$.execution'),
+      table: sfn.JsonPath.stringAt('$.table'),
+      range: sfn.JsonPath.stringAt('$$.Map.Item.Value'),
+    },
+    // Results live in the ledger; the Map's output would grow with the range count.
+    resultPath: sfn.JsonPath.DISCARD,
+    mapExecutionType: sfn.StateMachineType.STANDARD,
+  }).itemProcessor(copyRange);
+
+  const summarize = new tasks.LambdaInvoke(scope, STATE.summarize, {
+    lambdaFunction: parts.summarize,
+    payloadResponseOnly: true,
+    payload: sfn.TaskInput.fromObject({ runId: sfn.JsonPath.stringAt('$.runId') }),
+  }).addRetry(transientRetry);
+
+  return plan.next(copyRanges).next(summarize);
+}
