@@ -1,0 +1,108 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { after, before, describe, test } from 'node:test';
+import type { ConnectionPair } from '../../functions/core/connections.js';
+import { migrateLocally } from '../../infra/local/local-migration.js';
+import { seedUsers, seededId } from '../../infra/local/seed.js';
+import { closePair, dropTables, openPair, readBothSides, SOURCE_URL, TARGET_URL } from '../support/databases.js';
+
+const TABLE = 'e2e_users';
+const ROWS = 24_000;
+
+describe('the synthesized workflow, run locally', () => {
+  let pair: ConnectionPair;
+
+  before(async () => {
+    pair = await openPair();
+    await dropTables(pair, TABLE);
+    await seedUsers(pair.source, { table: TABLE, rows: ROWS });
+  });
+  after(async () => {
+    await dropTables(pair, TABLE);
+    await closePair(pair);
+  });
+
+  test('migrates a sparse-id table exactly, and a second run gives the same target', async () => {
+    for (const attempt of [1, 2]) {
+      const outcome = await migrateLocally({
+        sourceUrl: SOURCE_URL,
+        targetUrl: TARGET_URL,
+        input: { table: TABLE, chunkRows: 2_500, concurrency: 4 },
+      });
+      assert.equal(outcome.run.status, 'SUCCEEDED', `run ${attempt}: ${JSON.stringify(outcome.run.error)}`);
+      assert.equal(outcome.summary?.status, 'succeeded');
+      assert.equal(outcome.summary?.rows, ROWS);
+      assert.equal(outcome.summary?.ranges, 10);
+      assert.equal(outcome.summary?.failed, 0);
+      assert.deepEqual(outcome.failedBatches, []);
+      const both = await readBothSides(pair, TABLE);
+      assert.equal(both.target.length, ROWS);
+      assert.deepEqual(both.target, both.source);
+    }
+  });
+
+  test('a failing range reaches the queue as one message while the other ranges land, and the run fails', async () => {
+    const poisoned = seededId(12_345, ROWS);
+    await pair.source.promise().query(`UPDATE ${TABLE} SET is_active = 2 WHERE id = ${poisoned}`);
+    try {
+      const outcome = await migrateLocally({
+        sourceUrl: SOURCE_URL,
+        targetUrl: TARGET_URL,
+        input: { table: TABLE, chunkRows: 2_500, concurrency: 4 },
+      });
+      assert.equal(outcome.run.status, 'FAILED');
+      assert.equal(outcome.run.error?.name, 'RangesFailedError');
+      assert.equal(outcome.summary?.failed, 1);
+      assert.equal(outcome.summary?.rows, ROWS - 2_500);
+
+      assert.equal(outcome.failedBatches.length, 1);
+      const message = outcome.failedBatches[0] as {
+        execution: string;
+        runId: string;
+        table: string;
+        range: { index: number; lo: string | null; hi: string | null };
+        error: { Error: string; Cause: string };
+      };
+      assert.equal(message.runId, outcome.run.runId);
+      assert.equal(message.execution, outcome.run.execution);
+      assert.equal(message.table, TABLE);
+      assert.ok(BigInt(message.range.lo!) <= BigInt(poisoned) && BigInt(poisoned) < BigInt(message.range.hi!));
+      assert.equal(message.error.Error, 'ValueConversionError');
+      assert.match(message.error.Cause, new RegExp(`is_active at key ${poisoned}`));
+      assert.deepEqual(outcome.summary?.failedRanges.map((r) => r.index), [message.range.index]);
+
+      // Every other range landed in full.
+      const both = await readBothSides(pair, TABLE);
+      const outside = (id: string) => BigInt(id) < BigInt(message.range.lo!) || BigInt(id) >= BigInt(message.range.hi!);
+      assert.deepEqual(both.target.filter((row) => outside(row[0]!)), both.source.filter((row) => outside(row[0]!)));
+    } finally {
+      await pair.source.promise().query(`UPDATE ${TABLE} SET is_active = 1 WHERE id = ${poisoned}`);
+    }
+  });
+
+  test('npm run migrate exits non-zero and lists the failed range in its JSON summary', async () => {
+    const poisoned = seededId(100, ROWS);
+    await pair.source.promise().query(`UPDATE ${TABLE} SET created_at = '0000-00-00 00:00:00' WHERE id = ${poisoned}`);
+    try {
+      const run = promisify(execFile)(
+        process.execPath,
+        ['--import', 'tsx', 'infra/migrate.ts', '--source', SOURCE_URL, '--target', TARGET_URL, '--table', TABLE, '--chunk-rows', '6000', '--json'],
+        { env: { ...process.env, FORCE_COLOR: '0' } },
+      );
+      await assert.rejects(run, (error: { code: number; stdout: string }) => {
+        assert.equal(error.code, 1);
+        const summary = JSON.parse(error.stdout.trim().split('\n').at(-1)!);
+        assert.equal(summary.status, 'failed');
+        assert.equal(summary.ranges, 4);
+        assert.equal(summary.failed, 1);
+        assert.equal(summary.rows, ROWS - 6_000);
+        assert.equal(summary.failedRanges[0].index, 0);
+        assert.match(summary.failedRanges[0].error, /created_at at key \d+: zero date/);
+        return true;
+      });
+    } finally {
+      await pair.source.promise().query(`UPDATE ${TABLE} SET created_at = '2020-01-01 00:00:00' WHERE id = ${poisoned}`);
+    }
+  });
+});

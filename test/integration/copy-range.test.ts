@@ -1,0 +1,156 @@
+import assert from 'node:assert/strict';
+import { after, before, beforeEach, describe, test } from 'node:test';
+import { copyRange } from '../../functions/core/copy-range.js';
+import type { ConnectionPair } from '../../functions/core/connections.js';
+import { plan, type PlanResult } from '../../functions/core/plan.js';
+import type { KeyRange } from '../../functions/core/ranges.js';
+import { handler as copyRangeHandler } from '../../functions/copy-range/handler.js';
+import { seedUsers, seededId } from '../../infra/local/seed.js';
+import { closePair, dropTables, openConnectionCounts, openPair, readBothSides, SOURCE_URL, TARGET_URL } from '../support/databases.js';
+
+const TABLE = 'it_copy_range';
+const ROWS = 3_000;
+const DEFAULTS = { table: TABLE, chunkRows: 1_000, concurrency: 2 };
+
+const inRange = (range: KeyRange) => (id: string) =>
+  (range.lo === null || BigInt(id) >= BigInt(range.lo)) && (range.hi === null || BigInt(id) < BigInt(range.hi));
+
+async function targetIds(pair: ConnectionPair): Promise<string[]> {
+  const { rows } = await pair.target.query<{ id: string }>(`SELECT id::text AS id FROM public.${TABLE} ORDER BY id`);
+  return rows.map((row) => row.id);
+}
+
+async function ledgerRange(pair: ConnectionPair, runId: string, index: number) {
+  const { rows } = await pair.target.query(
+    'SELECT status, rows::int AS rows, attempts, error FROM migration.ranges WHERE run_id = $1 AND range_index = $2',
+    [runId, index],
+  );
+  return rows[0] as { status: string; rows: number | null; attempts: number; error: string | null };
+}
+
+describe('CopyRange against MariaDB and PostgreSQL', () => {
+  let pair: ConnectionPair;
+  let planned: PlanResult;
+  let runCount = 0;
+
+  before(async () => {
+    pair = await openPair();
+  });
+  after(async () => {
+    await dropTables(pair, TABLE);
+    await closePair(pair);
+  });
+  beforeEach(async () => {
+    await dropTables(pair, TABLE);
+    await seedUsers(pair.source, { table: TABLE, rows: ROWS });
+    const runId = `it-copy-range-${process.pid}-${++runCount}`;
+    planned = await plan({ input: {}, runId, execution: `local:${runId}` }, pair, DEFAULTS);
+  });
+
+  test('Plan splits the sparse ids into ranges of chunkRows rows that cover the whole key space', () => {
+    assert.equal(planned.ranges.length, 3);
+    assert.equal(planned.ranges[0]!.lo, null);
+    assert.equal(planned.ranges.at(-1)!.hi, null);
+    assert.equal(planned.ranges[1]!.lo, String(seededId(1_000, ROWS)));
+    assert.equal(planned.ranges[2]!.lo, String(seededId(2_000, ROWS)));
+  });
+
+  test('copies exactly the rows of its range, with their values intact, and records them in the ledger', async () => {
+    const range = planned.ranges[1]!;
+    const result = await copyRange({ runId: planned.runId, table: TABLE, range }, pair);
+    assert.equal(result.rows, 1_000);
+    const both = await readBothSides(pair, TABLE);
+    const expected = both.source.filter((row) => inRange(range)(row[0]!));
+    assert.equal(expected.length, 1_000);
+    assert.deepEqual(both.target, expected);
+    assert.deepEqual(await ledgerRange(pair, planned.runId, 1), { status: 'copied', rows: 1_000, attempts: 1, error: null });
+  });
+
+  test('running a range twice leaves no duplicates and removes target rows the source no longer has', async () => {
+    const range = planned.ranges[2]!;
+    await copyRange({ runId: planned.runId, table: TABLE, range }, pair);
+    // A row that exists only in the target, inside the range: a replace must remove it.
+    const stale = String(BigInt(planned.ranges[2]!.lo!) + 1n);
+    await pair.target.query(`INSERT INTO public.${TABLE} SELECT $1::numeric, email || 'x', name, created_at, updated_at, is_active, balance, status, bio FROM public.${TABLE} LIMIT 1`, [stale]);
+    await copyRange({ runId: planned.runId, table: TABLE, range }, pair);
+    const ids = await targetIds(pair);
+    assert.equal(ids.length, new Set(ids).size);
+    assert.ok(!ids.includes(stale));
+    const both = await readBothSides(pair, TABLE);
+    assert.deepEqual(both.target, both.source.filter((row) => inRange(range)(row[0]!)));
+    assert.equal((await ledgerRange(pair, planned.runId, 2)).attempts, 2);
+  });
+
+  test('a value that cannot be represented fails the range loudly and writes nothing', async () => {
+    const range = planned.ranges[0]!;
+    await copyRange({ runId: planned.runId, table: TABLE, range }, pair);
+    const before = await readBothSides(pair, TABLE);
+    await pair.source.promise().query(`UPDATE ${TABLE} SET is_active = 2 WHERE id = 500`);
+    await pair.source.promise().query(`UPDATE ${TABLE} SET name = 'changed' WHERE id = 10`);
+    await assert.rejects(copyRange({ runId: planned.runId, table: TABLE, range }, pair), (error: Error) => {
+      assert.equal(error.name, 'ValueConversionError');
+      assert.match(error.message, /it_copy_range\.is_active at key 500: tinyint\(1\) holds 2/);
+      return true;
+    });
+    // The transaction rolled back: the earlier copy is untouched (id 10 keeps its old name).
+    assert.deepEqual((await readBothSides(pair, TABLE)).target, before.target);
+    const ledger = await ledgerRange(pair, planned.runId, 0);
+    assert.equal(ledger.status, 'failed');
+    assert.match(ledger.error!, /^ValueConversionError: .*key 500/);
+  });
+
+  test('the handler closes both connections after success and after a failure mid-stream', async () => {
+    process.env.SOURCE_URL = SOURCE_URL;
+    process.env.TARGET_URL = TARGET_URL;
+    const idle = await openConnectionCounts(pair);
+    const invoke = (range: KeyRange) => copyRangeHandler({ runId: planned.runId, table: TABLE, range }, {} as never);
+
+    await invoke(planned.ranges[1]!);
+    assert.deepEqual(await openConnectionCounts(pair), idle);
+
+    await pair.source.promise().query(`UPDATE ${TABLE} SET is_active = 7 WHERE id = ${seededId(2_500, ROWS)}`);
+    await assert.rejects(invoke(planned.ranges[2]!), { name: 'ValueConversionError' });
+    assert.deepEqual(await openConnectionCounts(pair), idle);
+
+    await assert.rejects(
+      copyRangeHandler({ runId: planned.runId, table: 'no_such_table', range: planned.ranges[0]! }, {} as never),
+      { name: 'InputValidationError' },
+    );
+    assert.deepEqual(await openConnectionCounts(pair), idle);
+  });
+});
+
+describe('Plan refuses what it cannot migrate before writing anything', () => {
+  let pair: ConnectionPair;
+  before(async () => {
+    pair = await openPair();
+  });
+  after(() => closePair(pair));
+
+  test('a table missing from the source is refused naming the field', async () => {
+    await assert.rejects(plan({ input: { table: 'no_such_table' }, runId: 'it-missing', execution: 'x' }, pair, DEFAULTS), (error: Error) => {
+      assert.equal(error.name, 'InputValidationError');
+      assert.match(error.message, /"table": no_such_table does not exist in the source/);
+      return true;
+    });
+  });
+
+  test('a composite or non-integer primary key is refused with the reason', async () => {
+    await pair.source.promise().query('DROP TABLE IF EXISTS it_composite');
+    await pair.source.promise().query('CREATE TABLE it_composite (a INT, b INT, PRIMARY KEY (a, b))');
+    await pair.source.promise().query('DROP TABLE IF EXISTS it_text_key');
+    await pair.source.promise().query('CREATE TABLE it_text_key (code VARCHAR(10) PRIMARY KEY)');
+    try {
+      await assert.rejects(plan({ input: { table: 'it_composite' }, runId: 'it-composite', execution: 'x' }, pair, DEFAULTS), {
+        name: 'SchemaError',
+        message: /composite primary key \(a, b\)/,
+      });
+      await assert.rejects(plan({ input: { table: 'it_text_key' }, runId: 'it-text-key', execution: 'x' }, pair, DEFAULTS), {
+        name: 'SchemaError',
+        message: /primary key code of type varchar\(10\)/,
+      });
+    } finally {
+      await pair.source.promise().query('DROP TABLE IF EXISTS it_composite, it_text_key');
+    }
+  });
+});
