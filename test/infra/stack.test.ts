@@ -1,0 +1,182 @@
+import { before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { buildApp } from '../../infra/app.js';
+import { synthesizeWorkflow, type StateDefinition, type SynthesizedWorkflow } from '../../infra/local/definition.js';
+
+// Bundling the handlers with esbuild is for deploys; the template is the same without it.
+const NO_BUNDLING = { 'aws:cdk:bundling-stacks': [] };
+
+const templateFor = (context: Record<string, unknown> = {}): Template => Template.fromStack(buildApp({ ...NO_BUNDLING, ...context }).stack);
+
+/** The one resource of `type` in the template, as [logicalId, resource]. */
+function only(template: Template, type: string): [string, { Properties: Record<string, unknown> }] {
+  const found = Object.entries(template.findResources(type));
+  assert.equal(found.length, 1, `one ${type}`);
+  return found[0] as [string, { Properties: Record<string, unknown> }];
+}
+
+describe('the default stack (no optional context)', () => {
+  let template: Template;
+  let workflow: SynthesizedWorkflow;
+  let states: Record<string, StateDefinition>;
+  let copyRanges: StateDefinition;
+  let inner: Record<string, StateDefinition>;
+
+  before(() => {
+    template = templateFor();
+    workflow = synthesizeWorkflow();
+    states = workflow.definition.States;
+    copyRanges = states.CopyRanges!;
+    inner = copyRanges.ItemProcessor!.States;
+  });
+
+  test('the workflow starts at Plan, which leads to CopyRanges, then Summarize, which ends it', () => {
+    assert.equal(workflow.definition.StartAt, 'Plan');
+    assert.deepEqual(Object.keys(states).sort(), ['CopyRanges', 'Plan', 'Summarize']);
+    assert.equal(states.Plan!.Next, 'CopyRanges');
+    assert.equal(copyRanges.Next, 'Summarize');
+    assert.equal(states.Summarize!.End, true);
+  });
+
+  test('CopyRanges is a Distributed Map of STANDARD children over $.ranges, its concurrency from $.concurrency', () => {
+    assert.equal(copyRanges.Type, 'Map');
+    assert.deepEqual((copyRanges.ItemProcessor as { ProcessorConfig?: unknown }).ProcessorConfig, { Mode: 'DISTRIBUTED', ExecutionType: 'STANDARD' });
+    assert.equal(copyRanges.ItemsPath, '$.ranges');
+    assert.equal(copyRanges.MaxConcurrencyPath, '$.concurrency');
+    assert.equal(copyRanges.MaxConcurrency, undefined, 'no fixed concurrency overrides the input');
+    assert.equal(copyRanges.ItemProcessor!.StartAt, 'CopyRange');
+    // Results live in the ledger; a Map output growing with the range count would hit the 256 KiB limit.
+    assert.equal(copyRanges.ResultPath, null);
+  });
+
+  test('each CopyRange invokes the copy-range handler', () => {
+    const copyRange = inner.CopyRange!;
+    assert.equal(copyRange.Type, 'Task');
+    assert.equal(workflow.handlerEntries.get(copyRange.Resource!), 'functions/copy-range/handler.ts');
+    assert.equal(workflow.handlerEntries.get(states.Plan!.Resource!), 'functions/plan/handler.ts');
+    assert.equal(workflow.handlerEntries.get(states.Summarize!.Resource!), 'functions/summarize/handler.ts');
+  });
+
+  test('CopyRange retries TransientDatabaseError with exponential backoff and full jitter, and nothing else of ours', () => {
+    const retries = inner.CopyRange!.Retry as { ErrorEquals: string[]; BackoffRate?: number; JitterStrategy?: string; MaxAttempts?: number }[];
+    const transient = retries.find((retry) => retry.ErrorEquals.includes('TransientDatabaseError'));
+    assert.ok(transient, 'a Retry on TransientDatabaseError');
+    assert.equal(transient.BackoffRate, 2);
+    assert.equal(transient.JitterStrategy, 'FULL');
+    assert.ok((transient.MaxAttempts ?? 3) > 1);
+    const retried = retries.flatMap((retry) => retry.ErrorEquals);
+    for (const permanent of ['States.ALL', 'DataRejectedError', 'ValueConversionError', 'DatabaseError', 'SchemaError']) {
+      assert.ok(!retried.includes(permanent), `${permanent} must not be retried`);
+    }
+  });
+
+  test('a CopyRange that still fails is caught (States.ALL) into SendFailedBatch, an SQS send to the failed-batches queue', () => {
+    const catches = inner.CopyRange!.Catch as { ErrorEquals: string[]; Next: string; ResultPath?: string }[];
+    assert.deepEqual(
+      catches.map((c) => [c.ErrorEquals, c.Next]),
+      [[['States.ALL'], 'SendFailedBatch']],
+    );
+    assert.equal(catches[0]!.ResultPath, '$.error', 'the error travels with the range into the message');
+    const send = inner.SendFailedBatch!;
+    assert.equal(send.Resource, 'arn:aws:states:::sqs:sendMessage');
+    const [queueId] = only(template, 'AWS::SQS::Queue');
+    assert.equal(workflow.queues.get(send.Parameters!.QueueUrl as string), queueId, 'sends to the stack’s own queue');
+    assert.deepEqual(Object.keys(send.Parameters!.MessageBody as object).sort(), ['error.$', 'execution.$', 'range.$', 'runId.$', 'table.$']);
+  });
+
+  test('the state machine may invoke the three functions and send to the failed-batches queue', () => {
+    const [queueId] = only(template, 'AWS::SQS::Queue');
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([Match.objectLike({ Action: 'sqs:SendMessage', Effect: 'Allow', Resource: { 'Fn::GetAtt': [queueId, 'Arn'] } })]),
+      },
+    });
+  });
+
+  test('there are three functions, all on the nodejs22.x runtime', () => {
+    template.resourceCountIs('AWS::Lambda::Function', 3);
+    template.resourcePropertiesCountIs('AWS::Lambda::Function', { Runtime: 'nodejs22.x' }, 3);
+  });
+
+  test('without vpcId the functions have no VPC config', () => {
+    template.resourcePropertiesCountIs('AWS::Lambda::Function', { VpcConfig: Match.anyValue() }, 0);
+  });
+
+  test('the failed-batches queue is encrypted with SQS-managed keys and keeps messages 14 days', () => {
+    const [, queue] = only(template, 'AWS::SQS::Queue');
+    assert.equal(queue.Properties.SqsManagedSseEnabled, true);
+    assert.equal(queue.Properties.MessageRetentionPeriod, 1_209_600);
+  });
+
+  test('the queue policy denies any access without TLS (aws:SecureTransport false)', () => {
+    const [queueId] = only(template, 'AWS::SQS::Queue');
+    template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+      Queues: [{ Ref: queueId }],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Action: 'sqs:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        ]),
+      },
+    });
+  });
+
+  test('without schedule context there is no EventBridge rule', () => {
+    template.resourceCountIs('AWS::Events::Rule', 0);
+  });
+
+  test('the stack outputs StateMachineArn and FailedBatchesQueueUrl', () => {
+    const [machineId] = only(template, 'AWS::StepFunctions::StateMachine');
+    const [queueId] = only(template, 'AWS::SQS::Queue');
+    template.hasOutput('StateMachineArn', { Value: { Ref: machineId } });
+    template.hasOutput('FailedBatchesQueueUrl', { Value: { Ref: queueId } });
+  });
+});
+
+describe('optional context', () => {
+  test("schedule 'rate(1 day)' adds exactly one rule starting the state machine with input {}", () => {
+    const template = templateFor({ schedule: 'rate(1 day)' });
+    const [machineId] = only(template, 'AWS::StepFunctions::StateMachine');
+    const [, rule] = only(template, 'AWS::Events::Rule');
+    assert.equal(rule.Properties.ScheduleExpression, 'rate(1 day)');
+    const targets = rule.Properties.Targets as { Arn: unknown; Input: string }[];
+    assert.equal(targets.length, 1);
+    assert.deepEqual(targets[0]!.Arn, { Ref: machineId });
+    assert.deepEqual(JSON.parse(targets[0]!.Input), {});
+  });
+
+  test('vpcId with subnetIds (comma-separated, as -c gives them) and securityGroupIds puts every function in that VPC', () => {
+    const template = templateFor({
+      vpcId: 'vpc-0123456789abcdef0',
+      subnetIds: 'subnet-0aaaaaaaaaaaaaaaa, subnet-0bbbbbbbbbbbbbbbb',
+      securityGroupIds: ['sg-0cccccccccccccccc'],
+    });
+    template.resourcePropertiesCountIs(
+      'AWS::Lambda::Function',
+      {
+        VpcConfig: {
+          SubnetIds: ['subnet-0aaaaaaaaaaaaaaaa', 'subnet-0bbbbbbbbbbbbbbbb'],
+          SecurityGroupIds: ['sg-0cccccccccccccccc'],
+        },
+      },
+      3,
+    );
+  });
+});
+
+describe('invalid context is refused before anything is built, naming the key', () => {
+  const CASES: [context: Record<string, unknown>, key: RegExp][] = [
+    [{ schedule: 'daily' }, /"schedule"/],
+    [{ vpcId: 'vpc-0123456789abcdef0' }, /"subnetIds"/],
+    [{ subnetIds: 'subnet-0aaaaaaaaaaaaaaaa' }, /"vpcId"/],
+    [{ chunkRows: 0 }, /"chunkRows"/],
+    [{ chunkRows: 'many' }, /"chunkRows"/],
+    [{ concurrency: '5000' }, /"concurrency"/],
+    [{ table: 'users; drop table x' }, /"table"/],
+  ];
+  for (const [context, key] of CASES) {
+    test(`${JSON.stringify(context)} throws naming ${key.source}`, () => {
+      assert.throws(() => buildApp({ ...NO_BUNDLING, ...context }), (error: unknown) => error instanceof Error && key.test(error.message));
+    });
+  }
+});

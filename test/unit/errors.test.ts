@@ -1,0 +1,86 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  classifyDatabaseError,
+  DatabaseError,
+  DataRejectedError,
+  RangesFailedError,
+  SchemaError,
+  TransientDatabaseError,
+  ValueConversionError,
+} from '../../functions/core/errors.js';
+
+type Side = 'source' | 'target';
+type Named = typeof TransientDatabaseError | typeof DataRejectedError | typeof DatabaseError;
+
+/** A driver error as mysql2 and pg deliver them: an Error with a string `code`. */
+const driverError = (message: string, code?: string): Error => Object.assign(new Error(message), code === undefined ? {} : { code });
+
+const CASES: [side: Side, code: string | undefined, message: string, expected: Named][] = [
+  // mysql2 (source): client protocol states and server error names.
+  ['source', 'PROTOCOL_CONNECTION_LOST', 'Connection lost: The server closed the connection.', TransientDatabaseError],
+  ['source', 'ER_LOCK_DEADLOCK', 'Deadlock found when trying to get lock', TransientDatabaseError],
+  ['source', 'ER_CON_COUNT_ERROR', 'Too many connections', TransientDatabaseError],
+  ['source', 'ER_LOCK_WAIT_TIMEOUT', 'Lock wait timeout exceeded', TransientDatabaseError],
+  ['source', 'ER_DUP_ENTRY', "Duplicate entry '1' for key 'PRIMARY'", DataRejectedError],
+  ['source', 'ER_PARSE_ERROR', 'You have an error in your SQL syntax', DatabaseError],
+  ['source', 'ER_NO_SUCH_TABLE', "Table 'app.nope' doesn't exist", DatabaseError],
+  // pg (target): SQLSTATE codes.
+  ['target', '08006', 'connection failure', TransientDatabaseError],
+  ['target', '08001', 'could not establish connection', TransientDatabaseError],
+  ['target', '40001', 'could not serialize access due to concurrent update', TransientDatabaseError],
+  ['target', '40P01', 'deadlock detected', TransientDatabaseError],
+  ['target', '57P01', 'terminating connection due to administrator command', TransientDatabaseError],
+  ['target', '53300', 'sorry, too many clients already', TransientDatabaseError],
+  ['target', '22P02', 'invalid input syntax for type integer: "x"', DataRejectedError],
+  ['target', '22021', 'invalid byte sequence for encoding "UTF8": 0x00', DataRejectedError],
+  ['target', '23505', 'duplicate key value violates unique constraint "users_pkey"', DataRejectedError],
+  ['target', '42601', 'syntax error at or near "SELEC"', DatabaseError],
+  ['target', '42P01', 'relation "public.nope" does not exist', DatabaseError],
+  // Node sockets, either side.
+  ['source', 'ECONNREFUSED', 'connect ECONNREFUSED 127.0.0.1:3306', TransientDatabaseError],
+  ['target', 'ECONNREFUSED', 'connect ECONNREFUSED 127.0.0.1:5432', TransientDatabaseError],
+  ['source', 'ETIMEDOUT', 'connect ETIMEDOUT', TransientDatabaseError],
+  ['target', 'ECONNRESET', 'read ECONNRESET', TransientDatabaseError],
+  // node-postgres reports a socket closed under it with no code at all.
+  ['target', undefined, 'Connection terminated unexpectedly', TransientDatabaseError],
+  ['target', undefined, 'Connection terminated due to connection timeout', TransientDatabaseError],
+  ['target', undefined, 'permission denied for schema public', DatabaseError],
+];
+
+describe('classifyDatabaseError', () => {
+  for (const [side, code, message, expected] of CASES) {
+    test(`${side} ${code ?? 'error without a code'} (${message}) becomes ${expected.name}`, () => {
+      const classified = classifyDatabaseError(driverError(message, code), side);
+      assert.ok(classified instanceof expected, `got ${classified.name}`);
+      assert.equal(classified.name, expected.name);
+      // The message keeps the side, the driver's message and its code, for the ledger and the queue.
+      assert.equal(classified.message, `${side}: ${message}${code ? ` (${code})` : ''}`);
+    });
+  }
+
+  test('an error that is already named passes through unchanged (same object)', () => {
+    for (const named of [
+      new TransientDatabaseError('source: lost'),
+      new DataRejectedError('target: bad'),
+      new SchemaError('no primary key'),
+      new ValueConversionError('users', 'born', '7', 'zero date'),
+      new RangesFailedError('2 ranges failed'),
+    ]) {
+      assert.equal(classifyDatabaseError(named, 'target'), named);
+      assert.equal(classifyDatabaseError(named, 'source'), named);
+    }
+  });
+
+  test('a thrown non-Error value becomes a DatabaseError carrying its text', () => {
+    const classified = classifyDatabaseError('socket hang up', 'source');
+    assert.ok(classified instanceof DatabaseError);
+    assert.equal(classified.message, 'source: socket hang up');
+  });
+
+  test('a non-string code (a numeric errno) is ignored rather than matched', () => {
+    const classified = classifyDatabaseError(Object.assign(new Error('odd driver error'), { code: 1213 }), 'source');
+    assert.ok(classified instanceof DatabaseError);
+    assert.equal(classified.message, 'source: odd driver error');
+  });
+});

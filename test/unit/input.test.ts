@@ -1,0 +1,108 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { InputValidationError } from '../../functions/core/errors.js';
+import { defaultsFromEnvironment, resolveRunSettings, type RunDefaults } from '../../functions/core/input.js';
+
+const DEFAULTS: RunDefaults = { table: 'users', chunkRows: 50_000, concurrency: 8 };
+
+/** Asserts that resolving `raw` is refused with an InputValidationError whose message matches. */
+function assertRefused(raw: unknown, message: RegExp): void {
+  assert.throws(
+    () => resolveRunSettings(raw, DEFAULTS),
+    (error: unknown) => {
+      assert.ok(error instanceof InputValidationError, `expected InputValidationError, got ${String(error)}`);
+      assert.equal(error.name, 'InputValidationError');
+      assert.match(error.message, message);
+      return true;
+    },
+  );
+}
+
+describe('resolveRunSettings', () => {
+  test('an empty input {} runs with the stack defaults', () => {
+    assert.deepEqual(resolveRunSettings({}, DEFAULTS), DEFAULTS);
+  });
+
+  test('a missing input (null or undefined, as a bare start gives) runs with the stack defaults', () => {
+    assert.deepEqual(resolveRunSettings(undefined, DEFAULTS), DEFAULTS);
+    assert.deepEqual(resolveRunSettings(null, DEFAULTS), DEFAULTS);
+  });
+
+  test('a full valid input overrides every default', () => {
+    assert.deepEqual(resolveRunSettings({ table: 'orders_2024', chunkRows: 2_500, concurrency: 1000 }, DEFAULTS), {
+      table: 'orders_2024',
+      chunkRows: 2_500,
+      concurrency: 1000,
+    });
+  });
+
+  test('a partial input overrides only the fields it gives', () => {
+    assert.deepEqual(resolveRunSettings({ chunkRows: 10 }, DEFAULTS), { ...DEFAULTS, chunkRows: 10 });
+  });
+
+  test('an unknown field is refused, naming the field', () => {
+    assertRefused({ tabel: 'users' }, /"tabel"/);
+    assertRefused({ table: 'users', chunk_rows: 5, extra: true }, /"chunk_rows".*"extra"|"extra".*"chunk_rows"/);
+  });
+
+  for (const table of ['users; drop table x', '1abc', 'a'.repeat(65), '', 'public.users', 'users"']) {
+    test(`table name ${JSON.stringify(table.length > 20 ? `${table.slice(0, 8)}…(${table.length} chars)` : table)} is refused as not a plain identifier, naming "table"`, () => {
+      assertRefused({ table }, /"table"/);
+    });
+  }
+
+  test('a 64-character table name (MySQL’s limit) is accepted', () => {
+    const table = `t${'a'.repeat(63)}`;
+    assert.equal(resolveRunSettings({ table }, DEFAULTS).table, table);
+  });
+
+  for (const chunkRows of [0, -5, 1.5, '100']) {
+    test(`chunkRows ${JSON.stringify(chunkRows)} is refused, naming "chunkRows"`, () => {
+      assertRefused({ chunkRows }, /"chunkRows"/);
+    });
+  }
+
+  for (const concurrency of [0, 1001, 2.5]) {
+    test(`concurrency ${concurrency} is refused, naming "concurrency"`, () => {
+      assertRefused({ concurrency }, /"concurrency"/);
+    });
+  }
+
+  test('one error names every bad field at once', () => {
+    assertRefused({ table: '1abc', chunkRows: 0, concurrency: 5000 }, /"table".*"chunkRows".*"concurrency"/);
+  });
+
+  test('an input that is not an object is refused', () => {
+    // Root-level problems are reported against "input" (quoted), unlike the message's prefix.
+    assertRefused('users', /"input"/);
+    assertRefused([], /"input"/);
+  });
+});
+
+describe('defaultsFromEnvironment', () => {
+  test('an empty environment gives users, 100000 rows per range and concurrency 4', () => {
+    assert.deepEqual(defaultsFromEnvironment({}), { table: 'users', chunkRows: 100_000, concurrency: 4 });
+  });
+
+  test('DEFAULT_* variables (strings, as Lambda sets them) become typed defaults', () => {
+    assert.deepEqual(defaultsFromEnvironment({ DEFAULT_TABLE: 'orders', DEFAULT_CHUNK_ROWS: '2500', DEFAULT_CONCURRENCY: '16' }), {
+      table: 'orders',
+      chunkRows: 2500,
+      concurrency: 16,
+    });
+  });
+
+  test('invalid DEFAULT_* variables are refused with an InputValidationError naming the field', () => {
+    for (const [env, field] of [
+      [{ DEFAULT_CHUNK_ROWS: 'lots' }, 'chunkRows'],
+      [{ DEFAULT_CONCURRENCY: '0' }, 'concurrency'],
+      [{ DEFAULT_TABLE: 'users; drop table x' }, 'table'],
+    ] as const) {
+      assert.throws(
+        () => defaultsFromEnvironment(env),
+        (error: unknown) => error instanceof InputValidationError && error.name === 'InputValidationError' && error.message.includes(`"${field}"`),
+        `${JSON.stringify(env)} should be refused naming ${field}`,
+      );
+    }
+  });
+});
