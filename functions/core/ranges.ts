@@ -25,6 +25,8 @@ export type KeyAtOffset = (from: string | null, offset: number) => Promise<strin
  * or gapped ids still give ranges of equal row counts (only the last range may hold fewer).
  */
 export async function splitKeySpace(keyAtOffset: KeyAtOffset, chunkRows: number): Promise<KeyRange[]> {
+  // The walk advances by chunkRows keys a step; anything else would never end.
+  if (!Number.isInteger(chunkRows) || chunkRows < 1) throw new RangeError(`chunkRows must be a whole number above 0, not ${chunkRows}`);
   const boundaries: string[] = [];
   let from: string | null = null;
   for (;;) {

@@ -182,3 +182,8 @@ describe('rangeCondition', () => {
     assert.throws(() => rangeCondition('"id"', { lo: '', hi: null }), TypeError);
   });
 });
+
+test('splitKeySpace refuses a chunk size that would never advance the walk', async () => {
+  const never: KeyAtOffset = async () => '1';
+  for (const chunkRows of [0, -1, 1.5]) await assert.rejects(splitKeySpace(never, chunkRows), RangeError);
+});
