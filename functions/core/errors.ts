@@ -51,6 +51,19 @@ export class RangesFailedError extends MigrationError {
   override readonly name = 'RangesFailedError';
 }
 
+/**
+ * Another run of the same table holds its lease, so this run did nothing. The workflow ends such
+ * an execution in its `AlreadyRunning` state: a skipped scheduled run is not a failure.
+ */
+export class RunInProgressError extends MigrationError {
+  override readonly name = 'RunInProgressError';
+}
+
+/** The run's lease on its table was released or taken over by another run; the range wrote nothing. */
+export class LeaseLostError extends MigrationError {
+  override readonly name = 'LeaseLostError';
+}
+
 /** Error names the workflow retries with backoff. */
 export const RETRYABLE_ERRORS = [TransientDatabaseError.name] as const;
 

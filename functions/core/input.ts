@@ -12,6 +12,16 @@ const identifier = z
 export const MAX_CONCURRENCY = 1000;
 
 /**
+ * How far before the last watermark an incremental run starts looking. It covers updates that
+ * share the watermark's second, clock skew between writers, and write transactions that commit
+ * after the moment their change column was set.
+ */
+export const DEFAULT_OVERLAP_SECONDS = 60;
+
+export const RUN_MODES = ['full', 'incremental'] as const;
+export type RunMode = (typeof RUN_MODES)[number];
+
+/**
  * The execution input, as typed in the console, sent by the schedule or built from CLI flags.
  * Every field is optional: `{}` runs the stack's configured table with its defaults.
  */
@@ -24,9 +34,17 @@ export const executionInputSchema = z.strictObject({
     .positive('must be greater than 0')
     .max(MAX_CONCURRENCY, `must be at most ${MAX_CONCURRENCY}`)
     .optional(),
+  /** `full` replaces every range; `incremental` upserts the rows changed since the last successful run. */
+  mode: z.enum(RUN_MODES, { error: `must be ${RUN_MODES.map((m) => `"${m}"`).join(' or ')}` }).optional(),
+  /** The column that tells which rows changed; found automatically when left out. */
+  changeColumn: identifier.optional(),
+  overlapSeconds: z.number().int('must be a whole number').nonnegative('must be 0 or more').optional(),
 });
 
 export type ExecutionInput = z.infer<typeof executionInputSchema>;
+
+/** The input fields the stack's configuration gives defaults for. */
+export const runDefaultsSchema = executionInputSchema.pick({ table: true, chunkRows: true, concurrency: true }).required();
 
 /** The stack's configured defaults, which fill what the input leaves out. */
 export interface RunDefaults {
@@ -35,7 +53,7 @@ export interface RunDefaults {
   concurrency: number;
 }
 
-export type RunSettings = Required<ExecutionInput>;
+export type RunSettings = Required<Omit<ExecutionInput, 'changeColumn'>> & Pick<ExecutionInput, 'changeColumn'>;
 
 /** Validates the raw input and fills in the defaults; throws one error naming every bad field. */
 export function resolveRunSettings(raw: unknown, defaults: RunDefaults): RunSettings {
@@ -43,7 +61,7 @@ export function resolveRunSettings(raw: unknown, defaults: RunDefaults): RunSett
   if (!parsed.success) {
     throw new InputValidationError(`Invalid execution input: ${formatIssues(parsed.error)}`);
   }
-  return { ...defaults, ...stripUndefined(parsed.data) };
+  return { mode: 'full', overlapSeconds: DEFAULT_OVERLAP_SECONDS, ...defaults, ...stripUndefined(parsed.data) };
 }
 
 /** Reads the stack's defaults from the function's environment (set by the stack from context). */
@@ -53,7 +71,7 @@ export function defaultsFromEnvironment(env: NodeJS.ProcessEnv = process.env): R
     chunkRows: Number(env.DEFAULT_CHUNK_ROWS ?? 100_000),
     concurrency: Number(env.DEFAULT_CONCURRENCY ?? 4),
   };
-  const parsed = executionInputSchema.required().safeParse(defaults);
+  const parsed = runDefaultsSchema.safeParse(defaults);
   if (!parsed.success) {
     throw new InputValidationError(`Invalid stack defaults (DEFAULT_* environment): ${formatIssues(parsed.error)}`);
   }

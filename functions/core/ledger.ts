@@ -1,12 +1,15 @@
 import type pg from 'pg';
 import type { KeyRange } from './ranges.js';
-import type { RunSettings } from './input.js';
+import type { RunMode, RunSettings } from './input.js';
 
 /**
  * The run ledger lives in the target database, in its own schema, so a range's data and its
  * record commit in one transaction and people can read a run's history with plain SQL.
  */
 export const LEDGER_SCHEMA = 'migration';
+
+/** A ledger watermark as the text MySQL reads back exactly: `YYYY-MM-DD HH:MM:SS.ffffff`. */
+export const WATERMARK_TEXT = (expression: string) => `to_char(${expression}, 'YYYY-MM-DD HH24:MI:SS.US')`;
 
 export type RangeStatus = 'pending' | 'copied' | 'failed';
 export type RunStatus = 'running' | 'succeeded' | 'failed';
@@ -35,6 +38,26 @@ CREATE TABLE IF NOT EXISTS ${LEDGER_SCHEMA}.ranges (
   error       text,
   updated_at  timestamptz NOT NULL DEFAULT clock_timestamp(),
   PRIMARY KEY (run_id, range_index)
+);
+-- Change tracking: the source's change column, which rows the run copied (changed_since) and
+-- the watermark the table advances to when the run succeeds. Values are in the source's clock.
+ALTER TABLE ${LEDGER_SCHEMA}.runs
+  ADD COLUMN IF NOT EXISTS change_column  text,
+  ADD COLUMN IF NOT EXISTS changed_since  timestamp(6),
+  ADD COLUMN IF NOT EXISTS high_watermark timestamp(6);
+CREATE TABLE IF NOT EXISTS ${LEDGER_SCHEMA}.watermarks (
+  table_name    text PRIMARY KEY,
+  change_column text NOT NULL,
+  watermark     timestamp(6) NOT NULL,
+  run_id        text NOT NULL,
+  updated_at    timestamptz NOT NULL DEFAULT clock_timestamp()
+);
+CREATE TABLE IF NOT EXISTS ${LEDGER_SCHEMA}.leases (
+  table_name  text PRIMARY KEY,
+  run_id      text NOT NULL,
+  execution   text NOT NULL,
+  taken_at    timestamptz NOT NULL DEFAULT clock_timestamp(),
+  expires_at  timestamptz NOT NULL
 );`;
 
 // Serializes ledger creation between concurrent runs (CREATE ... IF NOT EXISTS can still race).
@@ -51,17 +74,28 @@ export interface RunRecord {
   runId: string;
   execution: string;
   settings: RunSettings;
-  mode: 'full';
+  /** The change column and the watermarks, when the table has one. */
+  changes: { column: string; since: string | null; highWatermark: string } | null;
 }
 
 /** Records the run and its planned ranges as pending; a repeated Plan replaces its own ranges. */
 export async function startRun(target: pg.Client, run: RunRecord, ranges: KeyRange[]): Promise<void> {
   await inTransaction(target, async () => {
     await target.query(
-      `INSERT INTO ${LEDGER_SCHEMA}.runs (run_id, execution, table_name, mode, input)
-       VALUES ($1, $2, $3, $4, $5)
-       ON CONFLICT (run_id) DO UPDATE SET started_at = clock_timestamp(), ended_at = NULL, status = 'running', input = EXCLUDED.input`,
-      [run.runId, run.execution, run.settings.table, run.mode, JSON.stringify(run.settings)],
+      `INSERT INTO ${LEDGER_SCHEMA}.runs (run_id, execution, table_name, mode, input, change_column, changed_since, high_watermark)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+       ON CONFLICT (run_id) DO UPDATE SET started_at = clock_timestamp(), ended_at = NULL, status = 'running', input = EXCLUDED.input,
+         mode = EXCLUDED.mode, change_column = EXCLUDED.change_column, changed_since = EXCLUDED.changed_since, high_watermark = EXCLUDED.high_watermark`,
+      [
+        run.runId,
+        run.execution,
+        run.settings.table,
+        run.settings.mode,
+        JSON.stringify(run.settings),
+        run.changes?.column ?? null,
+        run.changes?.since ?? null,
+        run.changes?.highWatermark ?? null,
+      ],
     );
     await target.query(`DELETE FROM ${LEDGER_SCHEMA}.ranges WHERE run_id = $1`, [run.runId]);
     await target.query(
@@ -101,6 +135,7 @@ export interface FailedRange extends KeyRange {
 export interface RunSummary {
   runId: string;
   table: string;
+  mode: RunMode;
   status: RunStatus;
   rows: number;
   ranges: number;
@@ -110,6 +145,8 @@ export interface RunSummary {
   /** The first {@link LISTED_FAILURES} of them. */
   failedRanges: FailedRange[];
   seconds: number;
+  /** The change column's value this run brings the table up to (its watermark once it succeeded); null without one. */
+  watermark: string | null;
 }
 
 /** How many failed ranges a summary lists; the ledger has them all. */
@@ -120,8 +157,9 @@ export const LISTED_FAILURES = 50;
  * `pending` at the end never reported back (its invocation died or timed out).
  */
 export async function summarizeRun(target: pg.Client, runId: string): Promise<RunSummary> {
-  const { rows: runs } = await target.query<{ table_name: string; status: RunStatus; seconds: number }>(
-    `SELECT table_name, status, extract(epoch FROM coalesce(ended_at, clock_timestamp()) - started_at)::float8 AS seconds
+  const { rows: runs } = await target.query<{ table_name: string; mode: RunMode; status: RunStatus; seconds: number; watermark: string | null }>(
+    `SELECT table_name, mode, status, extract(epoch FROM coalesce(ended_at, clock_timestamp()) - started_at)::float8 AS seconds,
+            ${WATERMARK_TEXT('high_watermark')} AS watermark
        FROM ${LEDGER_SCHEMA}.runs WHERE run_id = $1`,
     [runId],
   );
@@ -140,6 +178,7 @@ export async function summarizeRun(target: pg.Client, runId: string): Promise<Ru
   return {
     runId,
     table: run.table_name,
+    mode: run.mode,
     status: run.status,
     rows: Number(totals[0]!.rows),
     ranges: Number(totals[0]!.ranges),
@@ -147,6 +186,7 @@ export async function summarizeRun(target: pg.Client, runId: string): Promise<Ru
     failed: Number(totals[0]!.ranges) - Number(totals[0]!.copied),
     failedRanges: failed.map((r) => ({ index: r.range_index, lo: r.lo, hi: r.hi, status: r.status, error: r.error })),
     seconds: Math.round(run.seconds * 1000) / 1000,
+    watermark: run.watermark,
   };
 }
 

@@ -1,9 +1,19 @@
 import type { ConnectionPair } from './connections.js';
 import { InputValidationError } from './errors.js';
-import { resolveRunSettings, type RunDefaults } from './input.js';
+import {
+  changedRowsCondition,
+  findChangeColumn,
+  readChangedSince,
+  readSourceClock,
+  requireChangeColumn,
+  requireTargetKey,
+  type ChangedRows,
+} from './incremental.js';
+import { resolveRunSettings, type RunDefaults, type RunMode } from './input.js';
+import { releaseLease, takeLease } from './lease.js';
 import { ensureLedger, startRun } from './ledger.js';
 import { mysqlKeyAtOffset, splitKeySpace, type KeyRange } from './ranges.js';
-import { describeSourceTable, prepareTargetTable } from './schema.js';
+import { describeSourceTable, prepareTargetTable, type TableDescription } from './schema.js';
 
 /** The target table is created in, and read from, this schema. */
 export const TARGET_SCHEMA = 'public';
@@ -22,35 +32,70 @@ export interface PlanResult {
   runId: string;
   execution: string;
   table: string;
+  mode: RunMode;
   concurrency: number;
+  /** In an incremental run, which rows each range copies; null in a full run. */
+  changes: ChangedRows | null;
   ranges: KeyRange[];
 }
 
 /**
- * Validates the input, prepares the target table and the ledger, and splits the table into
- * ranges. Nothing is written before the input and the source table have been checked.
+ * Validates the input, takes the table's lease (one run per table at a time), prepares the target
+ * table and the ledger, and splits the table into ranges: a full run splits every row, an
+ * incremental run only the rows changed since the table's watermark. Nothing is written before
+ * the input and the source table have been checked.
  */
 export async function plan(event: PlanEvent, { source, target }: ConnectionPair, defaults: RunDefaults): Promise<PlanResult> {
   const settings = resolveRunSettings(event.input, defaults);
   const description = await describeSourceTable(source, settings.table);
-  const ranges = await splitKeySpace(mysqlKeyAtOffset(source, settings.table, description.primaryKey), settings.chunkRows);
-  const result: PlanResult = {
-    runId: event.runId,
-    execution: event.execution,
-    table: settings.table,
-    concurrency: settings.concurrency,
-    ranges,
-  };
-  const bytes = Buffer.byteLength(JSON.stringify(result));
-  if (bytes > MAX_PLAN_BYTES) {
-    const factor = Math.ceil(bytes / MAX_PLAN_BYTES);
-    throw new InputValidationError(
-      `"chunkRows" ${settings.chunkRows} splits ${settings.table} into ${ranges.length} ranges, more than one execution's state can carry: ` +
-        `use a chunkRows of at least ${settings.chunkRows * factor}`,
-    );
-  }
+  const found = await findChangeColumn(source, settings.table, settings.changeColumn);
+  // A full run needs no change column; when the table has one, the run still sets its watermark.
+  const changeColumn = settings.mode === 'incremental' ? requireChangeColumn(found) : 'missing' in found ? null : found;
   await ensureLedger(target);
-  await prepareTargetTable(target, description, TARGET_SCHEMA);
-  await startRun(target, { runId: event.runId, execution: event.execution, settings, mode: 'full' }, ranges);
-  return result;
+  await takeLease(target, { table: settings.table, runId: event.runId, execution: event.execution });
+  try {
+    // Read before any row is, so a change made while the run copies is newer than the watermark.
+    const highWatermark = changeColumn && (await readSourceClock(source, changeColumn));
+    const changes: ChangedRows | null =
+      settings.mode === 'incremental' && changeColumn
+        ? { column: changeColumn.name, since: await readChangedSince(target, settings.table, changeColumn.name, settings.overlapSeconds) }
+        : null;
+    const ranges = await splitRows(source, description, changes, settings.chunkRows);
+    const result: PlanResult = {
+      runId: event.runId,
+      execution: event.execution,
+      table: settings.table,
+      mode: settings.mode,
+      concurrency: settings.concurrency,
+      changes,
+      ranges,
+    };
+    const bytes = Buffer.byteLength(JSON.stringify(result));
+    if (bytes > MAX_PLAN_BYTES) {
+      const factor = Math.ceil(bytes / MAX_PLAN_BYTES);
+      throw new InputValidationError(
+        `"chunkRows" ${settings.chunkRows} splits ${settings.table} into ${ranges.length} ranges, more than one execution's state can carry: ` +
+          `use a chunkRows of at least ${settings.chunkRows * factor}`,
+      );
+    }
+    await prepareTargetTable(target, description, TARGET_SCHEMA);
+    if (changes) await requireTargetKey(target, description, TARGET_SCHEMA);
+    const tracking = changeColumn && highWatermark ? { column: changeColumn.name, since: changes?.since ?? null, highWatermark } : null;
+    await startRun(target, { runId: event.runId, execution: event.execution, settings, changes: tracking }, ranges);
+    return result;
+  } catch (error) {
+    // The run ends here, so the table is free again (a retried Plan takes it anew).
+    await releaseLease(target, settings.table, event.runId).catch(() => {});
+    throw error;
+  }
+}
+
+/**
+ * Splits every row (a full run) or only the changed rows (an incremental run) into ranges of
+ * `chunkRows`. An incremental run with no changed row has no ranges at all.
+ */
+async function splitRows(source: ConnectionPair['source'], description: TableDescription, changes: ChangedRows | null, chunkRows: number): Promise<KeyRange[]> {
+  const keyAtOffset = mysqlKeyAtOffset(source, description.table, description.primaryKey, changes && changedRowsCondition(changes));
+  if (changes && (await keyAtOffset(null, 0)) === null) return [];
+  return splitKeySpace(keyAtOffset, chunkRows);
 }

@@ -52,15 +52,28 @@ export function rangeCondition(quotedKey: string, range: Pick<KeyRange, 'lo' | '
   return parts.length ? parts.join(' AND ') : 'TRUE';
 }
 
-/** Walks the MySQL primary-key index: each step is one index-only `LIMIT 1 OFFSET n` read. */
-export function mysqlKeyAtOffset(source: mysql.Connection, table: string, primaryKey: string): KeyAtOffset {
+/** A condition on the rows (with its `?` parameters) that restricts which keys count. */
+export interface RowCondition {
+  sql: string;
+  values: unknown[];
+}
+
+/**
+ * Walks the MySQL primary-key index: each step is one index-only `LIMIT 1 OFFSET n` read. With a
+ * condition, only the rows that meet it count (an incremental run's changed rows), and a step also
+ * reads those rows unless an index covers the condition.
+ */
+export function mysqlKeyAtOffset(source: mysql.Connection, table: string, primaryKey: string, condition: RowCondition | null = null): KeyAtOffset {
   const key = quoteMysql(primaryKey);
   return async (from, offset) => {
-    const where = from === null ? '' : `WHERE ${key} >= ${keyLiteral(from)}`;
+    const conditions = [...(from === null ? [] : [`${key} >= ${keyLiteral(from)}`]), ...(condition ? [condition.sql] : [])];
+    const where = conditions.length ? `WHERE ${conditions.join(' AND ')}` : '';
     try {
-      const [rows] = await source
-        .promise()
-        .query({ sql: `SELECT ${key} FROM ${quoteMysql(table)} ${where} ORDER BY ${key} LIMIT 1 OFFSET ${Math.trunc(offset)}`, rowsAsArray: true });
+      const [rows] = await source.promise().query({
+        sql: `SELECT ${key} FROM ${quoteMysql(table)} ${where} ORDER BY ${key} LIMIT 1 OFFSET ${Math.trunc(offset)}`,
+        values: condition?.values ?? [],
+        rowsAsArray: true,
+      });
       const row = (rows as unknown[][])[0];
       return row ? String(row[0]) : null;
     } catch (error) {

@@ -7,6 +7,7 @@ import {
   type ConnectionPair,
 } from '../../functions/core/connections.js';
 import { quoteMysql, quotePg } from '../../functions/core/identifiers.js';
+import { ensureLedger, LEDGER_SCHEMA } from '../../functions/core/ledger.js';
 import { TARGET_SCHEMA } from '../../functions/core/plan.js';
 import { describeSourceTable, type Encoding } from '../../functions/core/schema.js';
 
@@ -26,9 +27,13 @@ export async function closePair(pair: ConnectionPair): Promise<void> {
   await Promise.all([closeSource(pair.source), closeTarget(pair.target)]);
 }
 
+/** Drops the table on both sides, with its lease and watermark: a table made anew has no history. */
 export async function dropTables(pair: ConnectionPair, table: string): Promise<void> {
   await pair.source.promise().query(`DROP TABLE IF EXISTS ${quoteMysql(table)}`);
   await pair.target.query(`DROP TABLE IF EXISTS ${quotePg(TARGET_SCHEMA)}.${quotePg(table)}`);
+  await ensureLedger(pair.target);
+  await pair.target.query(`DELETE FROM ${LEDGER_SCHEMA}.leases WHERE table_name = $1`, [table]);
+  await pair.target.query(`DELETE FROM ${LEDGER_SCHEMA}.watermarks WHERE table_name = $1`, [table]);
 }
 
 type Row = (string | null)[];

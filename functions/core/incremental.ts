@@ -1,0 +1,163 @@
+import type mysql from 'mysql2';
+import type pg from 'pg';
+import { z } from 'zod';
+import { classifyDatabaseError, InputValidationError, SchemaError } from './errors.js';
+import { quoteMysql, quotePg } from './identifiers.js';
+import { IDENTIFIER } from './input.js';
+import { LEDGER_SCHEMA, WATERMARK_TEXT } from './ledger.js';
+import type { RowCondition } from './ranges.js';
+import type { TableDescription } from './schema.js';
+
+/** A watermark or `since` value: the text form MySQL prints for DATETIME(6), in the source's clock. */
+export const SOURCE_TIME = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d{1,6})?$/;
+
+/** Which rows an incremental range copies: those whose change column is at or after `since`; every row when `since` is null. */
+export const changedRowsSchema = z.object({
+  column: z.string().regex(IDENTIFIER),
+  since: z.string().regex(SOURCE_TIME, 'must be a time as YYYY-MM-DD HH:MM:SS[.ffffff]').nullable(),
+});
+
+export type ChangedRows = z.infer<typeof changedRowsSchema>;
+
+/** A change column of the source table. */
+export interface ChangeColumn {
+  name: string;
+  dataType: 'timestamp' | 'datetime';
+}
+
+const CHANGE_TYPES = new Set(['timestamp', 'datetime']);
+// MariaDB says `on update current_timestamp()`, MySQL `on update CURRENT_TIMESTAMP` (after DEFAULT_GENERATED).
+const SET_ON_UPDATE = /on update current_timestamp/i;
+
+interface ColumnRow {
+  name: string;
+  dataType: string;
+  nullable: string;
+  extra: string;
+}
+
+/**
+ * The column that tells which rows changed: the given one, checked, or else the table's one
+ * `TIMESTAMP`/`DATETIME ... ON UPDATE CURRENT_TIMESTAMP` column. Returns the reason when there is
+ * none; a given column that cannot serve is refused with the field named.
+ */
+export async function findChangeColumn(source: mysql.Connection, table: string, given: string | undefined): Promise<ChangeColumn | { missing: string }> {
+  let rows: ColumnRow[];
+  try {
+    const [result] = await source.promise().query(
+      `SELECT COLUMN_NAME AS name, DATA_TYPE AS dataType, IS_NULLABLE AS nullable, EXTRA AS extra
+         FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION`,
+      [table],
+    );
+    rows = result as ColumnRow[];
+  } catch (error) {
+    throw classifyDatabaseError(error, 'source');
+  }
+  if (given !== undefined) {
+    const column = rows.find((row) => row.name === given);
+    const fix = 'name a NOT NULL TIMESTAMP or DATETIME column that every insert and update sets';
+    if (!column) throw new InputValidationError(`"changeColumn": ${given} is not a column of ${table}: ${fix}`);
+    const problem = unusable(column);
+    if (problem) throw new InputValidationError(`"changeColumn": ${given} ${problem}: ${fix}`);
+    return { name: column.name, dataType: column.dataType.toLowerCase() as ChangeColumn['dataType'] };
+  }
+  const candidates = rows.filter((row) => SET_ON_UPDATE.test(row.extra) && CHANGE_TYPES.has(row.dataType.toLowerCase()));
+  if (candidates.length > 1) {
+    return { missing: `${table} has several columns set on update (${candidates.map((c) => c.name).join(', ')}): name the one to compare in "changeColumn"` };
+  }
+  const [column] = candidates;
+  if (!column) {
+    return {
+      missing:
+        `${table} has no change column (a TIMESTAMP ... ON UPDATE CURRENT_TIMESTAMP), so an incremental run cannot tell which rows changed: ` +
+        'name one in "changeColumn", or run "mode": "full"',
+    };
+  }
+  const problem = unusable(column);
+  if (problem) return { missing: `${table}'s change column ${column.name} ${problem}: name another in "changeColumn", or run "mode": "full"` };
+  return { name: column.name, dataType: column.dataType.toLowerCase() as ChangeColumn['dataType'] };
+}
+
+function unusable(column: ColumnRow): string | null {
+  if (!CHANGE_TYPES.has(column.dataType.toLowerCase())) return `has type ${column.dataType}, not TIMESTAMP or DATETIME`;
+  if (column.nullable === 'YES') return 'allows NULL, and a row whose change column is NULL would never count as changed';
+  return null;
+}
+
+/** The change column's incremental refusal, for a run that needs one. */
+export function requireChangeColumn(found: ChangeColumn | { missing: string }): ChangeColumn {
+  if ('missing' in found) throw new SchemaError(found.missing);
+  return found;
+}
+
+/**
+ * The source's clock now, as the change column would record it: a TIMESTAMP is read in UTC (the
+ * session's zone); a DATETIME holds the server zone's wall time, which ON UPDATE CURRENT_TIMESTAMP
+ * writes in sessions that keep the server's zone. This becomes the table's watermark when the run
+ * succeeds, so it is read before any row is.
+ */
+export async function readSourceClock(source: mysql.Connection, column: ChangeColumn): Promise<string> {
+  const now = column.dataType === 'timestamp' ? 'NOW(6)' : "CONVERT_TZ(UTC_TIMESTAMP(6), '+00:00', @@global.time_zone)";
+  try {
+    const [rows] = await source.promise().query({ sql: `SELECT ${now}`, rowsAsArray: true });
+    const value = (rows as unknown[][])[0]?.[0];
+    if (typeof value !== 'string') throw new SchemaError(`The source cannot tell its time in its global time zone (${String(value)}): load its time zone tables`);
+    return value;
+  } catch (error) {
+    throw classifyDatabaseError(error, 'source');
+  }
+}
+
+/**
+ * Where the table's last successful run left its change column, moved back by the overlap: the
+ * `since` of the next incremental run. Null when no run of the table succeeded with this column
+ * yet, so every row counts as changed.
+ */
+export async function readChangedSince(target: pg.Client, table: string, column: string, overlapSeconds: number): Promise<string | null> {
+  const { rows } = await target.query<{ since: string }>(
+    `SELECT ${WATERMARK_TEXT('watermark - make_interval(secs => $3)')} AS since
+       FROM ${LEDGER_SCHEMA}.watermarks WHERE table_name = $1 AND change_column = $2`,
+    [table, column, overlapSeconds],
+  );
+  return rows[0]?.since ?? null;
+}
+
+/**
+ * Moves the table's watermark to what the run recorded at Plan, once the whole run succeeded. It
+ * never moves back; a watermark of another change column is replaced.
+ */
+export async function advanceWatermark(target: pg.Client, runId: string): Promise<void> {
+  await target.query(
+    `INSERT INTO ${LEDGER_SCHEMA}.watermarks AS mark (table_name, change_column, watermark, run_id)
+     SELECT table_name, change_column, high_watermark, run_id FROM ${LEDGER_SCHEMA}.runs
+      WHERE run_id = $1 AND high_watermark IS NOT NULL
+     ON CONFLICT (table_name) DO UPDATE
+        SET watermark = CASE WHEN mark.change_column = EXCLUDED.change_column THEN greatest(mark.watermark, EXCLUDED.watermark) ELSE EXCLUDED.watermark END,
+            change_column = EXCLUDED.change_column, run_id = EXCLUDED.run_id, updated_at = clock_timestamp()`,
+    [runId],
+  );
+}
+
+/** The MySQL condition selecting the changed rows; null when every row counts. */
+export function changedRowsCondition(changes: ChangedRows): RowCondition | null {
+  return changes.since === null ? null : { sql: `${quoteMysql(changes.column)} >= ?`, values: [changes.since] };
+}
+
+/**
+ * Refuses a target table whose key is not unique: an incremental run upserts with
+ * `ON CONFLICT (key)`, which needs a primary key or unique index on exactly that column.
+ */
+export async function requireTargetKey(target: pg.Client, description: TableDescription, targetSchema: string): Promise<void> {
+  const { rows } = await target.query(
+    `SELECT 1 FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
+      WHERE i.indrelid = to_regclass($1) AND i.indisunique AND i.indnkeyatts = 1 AND i.indpred IS NULL AND a.attname = $2`,
+    [`${quotePg(targetSchema)}.${quotePg(description.table)}`, description.primaryKey],
+  ).catch((error: unknown) => {
+    throw classifyDatabaseError(error, 'target');
+  });
+  if (rows.length === 0) {
+    throw new SchemaError(
+      `Target table ${targetSchema}.${description.table} has no primary key or unique index on ${description.primaryKey}, which an incremental run upserts on: add one`,
+    );
+  }
+}
