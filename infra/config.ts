@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { executionInputSchema, formatIssues } from '../functions/core/input.js';
+import { formatIssues, runDefaultsSchema } from '../functions/core/input.js';
 
 const list = z
   .union([z.array(z.string()), z.string()])
@@ -27,8 +27,13 @@ export const stackConfigSchema = z.object({
   vpcId: z.string().optional(),
   subnetIds: list.default([]),
   securityGroupIds: list.default([]),
-  /** An EventBridge schedule expression, `rate(1 day)` or `cron(0 3 * * ? *)`; no schedule when absent. */
+  /**
+   * An EventBridge schedule expression, `rate(1 hour)` or `cron(0 3 * * ? *)`, that starts an
+   * incremental run of the table; no schedule when absent.
+   */
   schedule: z.string().optional(),
+  /** A schedule expression that starts a full run, which also removes rows deleted from the source. */
+  fullSchedule: z.string().optional(),
 });
 
 export type StackConfig = z.infer<typeof stackConfigSchema>;
@@ -38,7 +43,7 @@ export function stackConfigFrom(context: Record<string, unknown>): StackConfig {
   const parsed = stackConfigSchema.safeParse(context);
   if (!parsed.success) throw new Error(`Invalid context: ${formatIssues(parsed.error)}`);
   const config = parsed.data;
-  const defaults = executionInputSchema.required().safeParse({ table: config.table, chunkRows: config.chunkRows, concurrency: config.concurrency });
+  const defaults = runDefaultsSchema.safeParse({ table: config.table, chunkRows: config.chunkRows, concurrency: config.concurrency });
   if (!defaults.success) throw new Error(`Invalid context: ${formatIssues(defaults.error)}`);
   if (config.vpcId && config.subnetIds.length === 0) {
     throw new Error('Invalid context: "vpcId" is set but "subnetIds" is empty: give the private subnets the functions run in');
@@ -46,8 +51,11 @@ export function stackConfigFrom(context: Record<string, unknown>): StackConfig {
   if (!config.vpcId && (config.subnetIds.length > 0 || config.securityGroupIds.length > 0)) {
     throw new Error('Invalid context: "subnetIds"/"securityGroupIds" need "vpcId"');
   }
-  if (config.schedule !== undefined && !/^(rate|cron)\(.+\)$/.test(config.schedule)) {
-    throw new Error(`Invalid context: "schedule" must be rate(...) or cron(...), not ${config.schedule}`);
+  for (const key of ['schedule', 'fullSchedule'] as const) {
+    const expression = config[key];
+    if (expression !== undefined && !/^(rate|cron)\(.+\)$/.test(expression)) {
+      throw new Error(`Invalid context: "${key}" must be rate(...) or cron(...), not ${expression}`);
+    }
   }
   return config;
 }

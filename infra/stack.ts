@@ -10,6 +10,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import type { ExecutionInput } from '../functions/core/input.js';
 import type { StackConfig } from './config.js';
 import { buildWorkflow } from './workflow.js';
 
@@ -97,11 +98,17 @@ export class MigrationStack extends Stack {
       stateMachineType: sfn.StateMachineType.STANDARD,
     });
 
-    if (config.schedule) {
-      new events.Rule(this, 'Schedule', {
-        schedule: events.Schedule.expression(config.schedule),
-        description: `Runs the migration of ${config.table} with the stack's defaults`,
-        targets: [new eventTargets.SfnStateMachine(this.stateMachine, { input: events.RuleTargetInput.fromObject({}) })],
+    // Scheduled runs of the configured table; the table's lease keeps them from overlapping.
+    const schedules = [
+      { id: 'Schedule', expression: config.schedule, input: { mode: 'incremental' }, what: 'Copies the rows changed since the last successful run' },
+      { id: 'FullSchedule', expression: config.fullSchedule, input: { mode: 'full' }, what: 'Replaces every range, removing rows deleted from the source' },
+    ] satisfies { id: string; expression?: string; input: ExecutionInput; what: string }[];
+    for (const schedule of schedules) {
+      if (!schedule.expression) continue;
+      new events.Rule(this, schedule.id, {
+        schedule: events.Schedule.expression(schedule.expression),
+        description: `${schedule.what} of ${config.table}`,
+        targets: [new eventTargets.SfnStateMachine(this.stateMachine, { input: events.RuleTargetInput.fromObject(schedule.input) })],
       });
     }
 

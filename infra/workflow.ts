@@ -4,7 +4,7 @@ import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
-import { RETRYABLE_ERRORS } from '../functions/core/errors.js';
+import { RETRYABLE_ERRORS, RunInProgressError } from '../functions/core/errors.js';
 
 export interface WorkflowParts {
   plan: IFunction;
@@ -16,11 +16,15 @@ export interface WorkflowParts {
 /** State names: the same words the logs, the ledger and the README use. */
 export const STATE = {
   plan: 'Plan',
+  alreadyRunning: 'AlreadyRunning',
   copyRanges: 'CopyRanges',
   copyRange: 'CopyRange',
   sendFailedBatch: 'SendFailedBatch',
   summarize: 'Summarize',
 } as const;
+
+/** Where an execution that found its table busy says why, in its output: `{Error, Cause}`. */
+export const ALREADY_RUNNING_PATH = 'alreadyRunning';
 
 // A range must finish inside one Lambda invocation (15 minutes).
 const RANGE_TIMEOUT = Duration.minutes(15);
@@ -36,6 +40,7 @@ const transientRetry: sfn.RetryProps = {
 
 /**
  * Plan → CopyRanges (a Distributed Map of CopyRange, failed ranges to the queue) → Summarize.
+ * When another run holds the table, Plan ends the execution in AlreadyRunning instead.
  * This is the only definition of the workflow; the local runner executes this very one.
  */
 export function buildWorkflow(scope: Construct, parts: WorkflowParts): sfn.IChainable {
@@ -48,6 +53,13 @@ export function buildWorkflow(scope: Construct, parts: WorkflowParts): sfn.IChai
       execution: sfn.JsonPath.stringAt('$$.Execution.Id'),
     }),
   }).addRetry(transientRetry);
+
+  // A run that finds its table busy did nothing, which is not a failure: a scheduled run often
+  // meets the previous one still going.
+  const alreadyRunning = new sfn.Succeed(scope, STATE.alreadyRunning, {
+    comment: 'Another run of the same table holds its lease; this execution did nothing',
+  });
+  plan.addCatch(alreadyRunning, { errors: [RunInProgressError.name], resultPath: `$.${ALREADY_RUNNING_PATH}` });
 
   const sendFailedBatch = new tasks.SqsSendMessage(scope, STATE.sendFailedBatch, {
     queue: parts.failedBatches,
@@ -76,6 +88,7 @@ export function buildWorkflow(scope: Construct, parts: WorkflowParts): sfn.IChai
       runId: sfn.JsonPath.stringAt('$.runId'),
       execution: sfn.JsonPath.stringAt('$.execution'),
       table: sfn.JsonPath.stringAt('$.table'),
+      changes: sfn.JsonPath.objectAt('$.changes'),
       range: sfn.JsonPath.stringAt('$$.Map.Item.Value'),
     },
     // Results live in the ledger; the Map's output would grow with the range count.
