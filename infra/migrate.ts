@@ -7,7 +7,11 @@ import { migrateLocally, type LocalMigrationResult } from './local/local-migrati
 import type { WorkflowEvent } from './local/runner.js';
 
 const USAGE = `Usage: npm run migrate -- --source mysql://user[:pass]@host:port/db --target postgres://user[:pass]@host:port/db
-                           --table users [--chunk-rows 100000] [--concurrency 4] [--json]`;
+                           --table users [--chunk-rows 100000] [--concurrency 4] [--json]
+                           [--mode full|incremental] [--change-column updated_at] [--overlap-seconds 60]`;
+
+/** Exit codes: every range copied, some failed, the flags are wrong, another run held the table. */
+export const EXIT = { ok: 0, failed: 1, usage: 2, alreadyRunning: 3 } as const;
 
 const flagsSchema = z.strictObject({
   source: z.string({ error: 'is required' }).startsWith('mysql://', 'must be a mysql:// URL'),
@@ -15,8 +19,16 @@ const flagsSchema = z.strictObject({
   table: z.string({ error: 'is required' }),
   'chunk-rows': z.coerce.number().optional(),
   concurrency: z.coerce.number().optional(),
+  mode: z.string().optional(),
+  'change-column': z.string().optional(),
+  'overlap-seconds': z.coerce.number().optional(),
   json: z.boolean().default(false),
 });
+
+const FIELD_NAMES = new RegExp(`"(${Object.keys(executionInputSchema.shape).join('|')})"`, 'g');
+
+/** `"chunkRows"` → `--chunk-rows`: input fields named in errors as the flags that set them. */
+const asFlags = (message: string) => message.replace(FIELD_NAMES, (_, field: string) => `--${field.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`);
 
 /** Parses the flags into the execution input the workflow receives; exits 2 with the reason when they are wrong. */
 export function parseFlags(argv: string[]) {
@@ -30,6 +42,9 @@ export function parseFlags(argv: string[]) {
         table: { type: 'string' },
         'chunk-rows': { type: 'string' },
         concurrency: { type: 'string' },
+        mode: { type: 'string' },
+        'change-column': { type: 'string' },
+        'overlap-seconds': { type: 'string' },
         json: { type: 'boolean' },
       },
       strict: true,
@@ -43,10 +58,11 @@ export function parseFlags(argv: string[]) {
     table: flags.data.table,
     chunkRows: flags.data['chunk-rows'],
     concurrency: flags.data.concurrency,
+    mode: flags.data.mode,
+    changeColumn: flags.data['change-column'],
+    overlapSeconds: flags.data['overlap-seconds'],
   });
-  if (!input.success) {
-    throw new Error(`${formatIssues(input.error).replace('"chunkRows"', '--chunk-rows').replace(/"(table|concurrency)"/, '--$1')}\n${USAGE}`);
-  }
+  if (!input.success) throw new Error(`${asFlags(formatIssues(input.error))}\n${USAGE}`);
   return { sourceUrl: flags.data.source, targetUrl: flags.data.target, input: input.data, json: flags.data.json };
 }
 
@@ -61,9 +77,11 @@ function progressBar(enabled: boolean) {
   const onEvent = (event: WorkflowEvent) => {
     if (!enabled || !('state' in event) || !event.state) return;
     const { name } = event.state;
-    if (event.type === 'StateExited' && name === STATE.plan) {
+    // A Plan that found the table busy exits with no ranges: there is nothing to show.
+    const planned = name === STATE.plan && event.type === 'StateExited' && (event.state.output as { ranges?: unknown[] }).ranges;
+    if (planned) {
       started = Date.now();
-      bar.start((event.state.output as { ranges: unknown[] }).ranges.length, 0, { rows: 0, rate: 0 });
+      bar.start(planned.length, 0, { rows: 0, rate: 0 });
     } else if ((event.type === 'StateExited' && name === STATE.copyRange) || (event.type === 'StateCaught' && name === STATE.copyRange)) {
       if (event.type === 'StateExited') rows += (event.state.output as { rows: number }).rows;
       const rate = Math.round(rows / Math.max(0.001, (Date.now() - started) / 1000));
@@ -76,6 +94,7 @@ function progressBar(enabled: boolean) {
 function report(outcome: LocalMigrationResult): string {
   const { summary, run } = outcome;
   const lines: string[] = [];
+  if (outcome.alreadyRunning) return `Run ${run.runId}: ${outcome.alreadyRunning}`;
   if (!summary) {
     lines.push(`Run ${run.runId} failed before any range was copied: ${run.error?.name}: ${run.error?.message}`);
     return lines.join('\n');
@@ -84,12 +103,14 @@ function report(outcome: LocalMigrationResult): string {
   const rows: [string, string | number][] = [
     ['run', summary.runId],
     ['table', summary.table],
+    ['mode', summary.mode],
     ['status', summary.status],
     ['ranges copied', `${summary.copiedRanges} of ${summary.ranges}`],
     ['ranges failed', summary.failed],
     ['rows', summary.rows],
     ['seconds', outcome.seconds],
     ['rows/s', rate],
+    ...(summary.watermark ? [['watermark', `${summary.watermark}${summary.status === 'succeeded' ? '' : ' (not reached: the run failed)'}`] as [string, string]] : []),
   ];
   const width = Math.max(...rows.map(([label]) => label.length));
   lines.push(...rows.map(([label, value]) => `${label.padEnd(width)}  ${value}`));
@@ -107,12 +128,13 @@ export async function main(argv: string[]): Promise<number> {
     flags = parseFlags(argv);
   } catch (error) {
     console.error((error as Error).message);
-    return 2;
+    return EXIT.usage;
   }
   const progress = progressBar(process.stderr.isTTY === true);
   const outcome = await migrateLocally({ sourceUrl: flags.sourceUrl, targetUrl: flags.targetUrl, input: flags.input, onEvent: progress.onEvent });
   progress.stop();
   const ok = outcome.run.status === 'SUCCEEDED' && outcome.summary?.failed === 0;
+  const status = outcome.alreadyRunning ? 'already-running' : ok ? 'succeeded' : 'failed';
   const text = report(outcome);
   if (flags.json) {
     console.error(text);
@@ -120,20 +142,22 @@ export async function main(argv: string[]): Promise<number> {
     console.log(
       JSON.stringify({
         runId: outcome.run.runId,
-        status: ok ? 'succeeded' : 'failed',
+        status,
         table: flags.input.table,
+        mode: flags.input.mode ?? 'full',
         rows: summary?.rows ?? 0,
         ranges: summary?.ranges ?? 0,
         failed: summary?.failed ?? 0,
         failedRanges: summary?.failedRanges ?? [],
         seconds: outcome.seconds,
-        ...(summary ? {} : { error: outcome.run.error }),
+        watermark: summary?.watermark ?? null,
+        ...(outcome.alreadyRunning ? { reason: outcome.alreadyRunning } : summary ? {} : { error: outcome.run.error }),
       }),
     );
   } else {
     (ok ? console.log : console.error)(text);
   }
-  return ok ? 0 : 1;
+  return outcome.alreadyRunning ? EXIT.alreadyRunning : ok ? EXIT.ok : EXIT.failed;
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { closeTarget, endpointFromUrl, openTarget } from '../../functions/core/connections.js';
 import { summarizeRun, type RunSummary } from '../../functions/core/ledger.js';
+import { ALREADY_RUNNING_PATH } from '../workflow.js';
 import { startLocalQueue } from './queue.js';
 import { runLocal, type LocalRunOptions, type LocalRunResult } from './runner.js';
 
@@ -10,6 +11,8 @@ export interface LocalMigrationResult {
   run: LocalRunResult;
   /** The run's totals from the ledger; null when the run never got past Plan. */
   summary: RunSummary | null;
+  /** Why the run did nothing, when another run of the table held it. */
+  alreadyRunning: string | null;
   /** The messages the run sent to the failed-batches queue. */
   failedBatches: unknown[];
   seconds: number;
@@ -26,7 +29,8 @@ export async function migrateLocally(options: LocalMigrationOptions): Promise<Lo
     const target = await openTarget(endpointFromUrl(options.targetUrl, 'target'));
     try {
       const summary = await summarizeRun(target, run.runId).catch(() => null);
-      return { run, summary, failedBatches, seconds };
+      const caught = (run.output as Record<string, { Cause?: string } | undefined> | undefined)?.[ALREADY_RUNNING_PATH];
+      return { run, summary, alreadyRunning: caught?.Cause ?? null, failedBatches, seconds };
     } finally {
       await closeTarget(target);
     }

@@ -1,9 +1,12 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { InputValidationError } from '../../functions/core/errors.js';
-import { defaultsFromEnvironment, resolveRunSettings, type RunDefaults } from '../../functions/core/input.js';
+import { DEFAULT_OVERLAP_SECONDS, defaultsFromEnvironment, resolveRunSettings, type RunDefaults } from '../../functions/core/input.js';
+import { parseFlags } from '../../infra/migrate.js';
 
 const DEFAULTS: RunDefaults = { table: 'users', chunkRows: 50_000, concurrency: 8 };
+/** What every run is unless its input says otherwise: a full run with the default overlap. */
+const FULL_RUN = { mode: 'full', overlapSeconds: DEFAULT_OVERLAP_SECONDS } as const;
 
 /** Asserts that resolving `raw` is refused with an InputValidationError whose message matches. */
 function assertRefused(raw: unknown, message: RegExp): void {
@@ -20,12 +23,12 @@ function assertRefused(raw: unknown, message: RegExp): void {
 
 describe('resolveRunSettings', () => {
   test('an empty input {} runs with the stack defaults', () => {
-    assert.deepEqual(resolveRunSettings({}, DEFAULTS), DEFAULTS);
+    assert.deepEqual(resolveRunSettings({}, DEFAULTS), { ...DEFAULTS, ...FULL_RUN });
   });
 
   test('a missing input (null or undefined, as a bare start gives) runs with the stack defaults', () => {
-    assert.deepEqual(resolveRunSettings(undefined, DEFAULTS), DEFAULTS);
-    assert.deepEqual(resolveRunSettings(null, DEFAULTS), DEFAULTS);
+    assert.deepEqual(resolveRunSettings(undefined, DEFAULTS), { ...DEFAULTS, ...FULL_RUN });
+    assert.deepEqual(resolveRunSettings(null, DEFAULTS), { ...DEFAULTS, ...FULL_RUN });
   });
 
   test('a full valid input overrides every default', () => {
@@ -33,11 +36,12 @@ describe('resolveRunSettings', () => {
       table: 'orders_2024',
       chunkRows: 2_500,
       concurrency: 1000,
+      ...FULL_RUN,
     });
   });
 
   test('a partial input overrides only the fields it gives', () => {
-    assert.deepEqual(resolveRunSettings({ chunkRows: 10 }, DEFAULTS), { ...DEFAULTS, chunkRows: 10 });
+    assert.deepEqual(resolveRunSettings({ chunkRows: 10 }, DEFAULTS), { ...DEFAULTS, ...FULL_RUN, chunkRows: 10 });
   });
 
   test('an unknown field is refused, naming the field', () => {
@@ -76,6 +80,47 @@ describe('resolveRunSettings', () => {
     // Root-level problems are reported against "input" (quoted), unlike the message's prefix.
     assertRefused('users', /"input"/);
     assertRefused([], /"input"/);
+  });
+});
+
+describe('resolveRunSettings: mode, changeColumn and overlapSeconds', () => {
+  test('the scheduled input is an incremental run of the configured table, its change column found later', () => {
+    assert.deepEqual(resolveRunSettings({ mode: 'incremental' }, DEFAULTS), { ...DEFAULTS, mode: 'incremental', overlapSeconds: DEFAULT_OVERLAP_SECONDS });
+  });
+
+  test('a change column and an overlap are taken as given', () => {
+    const settings = resolveRunSettings({ mode: 'incremental', changeColumn: 'modified_at', overlapSeconds: 0 }, DEFAULTS);
+    assert.equal(settings.changeColumn, 'modified_at');
+    assert.equal(settings.overlapSeconds, 0);
+  });
+
+  test('bad values are refused, naming each field', () => {
+    assertRefused({ mode: 'delta', changeColumn: 'updated at', overlapSeconds: -1 }, /"mode" must be "full" or "incremental".*"changeColumn" must be a plain identifier.*"overlapSeconds" must be 0 or more/);
+    assertRefused({ overlapSeconds: 1.5 }, /"overlapSeconds" must be a whole number/);
+  });
+});
+
+describe('the migrate command flags', () => {
+  const base = ['--source', 'mysql://root@127.0.0.1/test', '--target', 'postgres://root@127.0.0.1/test', '--table', 'users'];
+  // The execution input as the workflow receives it: JSON, where an absent flag leaves no field.
+  const inputOf = (argv: string[]) => JSON.parse(JSON.stringify(parseFlags([...base, ...argv]).input));
+
+  test('--mode incremental gives the input the schedule sends, for the named table', () => {
+    assert.deepEqual(inputOf(['--mode', 'incremental']), { table: 'users', mode: 'incremental' });
+  });
+
+  test('--change-column and --overlap-seconds become changeColumn and overlapSeconds', () => {
+    assert.deepEqual(inputOf(['--mode', 'incremental', '--change-column', 'modified_at', '--overlap-seconds', '5']), {
+      table: 'users',
+      mode: 'incremental',
+      changeColumn: 'modified_at',
+      overlapSeconds: 5,
+    });
+  });
+
+  test('a bad flag value is refused naming the flag', () => {
+    assert.throws(() => parseFlags([...base, '--mode', 'delta']), /--mode must be "full" or "incremental"/);
+    assert.throws(() => parseFlags([...base, '--overlap-seconds', '1.5']), /--overlap-seconds must be a whole number/);
   });
 });
 
