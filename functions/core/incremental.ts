@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { classifyDatabaseError, InputValidationError, SchemaError } from './errors.js';
 import { quoteMysql, quotePg } from './identifiers.js';
 import { IDENTIFIER } from './input.js';
-import { LEDGER_SCHEMA, WATERMARK_TEXT } from './ledger.js';
+import { asSourceTime, LEDGER_SCHEMA } from './ledger.js';
 import type { RowCondition } from './ranges.js';
 import type { TableDescription } from './schema.js';
 
@@ -115,7 +115,7 @@ export async function readSourceClock(source: mysql.Connection, column: ChangeCo
  */
 export async function readChangedSince(target: pg.Client, table: string, column: string, overlapSeconds: number): Promise<string | null> {
   const { rows } = await target.query<{ since: string }>(
-    `SELECT ${WATERMARK_TEXT('watermark - make_interval(secs => $3)')} AS since
+    `SELECT ${asSourceTime('watermark - make_interval(secs => $3)')} AS since
        FROM ${LEDGER_SCHEMA}.watermarks WHERE table_name = $1 AND change_column = $2`,
     [table, column, overlapSeconds],
   );

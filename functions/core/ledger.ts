@@ -8,8 +8,8 @@ import type { RunMode, RunSettings } from './input.js';
  */
 export const LEDGER_SCHEMA = 'migration';
 
-/** A ledger watermark as the text MySQL reads back exactly: `YYYY-MM-DD HH:MM:SS.ffffff`. */
-export const WATERMARK_TEXT = (expression: string) => `to_char(${expression}, 'YYYY-MM-DD HH24:MI:SS.US')`;
+/** SQL giving a ledger timestamp as the text MySQL reads back exactly: `YYYY-MM-DD HH:MM:SS.ffffff`. */
+export const asSourceTime = (expression: string) => `to_char(${expression}, 'YYYY-MM-DD HH24:MI:SS.US')`;
 
 export type RangeStatus = 'pending' | 'copied' | 'failed';
 export type RunStatus = 'running' | 'succeeded' | 'failed';
@@ -159,7 +159,7 @@ export const LISTED_FAILURES = 50;
 export async function summarizeRun(target: pg.Client, runId: string): Promise<RunSummary> {
   const { rows: runs } = await target.query<{ table_name: string; mode: RunMode; status: RunStatus; seconds: number; watermark: string | null }>(
     `SELECT table_name, mode, status, extract(epoch FROM coalesce(ended_at, clock_timestamp()) - started_at)::float8 AS seconds,
-            ${WATERMARK_TEXT('high_watermark')} AS watermark
+            ${asSourceTime('high_watermark')} AS watermark
        FROM ${LEDGER_SCHEMA}.runs WHERE run_id = $1`,
     [runId],
   );

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { after, before, describe, test } from 'node:test';
-import type { ConnectionPair } from '../../functions/core/connections.js';
+import { describe, test } from 'node:test';
+import { asSourceTime } from '../../functions/core/ledger.js';
 import { migrateLocally } from '../../infra/local/local-migration.js';
-import { seedUsers, seededId } from '../../infra/local/seed.js';
+import { seededId } from '../../infra/local/seed.js';
 import { STATE } from '../../infra/workflow.js';
-import { closePair, dropTables, openPair, readBothSides, SOURCE_URL, TARGET_URL } from '../support/databases.js';
+import { closePair, openPair, readBothSides, seededSuite, SOURCE_URL, TARGET_URL } from '../support/databases.js';
 
 const TABLE = 'i6_e2e_users';
 const ROWS = 6_000;
@@ -16,31 +16,22 @@ const migrate = (input: Record<string, unknown>, onEvent?: Parameters<typeof mig
   migrateLocally({ sourceUrl: SOURCE_URL, targetUrl: TARGET_URL, input: { table: TABLE, chunkRows: CHUNK_ROWS, ...input }, onEvent });
 
 describe('scheduled incremental runs keep the target in sync, one run at a time', () => {
-  let pair: ConnectionPair;
+  const pairOf = seededSuite(TABLE, ROWS);
 
   const watermark = async () => {
-    const { rows } = await pair.target.query<{ watermark: string }>(
-      "SELECT to_char(watermark, 'YYYY-MM-DD HH24:MI:SS.US') AS watermark FROM migration.watermarks WHERE table_name = $1",
+    const { rows } = await pairOf().target.query<{ watermark: string }>(
+      `SELECT ${asSourceTime('watermark')} AS watermark FROM migration.watermarks WHERE table_name = $1`,
       [TABLE],
     );
     return rows[0]?.watermark ?? null;
   };
   const leaseHolder = async () => {
-    const { rows } = await pair.target.query<{ run_id: string }>('SELECT run_id FROM migration.leases WHERE table_name = $1', [TABLE]);
+    const { rows } = await pairOf().target.query<{ run_id: string }>('SELECT run_id FROM migration.leases WHERE table_name = $1', [TABLE]);
     return rows[0]?.run_id ?? null;
   };
 
-  before(async () => {
-    pair = await openPair();
-    await dropTables(pair, TABLE);
-    await seedUsers(pair.source, { table: TABLE, rows: ROWS });
-  });
-  after(async () => {
-    await dropTables(pair, TABLE);
-    await closePair(pair);
-  });
-
   test('after updates, inserts and deletes, an incremental run copies only the changed rows and leaves deletes to the next full run', async () => {
+    const pair = pairOf();
     const full = await migrate({});
     assert.equal(full.summary?.status, 'succeeded', JSON.stringify(full.run.error));
     const fullWatermark = await watermark();
@@ -127,6 +118,7 @@ describe('scheduled incremental runs keep the target in sync, one run at a time'
   });
 
   test('the lease of a run that crashed expires and the next run takes the table over', async () => {
+    const pair = pairOf();
     await pair.target.query(
       `INSERT INTO migration.leases (table_name, run_id, execution, expires_at)
        VALUES ($1, 'crashed-run', 'local:crashed-run', clock_timestamp() - interval '1 second')`,

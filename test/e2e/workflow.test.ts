@@ -1,29 +1,19 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { after, before, describe, test } from 'node:test';
-import type { ConnectionPair } from '../../functions/core/connections.js';
+import { describe, test } from 'node:test';
 import { migrateLocally } from '../../infra/local/local-migration.js';
-import { seedUsers, seededId } from '../../infra/local/seed.js';
-import { closePair, dropTables, openPair, readBothSides, SOURCE_URL, TARGET_URL } from '../support/databases.js';
+import { seededId } from '../../infra/local/seed.js';
+import { readBothSides, seededSuite, SOURCE_URL, TARGET_URL } from '../support/databases.js';
 
 const TABLE = 'e2e_users';
 const ROWS = 24_000;
 
 describe('the synthesized workflow, run locally', () => {
-  let pair: ConnectionPair;
-
-  before(async () => {
-    pair = await openPair();
-    await dropTables(pair, TABLE);
-    await seedUsers(pair.source, { table: TABLE, rows: ROWS });
-  });
-  after(async () => {
-    await dropTables(pair, TABLE);
-    await closePair(pair);
-  });
+  const pairOf = seededSuite(TABLE, ROWS);
 
   test('migrates a sparse-id table exactly, and a second run gives the same target', async () => {
+    const pair = pairOf();
     for (const attempt of [1, 2]) {
       const outcome = await migrateLocally({
         sourceUrl: SOURCE_URL,
@@ -43,6 +33,7 @@ describe('the synthesized workflow, run locally', () => {
   });
 
   test('a failing range reaches the queue as one message while the other ranges land, and the run fails', async () => {
+    const pair = pairOf();
     const poisoned = seededId(12_345, ROWS);
     await pair.source.promise().query(`UPDATE ${TABLE} SET is_active = 2 WHERE id = ${poisoned}`);
     try {
@@ -82,6 +73,7 @@ describe('the synthesized workflow, run locally', () => {
   });
 
   test('npm run migrate exits non-zero and lists the failed range in its JSON summary', async () => {
+    const pair = pairOf();
     const poisoned = seededId(100, ROWS);
     await pair.source.promise().query(`UPDATE ${TABLE} SET created_at = '0000-00-00 00:00:00' WHERE id = ${poisoned}`);
     try {

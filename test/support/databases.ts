@@ -1,3 +1,4 @@
+import { after, before } from 'node:test';
 import {
   closeSource,
   closeTarget,
@@ -10,6 +11,7 @@ import { quoteMysql, quotePg } from '../../functions/core/identifiers.js';
 import { ensureLedger, LEDGER_SCHEMA } from '../../functions/core/ledger.js';
 import { TARGET_SCHEMA } from '../../functions/core/plan.js';
 import { describeSourceTable, type Encoding } from '../../functions/core/schema.js';
+import { seedUsers } from '../../infra/local/seed.js';
 
 /** The test databases: the local MariaDB and PostgreSQL unless the environment names others. */
 export const SOURCE_URL = process.env.TEST_SOURCE_URL ?? 'mysql://root@127.0.0.1:3306/test';
@@ -34,6 +36,24 @@ export async function dropTables(pair: ConnectionPair, table: string): Promise<v
   await ensureLedger(pair.target);
   await pair.target.query(`DELETE FROM ${LEDGER_SCHEMA}.leases WHERE table_name = $1`, [table]);
   await pair.target.query(`DELETE FROM ${LEDGER_SCHEMA}.watermarks WHERE table_name = $1`, [table]);
+}
+
+/**
+ * For the enclosing suite: a connection pair and a freshly seeded users-shaped table, dropped
+ * after the suite. Returns the pair once the suite has started.
+ */
+export function seededSuite(table: string, rows: number): () => ConnectionPair {
+  let pair: ConnectionPair;
+  before(async () => {
+    pair = await openPair();
+    await dropTables(pair, table);
+    await seedUsers(pair.source, { table, rows });
+  });
+  after(async () => {
+    await dropTables(pair, table);
+    await closePair(pair);
+  });
+  return () => pair;
 }
 
 type Row = (string | null)[];
