@@ -33,10 +33,19 @@ describe('the default stack (no optional context)', () => {
 
   test('the workflow starts at Plan, which leads to CopyRanges, then Summarize, which ends it', () => {
     assert.equal(workflow.definition.StartAt, 'Plan');
-    assert.deepEqual(Object.keys(states).sort(), ['CopyRanges', 'Plan', 'Summarize']);
+    assert.deepEqual(Object.keys(states).sort(), ['AlreadyRunning', 'CopyRanges', 'Plan', 'Summarize']);
     assert.equal(states.Plan!.Next, 'CopyRanges');
     assert.equal(copyRanges.Next, 'Summarize');
     assert.equal(states.Summarize!.End, true);
+  });
+
+  test('a Plan that finds its table held by another run ends in AlreadyRunning, a success that keeps the reason', () => {
+    assert.deepEqual(states.Plan!.Catch, [{ ErrorEquals: ['RunInProgressError'], ResultPath: '$.alreadyRunning', Next: 'AlreadyRunning' }]);
+    assert.equal(states.AlreadyRunning!.Type, 'Succeed');
+  });
+
+  test("each range is told which rows changed: an incremental run's changes, null in a full run", () => {
+    assert.equal((copyRanges.ItemSelector as Record<string, unknown>)['changes.$'], '$.changes');
   });
 
   test('CopyRanges is a Distributed Map of STANDARD children over $.ranges, its concurrency from $.concurrency', () => {
@@ -134,15 +143,30 @@ describe('the default stack (no optional context)', () => {
 });
 
 describe('optional context', () => {
-  test("schedule 'rate(1 day)' adds exactly one rule starting the state machine with input {}", () => {
+  test("schedule 'rate(1 day)' adds exactly one rule starting an incremental run: input {\"mode\": \"incremental\"}", () => {
     const template = templateFor({ schedule: 'rate(1 day)' });
     const [machineId] = only(template, 'AWS::StepFunctions::StateMachine');
     const [, rule] = only(template, 'AWS::Events::Rule');
     assert.equal(rule.Properties.ScheduleExpression, 'rate(1 day)');
+    assert.equal(rule.Properties.State, 'ENABLED');
     const targets = rule.Properties.Targets as { Arn: unknown; Input: string }[];
     assert.equal(targets.length, 1);
     assert.deepEqual(targets[0]!.Arn, { Ref: machineId });
-    assert.deepEqual(JSON.parse(targets[0]!.Input), {});
+    assert.deepEqual(JSON.parse(targets[0]!.Input), { mode: 'incremental' });
+  });
+
+  test('fullSchedule adds a second rule starting a full run, which reconciles deletes', () => {
+    const template = templateFor({ schedule: 'rate(1 hour)', fullSchedule: 'cron(0 3 ? * SUN *)' });
+    template.resourceCountIs('AWS::Events::Rule', 2);
+    template.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'rate(1 hour)',
+      Targets: [Match.objectLike({ Input: JSON.stringify({ mode: 'incremental' }) })],
+    });
+    template.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'cron(0 3 ? * SUN *)',
+      Description: Match.stringLikeRegexp('removing rows deleted from the source'),
+      Targets: [Match.objectLike({ Input: JSON.stringify({ mode: 'full' }) })],
+    });
   });
 
   test('vpcId with subnetIds (comma-separated, as -c gives them) and securityGroupIds puts every function in that VPC', () => {
@@ -167,6 +191,7 @@ describe('optional context', () => {
 describe('invalid context is refused before anything is built, naming the key', () => {
   const CASES: [context: Record<string, unknown>, key: RegExp][] = [
     [{ schedule: 'daily' }, /"schedule"/],
+    [{ fullSchedule: 'every sunday' }, /"fullSchedule"/],
     [{ vpcId: 'vpc-0123456789abcdef0' }, /"subnetIds"/],
     [{ subnetIds: 'subnet-0aaaaaaaaaaaaaaaa' }, /"vpcId"/],
     [{ chunkRows: 0 }, /"chunkRows"/],
