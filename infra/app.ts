@@ -1,4 +1,5 @@
-import { App } from 'aws-cdk-lib';
+import { App, Validations } from 'aws-cdk-lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
 import { stackConfigFrom, STACK_CONTEXT_KEYS } from './config.js';
 import { MigrationStack } from './stack.js';
 
@@ -7,6 +8,8 @@ export const STACK_NAME = 'MysqlToPostgres';
 /** Builds the app from context; the local runner calls this with bundling skipped. */
 export function buildApp(context: Record<string, unknown> = {}): { app: App; stack: MigrationStack } {
   const app = new App({ context });
+  // Synthesis fails on any finding that is neither fixed nor acknowledged with its reason in the stack.
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
   const values = Object.fromEntries(STACK_CONTEXT_KEYS.map((key) => [key, app.node.tryGetContext(key)]).filter(([, v]) => v !== undefined));
   const stack = new MigrationStack(app, STACK_NAME, {
     config: stackConfigFrom(values),

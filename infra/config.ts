@@ -1,5 +1,16 @@
+import { existsSync } from 'node:fs';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { z } from 'zod';
-import { formatIssues, runDefaultsSchema } from '../functions/core/input.js';
+import { TLS_MODES } from '../functions/core/connections.js';
+import { executionInputSchema, formatIssues, runDefaultsSchema } from '../functions/core/input.js';
+
+/** The repository root: relative paths in the context (caBundle) are read from here. */
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+/** AWS services the functions reach through interface VPC endpoints, by the endpoint's service name. */
+export const VPC_ENDPOINT_SERVICES = ['secretsmanager', 'sqs', 'states', 'logs', 'monitoring', 'xray'] as const;
 
 const list = z
   .union([z.array(z.string()), z.string()])
@@ -7,6 +18,7 @@ const list = z
 
 // CDK hands context from the command line (-c key=value) as strings; cdk.json gives typed values.
 const count = z.coerce.number();
+const tlsMode = z.enum(TLS_MODES).default('verify-full');
 
 /**
  * The stack's context keys (cdk.json or `cdk deploy -c key=value`). Every key has a default, so
@@ -23,10 +35,29 @@ export const stackConfigSchema = z.object({
   /** Database names, when the secrets carry none (or another). */
   sourceDatabase: z.string().optional(),
   targetDatabase: z.string().optional(),
-  /** The functions run in this VPC when it is given, in these subnets with these security groups. */
+  /** Replace the secrets' hosts, e.g. with an RDS Proxy endpoint in front of the database. */
+  sourceHost: z.string().min(1).optional(),
+  targetHost: z.string().min(1).optional(),
+  /** TLS to each database: verify-full (certificate and host name checked), require (encrypted only), off. */
+  sourceTls: tlsMode,
+  targetTls: tlsMode,
+  /** A PEM file (path from the repository root) shipped with the functions as the CAs to trust. */
+  caBundle: z.string().min(1).optional(),
+  /**
+   * The functions run in this VPC when it is given, in these subnets with these security groups;
+   * without it the stack creates a VPC of its own.
+   */
   vpcId: z.string().optional(),
   subnetIds: list.default([]),
   securityGroupIds: list.default([]),
+  /** NAT gateways of the VPC the stack creates (0: isolated subnets, AWS reached only through endpoints). */
+  natGateways: count.default(1),
+  /** Interface endpoints the stack adds to the VPC, or `none` when the VPC already reaches these services. */
+  vpcEndpoints: list.default(['secretsmanager', 'sqs', 'states']),
+  /** The cap on an execution's `concurrency`, reserved for the copy function so the Map never throttles. */
+  maxConcurrency: count.default(16),
+  /** Days the functions' and the state machine's logs are kept. */
+  logRetentionDays: count.default(30),
   /**
    * An EventBridge schedule expression, `rate(1 hour)` or `cron(0 3 * * ? *)`, that starts an
    * incremental run of the table; no schedule when absent.
@@ -51,6 +82,29 @@ export function stackConfigFrom(context: Record<string, unknown>): StackConfig {
   if (!config.vpcId && (config.subnetIds.length > 0 || config.securityGroupIds.length > 0)) {
     throw new Error('Invalid context: "subnetIds"/"securityGroupIds" need "vpcId"');
   }
+  if (config.concurrency > config.maxConcurrency) {
+    throw new Error(`Invalid context: "concurrency" ${config.concurrency} is above "maxConcurrency" ${config.maxConcurrency}: raise maxConcurrency or lower concurrency`);
+  }
+  const cap = executionInputSchema.shape.concurrency.safeParse(config.maxConcurrency);
+  if (!cap.success) throw new Error(`Invalid context: "maxConcurrency" ${formatIssues(cap.error).replace('"input" ', '')}`);
+  const endpoints = config.vpcEndpoints.filter((name) => name !== 'none');
+  const unknown = endpoints.filter((name) => !(VPC_ENDPOINT_SERVICES as readonly string[]).includes(name));
+  if (unknown.length) {
+    throw new Error(`Invalid context: "vpcEndpoints" has ${unknown.join(', ')}: use a comma-separated list of ${VPC_ENDPOINT_SERVICES.join(', ')}, or none`);
+  }
+  config.vpcEndpoints = endpoints;
+  if (!Number.isInteger(config.natGateways) || config.natGateways < 0) {
+    throw new Error(`Invalid context: "natGateways" must be a whole number, 0 or more, not ${config.natGateways}`);
+  }
+  if (config.vpcId && context.natGateways !== undefined) {
+    throw new Error('Invalid context: "natGateways" applies to the VPC the stack creates, not to the one given by "vpcId"');
+  }
+  if (!LOG_RETENTION_DAYS.includes(config.logRetentionDays)) {
+    throw new Error(`Invalid context: "logRetentionDays" must be one of ${LOG_RETENTION_DAYS.join(', ')}, not ${config.logRetentionDays}`);
+  }
+  if (config.caBundle && !existsSync(path.resolve(ROOT, config.caBundle))) {
+    throw new Error(`Invalid context: "caBundle" ${config.caBundle} does not exist: give a PEM file's path from the repository root (see README, Deploy)`);
+  }
   for (const key of ['schedule', 'fullSchedule'] as const) {
     const expression = config[key];
     if (expression !== undefined && !/^(rate|cron)\(.+\)$/.test(expression)) {
@@ -59,6 +113,9 @@ export function stackConfigFrom(context: Record<string, unknown>): StackConfig {
   }
   return config;
 }
+
+// The retention periods CloudWatch Logs accepts (a numeric enum also maps its values back to names).
+const LOG_RETENTION_DAYS = Object.values(RetentionDays).filter((days): days is number => typeof days === 'number');
 
 /** The context keys the stack reads, from a CDK app's node. */
 export const STACK_CONTEXT_KEYS = Object.keys(stackConfigSchema.shape);

@@ -1,26 +1,44 @@
 import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, RemovalPolicy, Stack, Token, Validations, type StackProps } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as eventTargets from 'aws-cdk-lib/aws-events-targets';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { NodejsFunction, OutputFormat, type ICommandHooks } from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import type { ExecutionInput } from '../functions/core/input.js';
-import type { StackConfig } from './config.js';
+import { ROOT, type StackConfig } from './config.js';
 import { buildWorkflow } from './workflow.js';
-
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 /** Template metadata naming a function's handler source, which the local runner binds to its task. */
 export const ENTRY_METADATA = 'migration:entry';
 
 /** The handlers, by the function's construct id; each is `functions/<dir>/handler.ts`. */
 const HANDLERS = { Plan: 'plan', CopyRange: 'copy-range', Summarize: 'summarize' } as const;
+
+interface Sizing {
+  memorySize: number;
+  timeout: Duration;
+  /** Runs once per Map item: its reserved concurrency is the stack's maxConcurrency. */
+  perRange?: boolean;
+}
+
+// Plan and Summarize wait on SQL; a copy encodes rows on the CPU, and 1,769 MB is one full vCPU.
+// Plan may walk a billion-key index, so it keeps Lambda's 15 minutes (see docs/SCALE.md).
+const DEFAULT_SIZING: Sizing = { memorySize: 512, timeout: Duration.minutes(15) };
+const SIZING: Partial<Record<keyof typeof HANDLERS, Sizing>> = {
+  CopyRange: { memorySize: 1769, timeout: Duration.minutes(15), perRange: true },
+  Summarize: { memorySize: 512, timeout: Duration.minutes(5) },
+};
+
+/** Where the functions find the CA bundle given by the `caBundle` context (LAMBDA_TASK_ROOT). */
+const SHIPPED_CA_BUNDLE = '/var/task/ca-bundle.pem';
+/** The Lambda runtime's file of Amazon's CAs (RDS included); Node.js 20+ runtimes do not load it by themselves. */
+const RUNTIME_CA_BUNDLE = '/var/runtime/ca-cert.pem';
 
 export interface MigrationStackProps extends StackProps {
   config: StackConfig;
@@ -40,35 +58,56 @@ export class MigrationStack extends Stack {
       enforceSSL: true,
       retentionPeriod: Duration.days(14),
     });
+    Validations.of(this.failedBatches).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason: 'This queue is itself the dead-letter queue of the workflow: failed ranges wait here for an operator or a redrive.',
+    });
 
     const secrets = {
       source: secretFrom(this, 'SourceSecret', config.sourceSecret),
       target: secretFrom(this, 'TargetSecret', config.targetSecret),
     };
     const network = networkFrom(this, config);
+    addVpcEndpoints(this, network, config.vpcEndpoints);
+    const logRetention = config.logRetentionDays as logs.RetentionDays;
+    // Only names and settings: the credentials stay in Secrets Manager, read at run time.
     const environment: Record<string, string> = {
       DEFAULT_TABLE: config.table,
       DEFAULT_CHUNK_ROWS: String(config.chunkRows),
       DEFAULT_CONCURRENCY: String(config.concurrency),
+      MAX_CONCURRENCY: String(config.maxConcurrency),
       SOURCE_SECRET_ID: config.sourceSecret,
       TARGET_SECRET_ID: config.targetSecret,
       ...(config.sourceDatabase ? { SOURCE_DATABASE: config.sourceDatabase } : {}),
       ...(config.targetDatabase ? { TARGET_DATABASE: config.targetDatabase } : {}),
+      ...(config.sourceHost ? { SOURCE_HOST: config.sourceHost } : {}),
+      ...(config.targetHost ? { TARGET_HOST: config.targetHost } : {}),
+      SOURCE_TLS: config.sourceTls,
+      TARGET_TLS: config.targetTls,
+      DATABASE_CA_BUNDLE: config.caBundle ? SHIPPED_CA_BUNDLE : RUNTIME_CA_BUNDLE,
       NODE_OPTIONS: '--enable-source-maps',
     };
 
     const functions = Object.fromEntries(
       Object.entries(HANDLERS).map(([id, dir]) => {
         const entry = `functions/${dir}/handler.ts`;
+        const sizing = SIZING[id as keyof typeof HANDLERS] ?? DEFAULT_SIZING;
         const fn = new NodejsFunction(this, id, {
           entry: path.join(ROOT, entry),
           handler: 'handler',
           runtime: lambda.Runtime.NODEJS_22_X,
           architecture: lambda.Architecture.ARM_64,
-          memorySize: 1024,
-          timeout: Duration.minutes(15),
+          memorySize: sizing.memorySize,
+          timeout: sizing.timeout,
+          // The Map never runs more copies than this, so they are never throttled, and other
+          // functions of the account cannot take their capacity.
+          reservedConcurrentExecutions: sizing.perRange ? config.maxConcurrency : undefined,
+          tracing: lambda.Tracing.ACTIVE,
+          logGroup: new logs.LogGroup(this, `${id}Logs`, { retention: logRetention, removalPolicy: RemovalPolicy.DESTROY }),
           environment,
-          ...network,
+          vpc: network.vpc,
+          vpcSubnets: network.subnets,
+          securityGroups: network.securityGroups,
           bundling: {
             format: OutputFormat.CJS,
             minify: true,
@@ -76,11 +115,13 @@ export class MigrationStack extends Stack {
             target: 'node22',
             // The runtime ships the AWS SDK v3; pg-native is pg's optional native binding, unused.
             externalModules: ['@aws-sdk/*', 'pg-native'],
+            commandHooks: config.caBundle ? shipCaBundle(config.caBundle) : undefined,
           },
         });
         (fn.node.defaultChild as lambda.CfnFunction).addMetadata(ENTRY_METADATA, entry);
         secrets.source.grantRead(fn);
         secrets.target.grantRead(fn);
+        acknowledgeLambdaDefaults(fn);
         return [id, fn];
       }),
     ) as Record<keyof typeof HANDLERS, NodejsFunction>;
@@ -96,7 +137,16 @@ export class MigrationStack extends Stack {
         }),
       ),
       stateMachineType: sfn.StateMachineType.STANDARD,
+      tracingEnabled: true,
+      logs: {
+        destination: new logs.LogGroup(this, 'MigrationLogs', { retention: logRetention, removalPolicy: RemovalPolicy.DESTROY }),
+        level: sfn.LogLevel.ALL,
+        // Inputs and outputs hold table names, ranges and counts, never credentials or row values.
+        includeExecutionData: true,
+      },
     });
+
+    acknowledgeStateMachineGrants(this.stateMachine, Object.values(functions));
 
     // Scheduled runs of the configured table; the table's lease keeps them from overlapping.
     const schedules = [
@@ -114,7 +164,74 @@ export class MigrationStack extends Stack {
 
     new CfnOutput(this, 'StateMachineArn', { value: this.stateMachine.stateMachineArn });
     new CfnOutput(this, 'FailedBatchesQueueUrl', { value: this.failedBatches.queueUrl });
+    if (network.createdSecurityGroup) {
+      new CfnOutput(this, 'FunctionsSecurityGroupId', {
+        value: network.createdSecurityGroup.securityGroupId,
+        description: "Allow this group on both databases' ports (3306, 5432) in their security groups",
+      });
+    }
   }
+}
+
+/** Copies the `caBundle` PEM file into every function's bundle, where SHIPPED_CA_BUNDLE finds it. */
+function shipCaBundle(caBundle: string): ICommandHooks {
+  const relative = path.relative(ROOT, path.resolve(ROOT, caBundle));
+  return {
+    beforeBundling: () => [],
+    beforeInstall: () => [],
+    afterBundling: (inputDir, outputDir) => [`cp "${path.join(inputDir, relative)}" "${path.join(outputDir, path.basename(SHIPPED_CA_BUNDLE))}"`],
+  };
+}
+
+/** What cdk-nag reports on the state machine's grants, made by CDK, and why each is as it should be. */
+function acknowledgeStateMachineGrants(stateMachine: sfn.StateMachine, functions: NodejsFunction[]): void {
+  const stack = Stack.of(stateMachine);
+  Validations.of(stateMachine.role).acknowledge(
+    ...functions.map((fn) => ({
+      id: `AwsSolutions-IAM5[Resource::<${stack.getLogicalId(fn.node.defaultChild as lambda.CfnFunction)}.Arn>:*]`,
+      reason: `lambda:InvokeFunction on the versions and aliases of ${fn.node.id}, the function the workflow calls, and nothing else.`,
+    })),
+    {
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason: 'X-Ray tracing and CloudWatch Logs delivery actions do not support resource-level permissions.',
+    },
+  );
+  // CDK's own policy for the Distributed Map: describe and stop this state machine's child executions
+  // (`execution:<its name>:*`) and redrive its map runs (`execution:<its name>/*:*`).
+  // nag names a finding by the resource as written, pseudo parameters shown as <AWS::...> unless resolved.
+  const shown = (value: string, pseudo: string) => (Token.isUnresolved(value) ? `<AWS::${pseudo}>` : value);
+  const executions =
+    `arn:${shown(stack.partition, 'Partition')}:states:${shown(stack.region, 'Region')}:${shown(stack.account, 'AccountId')}:execution:` +
+    JSON.stringify({ 'Fn::Select': [6, { 'Fn::Split': [':', { Ref: stack.getLogicalId(stateMachine.node.defaultChild as sfn.CfnStateMachine) }] }] });
+  Validations.of(stateMachine.node.findChild('DistributedMapPolicy')).acknowledge(
+    ...[':*', '/*:*'].map((suffix) => ({
+      id: `AwsSolutions-IAM5[Resource::${executions}${suffix}]`,
+      reason: "The Distributed Map's child executions and map runs are named at run time; the grant covers this state machine's only.",
+    })),
+  );
+}
+
+/** What cdk-nag reports on every function, and why each is as it should be. */
+function acknowledgeLambdaDefaults(fn: NodejsFunction): void {
+  const managedPolicy = (name: string) => `AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/${name}]`;
+  Validations.of(fn).acknowledge(
+    {
+      id: managedPolicy('AWSLambdaBasicExecutionRole'),
+      reason: "AWS's minimal policy for writing the function's logs; it grants nothing on data or secrets.",
+    },
+    {
+      id: managedPolicy('AWSLambdaVPCAccessExecutionRole'),
+      reason: "AWS's minimal policy for attaching the function's network interfaces in the VPC; it grants nothing on data or secrets.",
+    },
+    {
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason: 'X-Ray PutTraceSegments and PutTelemetryRecords do not support resource-level permissions.',
+    },
+    {
+      id: 'AwsSolutions-L1',
+      reason: 'Node.js 22 is the runtime the code is built for (esbuild target node22) and tested against; moving on is a deliberate upgrade.',
+    },
+  );
 }
 
 function secretFrom(scope: Construct, id: string, nameOrArn: string): secretsmanager.ISecret {
@@ -123,16 +240,88 @@ function secretFrom(scope: Construct, id: string, nameOrArn: string): secretsman
     : secretsmanager.Secret.fromSecretNameV2(scope, id, nameOrArn);
 }
 
-function networkFrom(scope: Construct, config: StackConfig): Pick<lambda.FunctionProps, 'vpc' | 'vpcSubnets' | 'securityGroups'> {
-  if (!config.vpcId) return {};
-  const vpc = ec2.Vpc.fromVpcAttributes(scope, 'Vpc', {
-    vpcId: config.vpcId,
-    availabilityZones: config.subnetIds.map((_, i) => `az-${i}`),
-    privateSubnetIds: config.subnetIds,
-  });
-  return {
+interface Network {
+  vpc: ec2.IVpc;
+  subnets: ec2.SubnetSelection;
+  securityGroups: ec2.ISecurityGroup[];
+  /** The functions' security group when the stack made it (none was given). */
+  createdSecurityGroup?: ec2.SecurityGroup;
+}
+
+/**
+ * The functions' network: the VPC, subnets and security groups given by context, or a VPC of the
+ * stack's own (two AZs; private subnets behind `natGateways` NAT gateways, isolated when 0).
+ * Nothing is looked up, so `cdk synth` needs no AWS account.
+ */
+function networkFrom(scope: Construct, config: StackConfig): Network {
+  const vpc = config.vpcId ? importedVpc(scope, config.vpcId, config.subnetIds) : newVpc(scope, config.natGateways);
+  const subnets = { subnetType: config.vpcId || config.natGateways > 0 ? ec2.SubnetType.PRIVATE_WITH_EGRESS : ec2.SubnetType.PRIVATE_ISOLATED };
+  if (config.securityGroupIds.length > 0) {
+    const securityGroups = config.securityGroupIds.map((groupId, i) =>
+      // Yours: the stack adds no rules to them.
+      ec2.SecurityGroup.fromSecurityGroupId(scope, `SecurityGroup${i}`, groupId, { mutable: false }),
+    );
+    return { vpc, subnets, securityGroups };
+  }
+  const created = new ec2.SecurityGroup(scope, 'FunctionsSecurityGroup', {
     vpc,
-    vpcSubnets: { subnets: config.subnetIds.map((subnetId, i) => ec2.Subnet.fromSubnetId(scope, `Subnet${i}`, subnetId)) },
-    securityGroups: config.securityGroupIds.map((groupId, i) => ec2.SecurityGroup.fromSecurityGroupId(scope, `SecurityGroup${i}`, groupId)),
-  };
+    description: 'The migration functions: out to both databases and to AWS APIs, nothing in',
+    allowAllOutbound: true,
+  });
+  return { vpc, subnets, securityGroups: [created], createdSecurityGroup: created };
+}
+
+function importedVpc(scope: Construct, vpcId: string, subnetIds: string[]): ec2.IVpc {
+  const vpc = ec2.Vpc.fromVpcAttributes(scope, 'Vpc', {
+    vpcId,
+    // Placeholders: one per subnet, so each given subnet counts as its own zone.
+    availabilityZones: subnetIds.map((_, i) => `az-${i}`),
+    privateSubnetIds: subnetIds,
+  });
+  Validations.of(vpc).acknowledge({
+    id: '@aws-cdk/aws-ec2:noSubnetRouteTableId',
+    reason: 'The stack adds no routes to your subnets; it only places the functions and the endpoints in them.',
+  });
+  return vpc;
+}
+
+function newVpc(scope: Construct, natGateways: number): ec2.Vpc {
+  const vpc = new ec2.Vpc(scope, 'Vpc', {
+    maxAzs: 2,
+    natGateways,
+    subnetConfiguration:
+      natGateways > 0
+        ? [
+            { name: 'Public', subnetType: ec2.SubnetType.PUBLIC },
+            { name: 'Functions', subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
+          ]
+        : [{ name: 'Functions', subnetType: ec2.SubnetType.PRIVATE_ISOLATED }],
+    flowLogs: { Rejected: { trafficType: ec2.FlowLogTrafficType.REJECT } },
+  });
+  return vpc;
+}
+
+/**
+ * Interface endpoints for the AWS services the functions call from inside the VPC (Secrets
+ * Manager for the credentials; SQS and Step Functions for the redrive), reachable on 443 from the
+ * functions' security groups only.
+ */
+function addVpcEndpoints(scope: Construct, network: Network, services: string[]): void {
+  if (services.length === 0) return;
+  const endpointsGroup = new ec2.SecurityGroup(scope, 'EndpointsSecurityGroup', {
+    vpc: network.vpc,
+    description: 'Interface VPC endpoints of the migration: HTTPS from the functions only',
+    allowAllOutbound: false,
+  });
+  for (const group of network.securityGroups) {
+    endpointsGroup.addIngressRule(group, ec2.Port.tcp(443), 'HTTPS from the migration functions');
+  }
+  for (const service of services) {
+    network.vpc.addInterfaceEndpoint(`${service}Endpoint`, {
+      service: new ec2.InterfaceVpcEndpointAwsService(service),
+      subnets: network.subnets,
+      securityGroups: [endpointsGroup],
+      open: false,
+    });
+  }
 }

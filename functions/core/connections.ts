@@ -1,8 +1,23 @@
+import { readFileSync } from 'node:fs';
 import mysql from 'mysql2';
 import pg from 'pg';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { z } from 'zod';
 import { classifyDatabaseError, InputValidationError } from './errors.js';
+
+/**
+ * How a connection is secured. `verify-full` checks the server's certificate against the CA bundle
+ * and its host name; `require` encrypts but trusts any certificate; `off` is plain text (local
+ * servers). With either TLS mode a server without TLS is refused, never silently used in plain text.
+ */
+export const TLS_MODES = ['verify-full', 'require', 'off'] as const;
+export type TlsMode = (typeof TLS_MODES)[number];
+
+export interface TlsSettings {
+  mode: TlsMode;
+  /** PEM certificates to trust instead of Node's public roots (e.g. the RDS global bundle). */
+  ca?: string;
+}
 
 /** Where a database is and who to log in as. Never logged, never put in a payload or an error. */
 export interface Endpoint {
@@ -11,6 +26,7 @@ export interface Endpoint {
   user: string;
   password: string;
   database: string;
+  tls?: TlsSettings;
 }
 
 export interface Endpoints {
@@ -56,45 +72,103 @@ const rdsSecretSchema = z.object({
   dbname: z.string().min(1).optional(),
 });
 
+type RdsSecret = z.infer<typeof rdsSecretSchema>;
+
+// Long enough that warm invocations skip Secrets Manager, short enough to pick up a rotation.
 const SECRET_TTL_MS = 5 * 60_000;
-const secretCache = new Map<string, { endpoint: Promise<Endpoint>; expires: number }>();
+const secretCache = new Map<string, { secret: Promise<RdsSecret>; expires: number }>();
 let secretsManager: SecretsManagerClient | undefined;
 
 /** Reads an RDS secret, cached for a few minutes so warm invocations do not call Secrets Manager again. */
-function endpointFromSecret(secretId: string, database: string | undefined, side: 'source' | 'target'): Promise<Endpoint> {
+function readRdsSecret(secretId: string, side: 'source' | 'target'): Promise<RdsSecret> {
   const cached = secretCache.get(secretId);
-  if (cached && cached.expires > Date.now()) return cached.endpoint;
+  if (cached && cached.expires > Date.now()) return cached.secret;
   secretsManager ??= new SecretsManagerClient({});
-  const endpoint = secretsManager.send(new GetSecretValueCommand({ SecretId: secretId })).then(({ SecretString }) => {
-    // The parse error would echo the secret's fields; report only which side's secret is malformed.
-    const parsed = rdsSecretSchema.safeParse(JSON.parse(SecretString ?? '{}'));
-    if (!parsed.success) {
-      throw new InputValidationError(`The ${side} secret is not RDS secret JSON (host, port, username, password, dbname)`);
-    }
-    const dbname = database ?? parsed.data.dbname;
-    if (!dbname) throw new InputValidationError(`The ${side} secret has no dbname and no ${side.toUpperCase()}_DATABASE is set`);
-    return { host: parsed.data.host, port: parsed.data.port, user: parsed.data.username, password: parsed.data.password, database: dbname };
-  });
-  endpoint.catch(() => secretCache.delete(secretId));
-  secretCache.set(secretId, { endpoint, expires: Date.now() + SECRET_TTL_MS });
-  return endpoint;
+  const secret = secretsManager.send(new GetSecretValueCommand({ SecretId: secretId })).then(({ SecretString }) => parseRdsSecret(SecretString, side));
+  secret.catch(() => secretCache.delete(secretId));
+  secretCache.set(secretId, { secret, expires: Date.now() + SECRET_TTL_MS });
+  return secret;
+}
+
+/**
+ * Parses the secret's JSON. Neither JSON.parse's message (it quotes the text) nor zod's issues
+ * (they echo values) may escape: the error names only the side and the expected shape.
+ */
+export function parseRdsSecret(text: string | undefined, side: 'source' | 'target'): RdsSecret {
+  let json: unknown;
+  try {
+    json = JSON.parse(text ?? '');
+  } catch {
+    json = undefined;
+  }
+  const parsed = rdsSecretSchema.safeParse(json);
+  if (!parsed.success) {
+    throw new InputValidationError(`The ${side} secret is not RDS secret JSON (host, port, username, password, dbname)`);
+  }
+  return parsed.data;
 }
 
 /**
  * The endpoints of this process: in Lambda from the Secrets Manager secrets the stack names
- * (SOURCE_SECRET_ID, TARGET_SECRET_ID), locally from SOURCE_URL and TARGET_URL.
+ * (SOURCE_SECRET_ID, TARGET_SECRET_ID), locally from SOURCE_URL and TARGET_URL. SOURCE_HOST /
+ * TARGET_HOST replace the host (an RDS Proxy endpoint in front of the database), SOURCE_TLS /
+ * TARGET_TLS choose the TLS mode (off when unset) and DATABASE_CA_BUNDLE names the PEM file of
+ * the certificates to trust.
  */
 export async function endpointsFromEnvironment(env: NodeJS.ProcessEnv = process.env): Promise<Endpoints> {
   const side = async (name: 'source' | 'target'): Promise<Endpoint> => {
     const prefix = name.toUpperCase();
+    const tls = tlsFromEnvironment(env, name);
+    const host = env[`${prefix}_HOST`] || undefined;
     const secretId = env[`${prefix}_SECRET_ID`];
-    if (secretId) return endpointFromSecret(secretId, env[`${prefix}_DATABASE`] || undefined, name);
+    if (secretId) {
+      const secret = await readRdsSecret(secretId, name);
+      const database = env[`${prefix}_DATABASE`] || secret.dbname;
+      if (!database) throw new InputValidationError(`The ${name} secret has no dbname and no ${prefix}_DATABASE is set`);
+      return { host: host ?? secret.host, port: secret.port, user: secret.username, password: secret.password, database, tls };
+    }
     const url = env[`${prefix}_URL`];
-    if (url) return endpointFromUrl(url, name);
+    if (url) {
+      const endpoint = endpointFromUrl(url, name);
+      return { ...endpoint, host: host ?? endpoint.host, tls };
+    }
     throw new InputValidationError(`No ${name} database configured: set ${prefix}_SECRET_ID (in AWS) or ${prefix}_URL (locally)`);
   };
   const [source, target] = await Promise.all([side('source'), side('target')]);
   return { source, target };
+}
+
+const caBundles = new Map<string, string>();
+
+/** The TLS settings of one side from the environment; the CA bundle file is read once per process. */
+export function tlsFromEnvironment(env: NodeJS.ProcessEnv, side: 'source' | 'target'): TlsSettings {
+  const name = `${side.toUpperCase()}_TLS`;
+  const mode = env[name] || 'off';
+  if (!(TLS_MODES as readonly string[]).includes(mode)) {
+    throw new InputValidationError(`${name} must be one of ${TLS_MODES.join(', ')}, not ${mode}`);
+  }
+  const path = env.DATABASE_CA_BUNDLE;
+  if (mode !== 'verify-full' || !path) return { mode: mode as TlsMode };
+  let ca = caBundles.get(path);
+  if (ca === undefined) {
+    try {
+      ca = readFileSync(path, 'utf8');
+    } catch {
+      throw new InputValidationError(`DATABASE_CA_BUNDLE names ${path}, which cannot be read: ship the PEM file with the function or unset it`);
+    }
+    caBundles.set(path, ca);
+  }
+  return { mode: 'verify-full', ca };
+}
+
+/**
+ * The driver's TLS options (mysql2's `ssl` and pg's `ssl` take the same shape; pg ignores
+ * `verifyIdentity` because Node's TLS always checks the host name when it rejects unauthorized).
+ */
+export function driverTlsOptions(tls: TlsSettings | undefined): { rejectUnauthorized: boolean; verifyIdentity: boolean; ca?: string } | undefined {
+  if (!tls || tls.mode === 'off') return undefined;
+  if (tls.mode === 'require') return { rejectUnauthorized: false, verifyIdentity: false };
+  return { rejectUnauthorized: true, verifyIdentity: true, ...(tls.ca ? { ca: tls.ca } : {}) };
 }
 
 /**
@@ -108,6 +182,7 @@ export async function openSource(endpoint: Endpoint): Promise<mysql.Connection> 
     user: endpoint.user,
     password: endpoint.password,
     database: endpoint.database,
+    ssl: driverTlsOptions(endpoint.tls),
     charset: 'utf8mb4_unicode_ci',
     dateStrings: true,
     supportBigNumbers: true,
@@ -131,6 +206,7 @@ export async function openTarget(endpoint: Endpoint): Promise<pg.Client> {
     user: endpoint.user,
     password: endpoint.password,
     database: endpoint.database,
+    ssl: driverTlsOptions(endpoint.tls) ?? false,
     application_name: 'mysql-to-postgres',
     connectionTimeoutMillis: 10_000,
   });

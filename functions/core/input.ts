@@ -51,6 +51,8 @@ export interface RunDefaults {
   table: string;
   chunkRows: number;
   concurrency: number;
+  /** The stack's cap on `concurrency`: the copy function's reserved concurrency. No cap when absent. */
+  maxConcurrency?: number;
 }
 
 export type RunSettings = Required<Omit<ExecutionInput, 'changeColumn'>> & Pick<ExecutionInput, 'changeColumn'>;
@@ -61,7 +63,16 @@ export function resolveRunSettings(raw: unknown, defaults: RunDefaults): RunSett
   if (!parsed.success) {
     throw new InputValidationError(`Invalid execution input: ${formatIssues(parsed.error)}`);
   }
-  return { mode: 'full', overlapSeconds: DEFAULT_OVERLAP_SECONDS, ...defaults, ...stripUndefined(parsed.data) };
+  const { maxConcurrency, ...fill } = defaults;
+  const settings = { mode: 'full' as const, overlapSeconds: DEFAULT_OVERLAP_SECONDS, ...fill, ...stripUndefined(parsed.data) };
+  // More copies at once than the function may run would only be throttled and retried.
+  if (maxConcurrency !== undefined && settings.concurrency > maxConcurrency) {
+    throw new InputValidationError(
+      `Invalid execution input: "concurrency" ${settings.concurrency} is above the stack's maxConcurrency ${maxConcurrency}: ` +
+        `use at most ${maxConcurrency}, or redeploy with -c maxConcurrency=${settings.concurrency}`,
+    );
+  }
+  return settings;
 }
 
 /** Reads the stack's defaults from the function's environment (set by the stack from context). */
@@ -75,7 +86,10 @@ export function defaultsFromEnvironment(env: NodeJS.ProcessEnv = process.env): R
   if (!parsed.success) {
     throw new InputValidationError(`Invalid stack defaults (DEFAULT_* environment): ${formatIssues(parsed.error)}`);
   }
-  return parsed.data;
+  if (!env.MAX_CONCURRENCY) return parsed.data;
+  const cap = executionInputSchema.shape.concurrency.safeParse(Number(env.MAX_CONCURRENCY));
+  if (!cap.success) throw new InputValidationError(`Invalid stack defaults: MAX_CONCURRENCY ${formatIssues(cap.error).replace('"input" ', '')}`);
+  return { ...parsed.data, maxConcurrency: cap.data };
 }
 
 export function formatIssues(error: z.ZodError): string {
