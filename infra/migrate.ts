@@ -1,7 +1,8 @@
 import { parseArgs } from 'node:util';
 import cliProgress from 'cli-progress';
 import { z } from 'zod';
-import { executionInputSchema, formatIssues } from '../functions/core/input.js';
+import { formatIssues } from '../functions/core/input.js';
+import { executionInputFromFlags, INPUT_FLAG_OPTIONS } from './input-flags.js';
 import { STATE } from './workflow.js';
 import { migrateLocally, type LocalMigrationResult } from './local/local-migration.js';
 import type { WorkflowEvent } from './local/runner.js';
@@ -13,22 +14,13 @@ const USAGE = `Usage: npm run migrate -- --source mysql://user[:pass]@host:port/
 /** Exit codes: every range copied, some failed, the flags are wrong, another run held the table. */
 export const EXIT = { ok: 0, failed: 1, usage: 2, alreadyRunning: 3 } as const;
 
-const flagsSchema = z.strictObject({
+// The execution input's own flags are checked by its schema (executionInputFromFlags).
+const flagsSchema = z.object({
   source: z.string({ error: 'is required' }).startsWith('mysql://', 'must be a mysql:// URL'),
   target: z.string({ error: 'is required' }).regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL'),
   table: z.string({ error: 'is required' }),
-  'chunk-rows': z.coerce.number().optional(),
-  concurrency: z.coerce.number().optional(),
-  mode: z.string().optional(),
-  'change-column': z.string().optional(),
-  'overlap-seconds': z.coerce.number().optional(),
   json: z.boolean().default(false),
 });
-
-const FIELD_NAMES = new RegExp(`"(${Object.keys(executionInputSchema.shape).join('|')})"`, 'g');
-
-/** `"chunkRows"` → `--chunk-rows`: input fields named in errors as the flags that set them. */
-const asFlags = (message: string) => message.replace(FIELD_NAMES, (_, field: string) => `--${field.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`);
 
 /** Parses the flags into the execution input the workflow receives; exits 2 with the reason when they are wrong. */
 export function parseFlags(argv: string[]) {
@@ -39,12 +31,7 @@ export function parseFlags(argv: string[]) {
       options: {
         source: { type: 'string' },
         target: { type: 'string' },
-        table: { type: 'string' },
-        'chunk-rows': { type: 'string' },
-        concurrency: { type: 'string' },
-        mode: { type: 'string' },
-        'change-column': { type: 'string' },
-        'overlap-seconds': { type: 'string' },
+        ...INPUT_FLAG_OPTIONS,
         json: { type: 'boolean' },
       },
       strict: true,
@@ -54,16 +41,13 @@ export function parseFlags(argv: string[]) {
   }
   const flags = flagsSchema.safeParse(values);
   if (!flags.success) throw new Error(`${formatIssues(flags.error).replace(/"([a-z-]+)"/g, '--$1')}\n${USAGE}`);
-  const input = executionInputSchema.safeParse({
-    table: flags.data.table,
-    chunkRows: flags.data['chunk-rows'],
-    concurrency: flags.data.concurrency,
-    mode: flags.data.mode,
-    changeColumn: flags.data['change-column'],
-    overlapSeconds: flags.data['overlap-seconds'],
-  });
-  if (!input.success) throw new Error(`${asFlags(formatIssues(input.error))}\n${USAGE}`);
-  return { sourceUrl: flags.data.source, targetUrl: flags.data.target, input: input.data, json: flags.data.json };
+  let input: ReturnType<typeof executionInputFromFlags>;
+  try {
+    input = executionInputFromFlags(values);
+  } catch (error) {
+    throw new Error(`${(error as Error).message}\n${USAGE}`);
+  }
+  return { sourceUrl: flags.data.source, targetUrl: flags.data.target, input, json: flags.data.json };
 }
 
 /** A progress bar on stderr fed by the workflow's own events: ranges done of planned, rows, rows/s. */

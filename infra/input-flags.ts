@@ -1,0 +1,41 @@
+import { executionInputSchema, formatIssues, type ExecutionInput } from '../functions/core/input.js';
+
+/** The execution input fields that have a CLI flag, and whether the flag's text is a number. */
+const FIELDS = {
+  table: 'text',
+  chunkRows: 'number',
+  concurrency: 'number',
+  mode: 'text',
+  changeColumn: 'text',
+  overlapSeconds: 'number',
+} as const satisfies Partial<Record<keyof ExecutionInput, 'text' | 'number'>>;
+
+/** `chunkRows` → `chunk-rows`: a flag is its field's name, kebab-cased. */
+const flagOf = (field: string) => field.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+
+/** The flags for `util.parseArgs`: every one a string, checked by the execution input's own schema. */
+export const INPUT_FLAG_OPTIONS = Object.fromEntries(Object.keys(FIELDS).map((field) => [flagOf(field), { type: 'string' as const }]));
+
+const FIELD_NAMES = new RegExp(`"(${Object.keys(executionInputSchema.shape).join('|')})"`, 'g');
+
+/**
+ * Builds the execution input from the flags (over `base`, e.g. a JSON `--input`) and validates it
+ * with the same schema the state machine's Plan applies, so a bad value is refused before any call.
+ * The error names the flag at fault, or the field when it came from `base`.
+ */
+export function executionInputFromFlags(values: Record<string, unknown>, base: Record<string, unknown> = {}): ExecutionInput {
+  const raw: Record<string, unknown> = { ...base };
+  const fromFlags = new Set<string>();
+  for (const [field, kind] of Object.entries(FIELDS)) {
+    const value = values[flagOf(field)];
+    if (typeof value !== 'string') continue;
+    if (kind === 'number' && !/^\s*-?\d+(\.\d+)?\s*$/.test(value)) throw new Error(`--${flagOf(field)} must be a whole number, not ${value}`);
+    raw[field] = kind === 'number' ? Number(value) : value;
+    fromFlags.add(field);
+  }
+  const parsed = executionInputSchema.safeParse(raw);
+  if (!parsed.success) {
+    throw new Error(formatIssues(parsed.error).replace(FIELD_NAMES, (quoted, field: string) => (fromFlags.has(field) ? `--${flagOf(field)}` : quoted)));
+  }
+  return parsed.data;
+}
