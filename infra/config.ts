@@ -82,11 +82,11 @@ export function stackConfigFrom(context: Record<string, unknown>): StackConfig {
   if (!config.vpcId && (config.subnetIds.length > 0 || config.securityGroupIds.length > 0)) {
     throw new Error('Invalid context: "subnetIds"/"securityGroupIds" need "vpcId"');
   }
+  const cap = executionInputSchema.shape.concurrency.safeParse(config.maxConcurrency);
+  if (!cap.success) throw new Error(`Invalid context: "maxConcurrency" ${formatIssues(cap.error).replace('"input" ', '')}`);
   if (config.concurrency > config.maxConcurrency) {
     throw new Error(`Invalid context: "concurrency" ${config.concurrency} is above "maxConcurrency" ${config.maxConcurrency}: raise maxConcurrency or lower concurrency`);
   }
-  const cap = executionInputSchema.shape.concurrency.safeParse(config.maxConcurrency);
-  if (!cap.success) throw new Error(`Invalid context: "maxConcurrency" ${formatIssues(cap.error).replace('"input" ', '')}`);
   const endpoints = config.vpcEndpoints.filter((name) => name !== 'none');
   const unknown = endpoints.filter((name) => !(VPC_ENDPOINT_SERVICES as readonly string[]).includes(name));
   if (unknown.length) {

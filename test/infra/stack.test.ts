@@ -108,8 +108,9 @@ describe('the default stack (no optional context)', () => {
     template.resourcePropertiesCountIs('AWS::Lambda::Function', { Runtime: 'nodejs22.x' }, 3);
   });
 
-  test('without vpcId the functions have no VPC config', () => {
-    template.resourcePropertiesCountIs('AWS::Lambda::Function', { VpcConfig: Match.anyValue() }, 0);
+  test('without vpcId the functions run in a VPC the stack creates', () => {
+    template.resourceCountIs('AWS::EC2::VPC', 1);
+    template.resourcePropertiesCountIs('AWS::Lambda::Function', { VpcConfig: Match.anyValue() }, 3);
   });
 
   test('the failed-batches queue is encrypted with SQS-managed keys and keeps messages 14 days', () => {

@@ -151,3 +151,27 @@ describe('defaultsFromEnvironment', () => {
     }
   });
 });
+
+describe('the stack\'s maxConcurrency (MAX_CONCURRENCY)', () => {
+  const env = { DEFAULT_TABLE: 'users', DEFAULT_CHUNK_ROWS: '100000', DEFAULT_CONCURRENCY: '4', MAX_CONCURRENCY: '16' };
+
+  test('a concurrency above it is refused with the fix; at it, accepted', () => {
+    const defaults = defaultsFromEnvironment(env);
+    assert.equal(resolveRunSettings({ concurrency: 16 }, defaults).concurrency, 16);
+    assertRefusedWith(
+      () => resolveRunSettings({ concurrency: 17 }, defaults),
+      /"concurrency" 17 is above the stack's maxConcurrency 16: use at most 16, or redeploy with -c maxConcurrency=17/,
+    );
+  });
+
+  test('is not part of the run\'s settings, and its absence caps nothing below the schema\'s own limit', () => {
+    const { MAX_CONCURRENCY: _, ...uncapped } = env;
+    assert.equal('maxConcurrency' in resolveRunSettings({}, defaultsFromEnvironment(env)), false);
+    assert.equal(resolveRunSettings({ concurrency: 500 }, defaultsFromEnvironment(uncapped)).concurrency, 500);
+    assertRefusedWith(() => defaultsFromEnvironment({ ...env, MAX_CONCURRENCY: 'lots' }), /MAX_CONCURRENCY/);
+  });
+});
+
+function assertRefusedWith(run: () => unknown, message: RegExp): void {
+  assert.throws(run, (error: unknown) => error instanceof InputValidationError && message.test(error.message));
+}

@@ -1,0 +1,240 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { describe, test } from 'node:test';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { buildApp } from '../../infra/app.js';
+
+type Resource = { Type: string; Properties: Record<string, any> };
+type Statement = { Action: string | string[]; Effect: string; Resource: unknown };
+
+const IMPORTED = {
+  vpcId: 'vpc-0123456789abcdef0',
+  subnetIds: 'subnet-0123456789abcdef0,subnet-0123456789abcdef1',
+  securityGroupIds: 'sg-0123456789abcdef0',
+};
+
+function synth(context: Record<string, unknown> = {}) {
+  const { app, stack } = buildApp({ ...context, 'aws:cdk:bundling-stacks': [] });
+  const template = Template.fromStack(stack);
+  const resources = template.toJSON().Resources as Record<string, Resource>;
+  const ofType = (type: string) => Object.entries(resources).filter(([, r]) => r.Type === type);
+  const functions = ofType('AWS::Lambda::Function');
+  /** Every statement of the inline policies attached to the role with this logical id. */
+  const statementsOf = (roleId: string): Statement[] =>
+    ofType('AWS::IAM::Policy')
+      .filter(([, p]) => (p.Properties.Roles as { Ref: string }[]).some((r) => r.Ref === roleId))
+      .flatMap(([, p]) => p.Properties.PolicyDocument.Statement as Statement[]);
+  return { app, stack, template, resources, ofType, functions, statementsOf };
+}
+
+const actions = (statements: Statement[]) => new Set(statements.flatMap((s) => [s.Action].flat()));
+const resourcesOf = (statements: Statement[], action: string) =>
+  statements.filter((s) => [s.Action].flat().includes(action)).flatMap((s) => [s.Resource].flat());
+
+describe('the stack with its defaults (a VPC of its own)', () => {
+  const stack = synth();
+
+  test('passes the cdk-nag AwsSolutions checks with no unacknowledged error or warning', () => {
+    const report = new AwsSolutionsChecks().validateScope(stack.app);
+    assert.deepEqual(report.violations.map((v) => `${v.severity} ${v.ruleName}`), []);
+  });
+
+  test('the functions can read the two database secrets and nothing else', () => {
+    assert.equal(stack.functions.length, 3);
+    for (const [, fn] of stack.functions) {
+      const roleId = fn.Properties.Role['Fn::GetAtt'][0] as string;
+      const statements = stack.statementsOf(roleId);
+      assert.deepEqual(
+        actions(statements),
+        new Set(['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret', 'xray:PutTraceSegments', 'xray:PutTelemetryRecords']),
+      );
+      const secrets = resourcesOf(statements, 'secretsmanager:GetSecretValue').map((r) => JSON.stringify(r));
+      assert.equal(secrets.length, 2);
+      assert.match(secrets[0]!, /:secret:mysql-to-postgres\/source-\?{6}"/);
+      assert.match(secrets[1]!, /:secret:mysql-to-postgres\/target-\?{6}"/);
+      const managed = JSON.stringify(stack.resources[roleId]!.Properties.ManagedPolicyArns);
+      assert.deepEqual(managed.match(/policy\/service-role\/[A-Za-z]+/g), [
+        'policy/service-role/AWSLambdaBasicExecutionRole',
+        'policy/service-role/AWSLambdaVPCAccessExecutionRole',
+      ]);
+    }
+  });
+
+  test('the state machine can invoke only its functions and send only to its queue', () => {
+    const [[, machine]] = stack.ofType('AWS::StepFunctions::StateMachine') as [[string, Resource]];
+    const statements = stack.statementsOf(machine.Properties.RoleArn['Fn::GetAtt'][0]);
+    const functionIds = stack.functions.map(([id]) => id).sort();
+    const invoked = resourcesOf(statements, 'lambda:InvokeFunction').map((r) => JSON.stringify(r).match(/"(\w+)","Arn"/)![1]);
+    assert.deepEqual([...new Set(invoked)].sort(), functionIds);
+    const [queueId] = stack.ofType('AWS::SQS::Queue').map(([id]) => id);
+    assert.deepEqual(resourcesOf(statements, 'sqs:SendMessage'), [{ 'Fn::GetAtt': [queueId, 'Arn'] }]);
+    // Beyond those two: its own child executions, and log delivery and tracing (no resource-level permissions).
+    for (const action of actions(statements)) {
+      assert.match(action, /^(lambda:InvokeFunction|sqs:SendMessage|states:(StartExecution|DescribeExecution|StopExecution|RedriveExecution)|logs:\w+|xray:\w+)$/);
+    }
+    for (const resource of resourcesOf(statements, 'states:StartExecution')) {
+      assert.deepEqual(resource, { Ref: stack.stack.getLogicalId(stack.stack.stateMachine.node.defaultChild as never) });
+    }
+  });
+
+  test('creates a VPC with flow logs and one NAT gateway, and puts every function in its private subnets', () => {
+    stack.template.resourceCountIs('AWS::EC2::VPC', 1);
+    stack.template.resourceCountIs('AWS::EC2::NatGateway', 1);
+    stack.template.resourceCountIs('AWS::EC2::FlowLog', 1);
+    const privateSubnets = stack
+      .ofType('AWS::EC2::Subnet')
+      .filter(([, s]) => JSON.stringify(s.Properties.Tags).includes('Private'))
+      .map(([id]) => ({ Ref: id }));
+    assert.equal(privateSubnets.length, 2);
+    const [groupId] = stack.ofType('AWS::EC2::SecurityGroup').find(([id]) => id.startsWith('FunctionsSecurityGroup'))!;
+    for (const [, fn] of stack.functions) {
+      assert.deepEqual(fn.Properties.VpcConfig.SubnetIds, privateSubnets);
+      assert.deepEqual(fn.Properties.VpcConfig.SecurityGroupIds, [{ 'Fn::GetAtt': [groupId, 'GroupId'] }]);
+    }
+    stack.template.hasOutput('FunctionsSecurityGroupId', { Value: { 'Fn::GetAtt': [groupId, 'GroupId'] } });
+  });
+
+  test('sizes the functions: arm64, Node.js 22, traced, logs kept 30 days, copies capped by reserved concurrency', () => {
+    const byId = Object.fromEntries(stack.functions.map(([id, fn]) => [id.replace(/[0-9A-F]{8}$/, ''), fn.Properties]));
+    for (const fn of Object.values(byId)) {
+      assert.deepEqual(fn.Architectures, ['arm64']);
+      assert.equal(fn.Runtime, 'nodejs22.x');
+      assert.deepEqual(fn.TracingConfig, { Mode: 'Active' });
+      const logGroupId = fn.LoggingConfig.LogGroup.Ref as string;
+      assert.equal(stack.resources[logGroupId]!.Properties.RetentionInDays, 30);
+    }
+    assert.equal(byId.CopyRange!.MemorySize, 1769);
+    assert.equal(byId.CopyRange!.Timeout, 900);
+    assert.equal(byId.CopyRange!.ReservedConcurrentExecutions, 16);
+    assert.equal(byId.CopyRange!.Environment.Variables.MAX_CONCURRENCY, '16');
+    assert.equal(byId.Plan!.ReservedConcurrentExecutions, undefined);
+  });
+
+  test('logs every state machine event and traces it with X-Ray', () => {
+    stack.template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
+      TracingConfiguration: { Enabled: true },
+      LoggingConfiguration: Match.objectLike({ Level: 'ALL', IncludeExecutionData: true }),
+    });
+  });
+
+  test('connects with TLS verified against the Lambda runtime\'s Amazon CA file, and names secrets, never credentials', () => {
+    for (const [, fn] of stack.functions) {
+      const env = fn.Properties.Environment.Variables as Record<string, string>;
+      assert.equal(env.SOURCE_TLS, 'verify-full');
+      assert.equal(env.TARGET_TLS, 'verify-full');
+      assert.equal(env.DATABASE_CA_BUNDLE, '/var/runtime/ca-cert.pem');
+      assert.equal(env.SOURCE_SECRET_ID, 'mysql-to-postgres/source');
+      assert.equal(env.TARGET_SECRET_ID, 'mysql-to-postgres/target');
+      assert.deepEqual(Object.keys(env).filter((key) => /PASSWORD|USER|_URL$/.test(key)), []);
+    }
+  });
+
+  test('adds interface endpoints for Secrets Manager, SQS and Step Functions, open on 443 to the functions only', () => {
+    const services = stack
+      .ofType('AWS::EC2::VPCEndpoint')
+      .map(([, e]) => JSON.stringify(e.Properties.ServiceName).match(/\.(\w+)"/)![1])
+      .sort();
+    assert.deepEqual(services, ['secretsmanager', 'sqs', 'states']);
+    const [functionsGroup] = stack.ofType('AWS::EC2::SecurityGroup').find(([id]) => id.startsWith('FunctionsSecurityGroup'))!;
+    const ingress = stack.ofType('AWS::EC2::SecurityGroupIngress').map(([, rule]) => rule.Properties);
+    assert.deepEqual(
+      ingress.map((rule) => [rule.FromPort, rule.ToPort, rule.SourceSecurityGroupId]),
+      [[443, 443, { 'Fn::GetAtt': [functionsGroup, 'GroupId'] }]],
+    );
+  });
+});
+
+describe('the stack in your VPC, through an RDS Proxy, with a CA bundle', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'ca-'));
+  const caBundle = path.join(dir, 'global-bundle.pem');
+  writeFileSync(caBundle, '-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n');
+  const stack = synth({
+    ...IMPORTED,
+    vpcEndpoints: 'secretsmanager,logs',
+    caBundle,
+    sourceHost: 'source-proxy.proxy-abc.eu-west-1.rds.amazonaws.com',
+    targetTls: 'require',
+    maxConcurrency: '40',
+    concurrency: '20',
+    logRetentionDays: '90',
+  });
+
+  test('passes the cdk-nag AwsSolutions checks with no unacknowledged error or warning', () => {
+    const report = new AwsSolutionsChecks().validateScope(stack.app);
+    assert.deepEqual(report.violations.map((v) => `${v.severity} ${v.ruleName}`), []);
+  });
+
+  test('runs the functions in the given subnets with the given security groups, and creates no VPC or group', () => {
+    stack.template.resourceCountIs('AWS::EC2::VPC', 0);
+    assert.equal(stack.ofType('AWS::EC2::SecurityGroup').filter(([id]) => id.startsWith('FunctionsSecurityGroup')).length, 0);
+    for (const [, fn] of stack.functions) {
+      assert.deepEqual(fn.Properties.VpcConfig, {
+        SubnetIds: IMPORTED.subnetIds.split(','),
+        SecurityGroupIds: [IMPORTED.securityGroupIds],
+      });
+    }
+    const endpoints = stack.ofType('AWS::EC2::VPCEndpoint').map(([, e]) => e.Properties);
+    assert.equal(endpoints.length, 2);
+    for (const endpoint of endpoints) {
+      assert.equal(endpoint.VpcId, IMPORTED.vpcId);
+      assert.deepEqual(endpoint.SubnetIds, IMPORTED.subnetIds.split(','));
+      assert.equal(endpoint.PrivateDnsEnabled, true);
+    }
+    stack.template.hasResourceProperties('AWS::EC2::SecurityGroupIngress', { FromPort: 443, SourceSecurityGroupId: IMPORTED.securityGroupIds });
+  });
+
+  test('passes the proxy host, the TLS modes and the shipped CA bundle to the functions', () => {
+    for (const [, fn] of stack.functions) {
+      const env = fn.Properties.Environment.Variables as Record<string, string>;
+      assert.equal(env.SOURCE_HOST, 'source-proxy.proxy-abc.eu-west-1.rds.amazonaws.com');
+      assert.equal(env.TARGET_HOST, undefined);
+      assert.equal(env.SOURCE_TLS, 'verify-full');
+      assert.equal(env.TARGET_TLS, 'require');
+      assert.equal(env.DATABASE_CA_BUNDLE, '/var/task/ca-bundle.pem');
+      assert.equal(env.DEFAULT_CONCURRENCY, '20');
+    }
+    stack.template.hasResourceProperties('AWS::Lambda::Function', { MemorySize: 1769, ReservedConcurrentExecutions: 40 });
+    stack.template.allResourcesProperties('AWS::Logs::LogGroup', { RetentionInDays: 90 });
+  });
+
+  test('ships the CA bundle inside every function\'s bundle', () => {
+    const { app } = buildApp({ ...IMPORTED, caBundle });
+    const assembly = app.synth();
+    const assets = readdirAssets(assembly.directory);
+    assert.equal(assets.length, 3);
+    for (const asset of assets) assert.equal(readFileSync(path.join(asset, 'ca-bundle.pem'), 'utf8'), readFileSync(caBundle, 'utf8'));
+  });
+});
+
+test('synthesis fails on a cdk-nag finding that is neither fixed nor acknowledged', () => {
+  const { app, stack } = buildApp({ 'aws:cdk:bundling-stacks': [] });
+  new sqs.Queue(stack, 'Unchecked');
+  assert.throws(() => app.synth(), /Validation failed/);
+});
+
+test('refuses context that cannot deploy, naming the key and the fix', () => {
+  for (const [context, message] of [
+    [{ concurrency: 20 }, /"concurrency" 20 is above "maxConcurrency" 16/],
+    [{ maxConcurrency: 0 }, /"maxConcurrency" must be greater than 0/],
+    [{ vpcEndpoints: 'secretsmanager,s3' }, /"vpcEndpoints" has s3/],
+    [{ ...IMPORTED, natGateways: 2 }, /"natGateways" applies to the VPC the stack creates/],
+    [{ caBundle: 'certs/missing.pem' }, /"caBundle" certs\/missing.pem does not exist/],
+    [{ logRetentionDays: 10 }, /"logRetentionDays" must be one of 1, 3, 5, 7, 14, 30/],
+    [{ sourceTls: 'yes' }, /sourceTls/],
+  ] as const) {
+    assert.throws(() => buildApp({ ...context, 'aws:cdk:bundling-stacks': [] }), message, JSON.stringify(context));
+  }
+});
+
+function readdirAssets(directory: string): string[] {
+  const manifest = JSON.parse(readFileSync(path.join(directory, 'MysqlToPostgres.assets.json'), 'utf8')) as {
+    files: Record<string, { source: { path: string; packaging?: string } }>;
+  };
+  return Object.values(manifest.files)
+    .filter((file) => file.source.packaging === 'zip')
+    .map((file) => path.join(directory, file.source.path));
+}

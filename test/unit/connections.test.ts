@@ -1,0 +1,82 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { describe, test } from 'node:test';
+import { driverTlsOptions, endpointsFromEnvironment, parseRdsSecret, tlsFromEnvironment } from '../../functions/core/connections.js';
+
+describe('TLS settings', () => {
+  test('verify-full checks the certificate and the host name against the CA bundle; require only encrypts; off is plain', () => {
+    assert.deepEqual(driverTlsOptions({ mode: 'verify-full', ca: 'PEM' }), { rejectUnauthorized: true, verifyIdentity: true, ca: 'PEM' });
+    assert.deepEqual(driverTlsOptions({ mode: 'verify-full' }), { rejectUnauthorized: true, verifyIdentity: true });
+    assert.deepEqual(driverTlsOptions({ mode: 'require' }), { rejectUnauthorized: false, verifyIdentity: false });
+    assert.equal(driverTlsOptions({ mode: 'off' }), undefined);
+    assert.equal(driverTlsOptions(undefined), undefined);
+  });
+
+  test('come from SOURCE_TLS / TARGET_TLS, with the CA bundle file read for verify-full only', () => {
+    const file = path.join(mkdtempSync(path.join(tmpdir(), 'tls-')), 'bundle.pem');
+    writeFileSync(file, 'CERTIFICATES');
+    const env = { SOURCE_TLS: 'verify-full', TARGET_TLS: 'require', DATABASE_CA_BUNDLE: file };
+    assert.deepEqual(tlsFromEnvironment(env, 'source'), { mode: 'verify-full', ca: 'CERTIFICATES' });
+    assert.deepEqual(tlsFromEnvironment(env, 'target'), { mode: 'require' });
+    assert.deepEqual(tlsFromEnvironment({}, 'source'), { mode: 'off' });
+  });
+
+  test('refuse an unknown mode and an unreadable CA bundle, naming the variable', () => {
+    assert.throws(() => tlsFromEnvironment({ TARGET_TLS: 'true' }, 'target'), /TARGET_TLS must be one of verify-full, require, off, not true/);
+    assert.throws(
+      () => tlsFromEnvironment({ SOURCE_TLS: 'verify-full', DATABASE_CA_BUNDLE: '/nowhere/bundle.pem' }, 'source'),
+      /DATABASE_CA_BUNDLE names \/nowhere\/bundle.pem, which cannot be read/,
+    );
+  });
+});
+
+describe('endpoints from the environment', () => {
+  test('SOURCE_HOST / TARGET_HOST replace the host (an RDS Proxy endpoint) and keep the rest', async () => {
+    const endpoints = await endpointsFromEnvironment({
+      SOURCE_URL: 'mysql://app:pw@db.internal:3307/shop',
+      TARGET_URL: 'postgres://app@pg.internal/shop',
+      SOURCE_HOST: 'shop.proxy-abc.eu-west-1.rds.amazonaws.com',
+      TARGET_TLS: 'require',
+    });
+    assert.deepEqual(endpoints.source, {
+      host: 'shop.proxy-abc.eu-west-1.rds.amazonaws.com',
+      port: 3307,
+      user: 'app',
+      password: 'pw',
+      database: 'shop',
+      tls: { mode: 'off' },
+    });
+    assert.equal(endpoints.target.host, 'pg.internal');
+    assert.deepEqual(endpoints.target.tls, { mode: 'require' });
+  });
+});
+
+describe('an RDS secret', () => {
+  const password = 'Tr0ub4dor&3-in-the-secret';
+
+  test('is read from its JSON, port as text or number', () => {
+    assert.deepEqual(parseRdsSecret(JSON.stringify({ host: 'h', port: '5432', username: 'u', password, dbname: 'd' }), 'target'), {
+      host: 'h',
+      port: 5432,
+      username: 'u',
+      password,
+      dbname: 'd',
+    });
+  });
+
+  test('that is malformed is refused without its text in the error', () => {
+    for (const text of [`password=${password}`, `{"password":"${password}"`, JSON.stringify({ password, port: 'x' }), undefined]) {
+      assert.throws(
+        () => parseRdsSecret(text, 'source'),
+        (error: Error) => {
+          assert.equal(error.name, 'InputValidationError');
+          assert.equal(error.message, 'The source secret is not RDS secret JSON (host, port, username, password, dbname)');
+          assert.ok(!`${error.stack}${JSON.stringify(error)}`.includes(password));
+          return true;
+        },
+      );
+    }
+  });
+});
