@@ -19,7 +19,7 @@ import { describeSourceTable, prepareTargetTable, type TableDescription } from '
 export const TARGET_SCHEMA = 'public';
 
 // Step Functions refuses state payloads over 256 KiB; leave room for the rest of the state.
-const MAX_PLAN_BYTES = 200 * 1024;
+export const MAX_PLAN_BYTES = 200 * 1024;
 
 export interface PlanEvent {
   /** The execution input, as given. */
