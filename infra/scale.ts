@@ -35,7 +35,7 @@ export const PRICES = {
 
 const LAMBDA_SECONDS = 15 * 60;
 
-/** Bytes the Plan result takes with `ranges` ranges over keys of `keyDigits` digits (execution ARN and run id as the console makes them). */
+/** Bytes a full run's Plan result takes with `ranges` ranges over keys of `keyDigits` digits (execution ARN and run id as the console makes them). */
 export function planBytes(ranges: number, keyDigits: number): number {
   const base = 10 ** (keyDigits - 1);
   const boundaries = Array.from({ length: ranges - 1 }, (_, i) => String(base + i * 7));
@@ -43,7 +43,9 @@ export function planBytes(ranges: number, keyDigits: number): number {
     runId: '0f8e6c1a-2b3d-4e5f-9a8b-7c6d5e4f3a2b',
     execution: 'arn:aws:states:eu-west-1:123456789012:execution:MigrationC13A4580-AbCdEfGhIjKl:0f8e6c1a-2b3d-4e5f-9a8b-7c6d5e4f3a2b',
     table: 'users',
+    mode: 'full',
     concurrency: 16,
+    changes: null,
     ranges: rangesBetween(boundaries),
   };
   return Buffer.byteLength(JSON.stringify(result));
