@@ -40,6 +40,8 @@ export interface ConnectionPair {
   target: pg.Client;
 }
 
+const DEFAULT_PORTS = { source: 3306, target: 5432 } as const;
+
 /** Parses `mysql://user:pass@host:port/db` or `postgres://...`; the scheme must match the side. */
 export function endpointFromUrl(url: string, side: 'source' | 'target'): Endpoint {
   const schemes = side === 'source' ? ['mysql:', 'mariadb:'] : ['postgres:', 'postgresql:'];
@@ -56,17 +58,18 @@ export function endpointFromUrl(url: string, side: 'source' | 'target'): Endpoin
   if (!database) throw new InputValidationError(`"${side}" names no database: add /database to the URL`);
   return {
     host: parsed.hostname || '127.0.0.1',
-    port: Number(parsed.port || (side === 'source' ? 3306 : 5432)),
+    port: Number(parsed.port || DEFAULT_PORTS[side]),
     user: decodeURIComponent(parsed.username || (side === 'source' ? 'root' : 'postgres')),
     password: decodeURIComponent(parsed.password),
     database,
   };
 }
 
-// The standard JSON of an RDS-managed (or RDS-shaped) Secrets Manager secret.
+// The standard JSON of an RDS (or RDS-shaped) Secrets Manager secret. The secret RDS manages for
+// a master password holds only username and password: host and database then come from context.
 const rdsSecretSchema = z.object({
-  host: z.string().min(1),
-  port: z.coerce.number().int().positive(),
+  host: z.string().min(1).optional(),
+  port: z.coerce.number().int().positive().optional(),
   username: z.string().min(1),
   password: z.string(),
   dbname: z.string().min(1).optional(),
@@ -103,7 +106,7 @@ export function parseRdsSecret(text: string | undefined, side: 'source' | 'targe
   }
   const parsed = rdsSecretSchema.safeParse(json);
   if (!parsed.success) {
-    throw new InputValidationError(`The ${side} secret is not RDS secret JSON (host, port, username, password, dbname)`);
+    throw new InputValidationError(`The ${side} secret is not RDS secret JSON (username, password; host, port, dbname)`);
   }
   return parsed.data;
 }
@@ -125,7 +128,10 @@ export async function endpointsFromEnvironment(env: NodeJS.ProcessEnv = process.
       const secret = await readRdsSecret(secretId, name);
       const database = env[`${prefix}_DATABASE`] || secret.dbname;
       if (!database) throw new InputValidationError(`The ${name} secret has no dbname and no ${prefix}_DATABASE is set`);
-      return { host: host ?? secret.host, port: secret.port, user: secret.username, password: secret.password, database, tls };
+      const secretHost = host ?? secret.host;
+      if (!secretHost) throw new InputValidationError(`The ${name} secret has no host and no ${prefix}_HOST is set`);
+      const port = secret.port ?? DEFAULT_PORTS[name];
+      return { host: secretHost, port, user: secret.username, password: secret.password, database, tls };
     }
     const url = env[`${prefix}_URL`];
     if (url) {

@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { mockClient } from 'aws-sdk-client-mock';
 import { driverTlsOptions, endpointsFromEnvironment, parseRdsSecret, tlsFromEnvironment } from '../../functions/core/connections.js';
 
 describe('TLS settings', () => {
@@ -72,11 +75,34 @@ describe('an RDS secret', () => {
         () => parseRdsSecret(text, 'source'),
         (error: Error) => {
           assert.equal(error.name, 'InputValidationError');
-          assert.equal(error.message, 'The source secret is not RDS secret JSON (host, port, username, password, dbname)');
+          assert.equal(error.message, 'The source secret is not RDS secret JSON (username, password; host, port, dbname)');
           assert.ok(!`${error.stack}${JSON.stringify(error)}`.includes(password));
           return true;
         },
       );
     }
+  });
+});
+
+describe('endpoints from Secrets Manager', () => {
+  const secretsManager = mockClient(SecretsManagerClient);
+  after(() => secretsManager.restore());
+
+  test('a secret RDS manages (username and password only) takes host and database from the environment, the port by side, and is read once', async () => {
+    const id = `rds!db-${randomUUID()}`;
+    secretsManager.on(GetSecretValueCommand, { SecretId: id }).resolves({ SecretString: JSON.stringify({ username: 'admin', password: 'pw' }) });
+    const env = { SOURCE_SECRET_ID: id, SOURCE_HOST: 'shop.cluster-abc.eu-west-1.rds.amazonaws.com', SOURCE_DATABASE: 'shop', TARGET_URL: 'postgres://app@pg/shop' };
+    const { source } = await endpointsFromEnvironment(env);
+    assert.deepEqual(source, {
+      host: 'shop.cluster-abc.eu-west-1.rds.amazonaws.com',
+      port: 3306,
+      user: 'admin',
+      password: 'pw',
+      database: 'shop',
+      tls: { mode: 'off' },
+    });
+    await endpointsFromEnvironment(env);
+    assert.equal(secretsManager.commandCalls(GetSecretValueCommand, { SecretId: id }).length, 1, 'cached');
+    await assert.rejects(endpointsFromEnvironment({ ...env, SOURCE_HOST: '' }), /The source secret has no host and no SOURCE_HOST is set/);
   });
 });
