@@ -44,7 +44,7 @@ export interface MigrationStackProps extends StackProps {
   config: StackConfig;
 }
 
-/** The migration: three functions, the failed-batches queue, the state machine and its schedule. */
+/** The migration: the functions in their VPC, the failed-batches queue, the state machine and its schedules. */
 export class MigrationStack extends Stack {
   readonly stateMachine: sfn.StateMachine;
   readonly failedBatches: sqs.Queue;
