@@ -1,5 +1,6 @@
 import type { PlanResult } from '../functions/core/plan.js';
 import { MAX_PLAN_BYTES } from '../functions/core/plan.js';
+import { DEFAULT_POLICIES } from '../functions/core/policies.js';
 import { rangesBetween } from '../functions/core/ranges.js';
 
 /**
@@ -46,6 +47,7 @@ export function planBytes(ranges: number, keyDigits: number): number {
     mode: 'full',
     concurrency: 16,
     changes: null,
+    policies: DEFAULT_POLICIES,
     ranges: rangesBetween(boundaries),
   };
   return Buffer.byteLength(JSON.stringify(result));

@@ -68,6 +68,7 @@ export function buildWorkflow(scope: Construct, parts: WorkflowParts): sfn.IChai
       runId: sfn.JsonPath.stringAt('$.runId'),
       table: sfn.JsonPath.stringAt('$.table'),
       range: sfn.JsonPath.objectAt('$.range'),
+      policies: sfn.JsonPath.objectAt('$.policies'),
       error: sfn.JsonPath.objectAt('$.error'),
     }),
     resultPath: sfn.JsonPath.DISCARD,
@@ -90,6 +91,7 @@ export function buildWorkflow(scope: Construct, parts: WorkflowParts): sfn.IChai
       table: sfn.JsonPath.stringAt('$.table'),
       changes: sfn.JsonPath.objectAt('$.changes'),
       range: sfn.JsonPath.stringAt('$$.Map.Item.Value'),
+      policies: sfn.JsonPath.objectAt('$.policies'),
     },
     // Results live in the ledger; the Map's output would grow with the range count.
     resultPath: sfn.JsonPath.DISCARD,

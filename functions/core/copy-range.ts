@@ -1,18 +1,21 @@
 import { pipeline } from 'node:stream/promises';
 import { performance } from 'node:perf_hooks';
+import type mysql from 'mysql2';
 import { from as copyFrom } from 'pg-copy-streams';
 import { z } from 'zod';
 import type { ConnectionPair } from './connections.js';
 import { CopyTextEncoder } from './copy-encoder.js';
-import { classifyDatabaseError } from './errors.js';
+import { ValueConversionError, classifyDatabaseError } from './errors.js';
 import { quoteMysql, quotePg } from './identifiers.js';
 import { IDENTIFIER } from './input.js';
 import { changedRowsCondition, changedRowsSchema, type ChangedRows } from './incremental.js';
 import { renewLease } from './lease.js';
 import { inTransaction, recordRangeCopied, recordRangeFailed } from './ledger.js';
 import { TARGET_SCHEMA } from './plan.js';
+import { policiesSchema, type Policies, type PolicyCounts } from './policies.js';
 import { rangeCondition, type KeyRange, type RowCondition } from './ranges.js';
 import { describeSourceTable, type TableDescription } from './schema.js';
+import { checkTargetTable } from './target-table.js';
 
 const key = z.string().regex(/^-?[0-9]{1,20}$/, 'must be an integer key as a decimal string').nullable();
 
@@ -23,6 +26,8 @@ export const copyRangeEventSchema = z.object({
   range: z.object({ index: z.number().int().nonnegative(), lo: key, hi: key }),
   /** An incremental run's changed rows; absent or null, the range is replaced whole. */
   changes: changedRowsSchema.nullable().optional(),
+  /** The run's policies: every range of a run treats values alike. */
+  policies: policiesSchema,
 });
 
 export type CopyRangeEvent = z.infer<typeof copyRangeEventSchema>;
@@ -32,6 +37,13 @@ export interface CopyRangeResult {
   index: number;
   rows: number;
   seconds: number;
+  policyCounts: PolicyCounts;
+}
+
+/** What a range wrote: its rows, and how many values each policy handled. */
+interface Copied {
+  rows: number;
+  policyCounts: PolicyCounts;
 }
 
 /**
@@ -42,22 +54,22 @@ export interface CopyRangeResult {
  * through the COPY encoder into `COPY ... FROM STDIN`; no range is ever held in memory.
  */
 export async function copyRange(event: CopyRangeEvent, { source, target }: ConnectionPair): Promise<CopyRangeResult> {
-  const { runId, table, range, changes } = copyRangeEventSchema.parse(event);
+  const { runId, table, range, changes, policies } = copyRangeEventSchema.parse(event);
   const started = performance.now();
   const elapsed = () => Math.round(performance.now() - started) / 1000;
   try {
-    const description = await describeSourceTable(source, table);
+    const description = await checkTargetTable(target, await describeSourceTable(source, table), TARGET_SCHEMA);
     // A heartbeat before the work, and the fence inside the transaction below.
     await renewLease(target, table, runId);
-    const rows = await inTransaction(target, async () => {
-      const rows = changes
-        ? await upsertChangedRows(description, range, changes, { source, target })
-        : await replaceRange(description, range, { source, target });
+    const copied = await inTransaction(target, async () => {
+      const copied = changes
+        ? await upsertChangedRows(description, range, changes, policies, { source, target })
+        : await replaceRange(description, range, policies, { source, target });
       await renewLease(target, table, runId);
-      await recordRangeCopied(target, runId, range, rows, elapsed());
-      return rows;
+      await recordRangeCopied(target, runId, range, copied.rows, elapsed(), copied.policyCounts);
+      return copied;
     });
-    return { runId, index: range.index, rows, seconds: elapsed() };
+    return { runId, index: range.index, rows: copied.rows, seconds: elapsed(), policyCounts: copied.policyCounts };
   } catch (error) {
     const named = classifyDatabaseError(error, 'target');
     // Best effort: if the target is gone the range stays `pending`, which Summarize counts as failed.
@@ -66,24 +78,30 @@ export async function copyRange(event: CopyRangeEvent, { source, target }: Conne
   }
 }
 
-async function replaceRange(description: TableDescription, range: KeyRange, pair: ConnectionPair): Promise<number> {
+async function replaceRange(description: TableDescription, range: KeyRange, policies: Policies, pair: ConnectionPair): Promise<Copied> {
   await pair.target.query(`DELETE FROM ${targetTable(description)} WHERE ${rangeCondition(quotePg(description.primaryKey), range)}`);
-  return streamRange(description, range, null, targetTable(description), pair);
+  return streamRange(description, range, null, targetTable(description), policies, pair);
 }
 
 /** COPYs the range's changed rows into a staging table dropped at commit, then upserts them in one statement. */
-async function upsertChangedRows(description: TableDescription, range: KeyRange, changes: ChangedRows, pair: ConnectionPair): Promise<number> {
+async function upsertChangedRows(
+  description: TableDescription,
+  range: KeyRange,
+  changes: ChangedRows,
+  policies: Policies,
+  pair: ConnectionPair,
+): Promise<Copied> {
   const columns = description.columns.map((column) => quotePg(column.name));
   const stage = quotePg(`${description.table}_changes`);
   await pair.target.query(`CREATE TEMPORARY TABLE ${stage} ON COMMIT DROP AS SELECT ${columns.join(', ')} FROM ${targetTable(description)} WITH NO DATA`);
-  const rows = await streamRange(description, range, changedRowsCondition(changes), stage, pair);
+  const copied = await streamRange(description, range, changedRowsCondition(changes), stage, policies, pair);
   const key = quotePg(description.primaryKey);
   const updates = columns.filter((column) => column !== key).map((column) => `${column} = EXCLUDED.${column}`);
   await pair.target.query(
     `INSERT INTO ${targetTable(description)} (${columns.join(', ')}) SELECT ${columns.join(', ')} FROM ${stage}
      ON CONFLICT (${key}) DO ${updates.length ? `UPDATE SET ${updates.join(', ')}` : 'NOTHING'}`,
   );
-  return rows;
+  return copied;
 }
 
 function targetTable(description: TableDescription): string {
@@ -95,31 +113,58 @@ async function streamRange(
   range: KeyRange,
   condition: RowCondition | null,
   into: string,
+  policies: Policies,
   { source, target }: ConnectionPair,
-): Promise<number> {
+): Promise<Copied> {
   const columns = description.columns;
   const binary = new Set(columns.filter((column) => column.encoding === 'bytea').map((column) => column.name));
-  const where = [rangeCondition(quoteMysql(description.primaryKey), range), ...(condition ? [condition.sql] : [])].join(' AND ');
-  const select =
-    `SELECT ${columns.map((column) => quoteMysql(column.name)).join(', ')} FROM ${quoteMysql(description.table)}` +
-    ` WHERE ${where} ORDER BY ${quoteMysql(description.primaryKey)}`;
+  // MySQL 8 marks JSON results as binary; their text is UTF-8.
+  const json = new Set(columns.filter((column) => column.encoding === 'json').map((column) => column.name));
+  const rowsOfRange: RowCondition = {
+    sql: [rangeCondition(quoteMysql(description.primaryKey), range), ...(condition ? [condition.sql] : [])].join(' AND '),
+    values: condition?.values ?? [],
+  };
   const rows = source
     .query({
-      sql: select,
-      values: condition?.values ?? [],
+      sql: `SELECT ${columns.map((column) => column.read).join(', ')} FROM ${quoteMysql(description.table)} WHERE ${rowsOfRange.sql} ORDER BY ${quoteMysql(description.primaryKey)}`,
+      values: rowsOfRange.values,
       rowsAsArray: true,
       // Text as the server printed it (exact for numbers and dates), bytes for binary columns.
-      typeCast: (field, next) => (binary.has(field.name) ? field.buffer() : field.type === 'NULL' ? next() : field.string()),
+      typeCast: (field, next) =>
+        binary.has(field.name) ? field.buffer() : json.has(field.name) ? field.string('utf8') : field.type === 'NULL' ? next() : field.string(),
     })
     .stream();
   let sourceFailure: unknown;
   rows.once('error', (error: unknown) => (sourceFailure = error));
-  const encoder = new CopyTextEncoder(description.table, columns, description.primaryKeyIndex);
+  const encoder = new CopyTextEncoder(description.table, columns, description.primaryKeyIndex, policies);
   const copy = target.query(copyFrom(`COPY ${into} (${columns.map((column) => quotePg(column.name)).join(', ')}) FROM STDIN`));
   try {
     await pipeline(rows, encoder, copy);
   } catch (error) {
-    throw classifyDatabaseError(error, error === sourceFailure ? 'source' : 'target');
+    if (error === sourceFailure) throw classifyDatabaseError(error, 'source');
+    throw (await rejectedValue(error, description, rowsOfRange, source)) ?? classifyDatabaseError(error, 'target');
   }
-  return encoder.rows;
+  return { rows: encoder.rows, policyCounts: encoder.policyCounts };
+}
+
+/**
+ * A value PostgreSQL itself refused during COPY (a data error naming the line and column) as a
+ * ValueConversionError with the row's key, found again by its position among the range's rows.
+ */
+async function rejectedValue(error: unknown, description: TableDescription, rowsOfRange: RowCondition, source: mysql.Connection) {
+  const { code, where, column, message } = error as { code?: string; where?: string; column?: string; message?: string };
+  const at = where && /^COPY [^,]+, line (\d+)(?:, column (.+?))?(?::|$)/m.exec(where);
+  if (!at || !code || !/^2[23]/.test(code)) return null;
+  const key = quoteMysql(description.primaryKey);
+  try {
+    const [rows] = await source.promise().query({
+      sql: `SELECT ${key} FROM ${quoteMysql(description.table)} WHERE ${rowsOfRange.sql} ORDER BY ${key} LIMIT 1 OFFSET ${Number(at[1]) - 1}`,
+      values: rowsOfRange.values,
+      rowsAsArray: true,
+    });
+    const row = (rows as unknown[][])[0];
+    return new ValueConversionError(description.table, at[2] ?? column ?? '?', row ? String(row[0]) : '?', `PostgreSQL refused it: ${message}`);
+  } catch {
+    return null;
+  }
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { InputValidationError } from './errors.js';
+import { DEFAULT_POLICIES, POLICY_NAMES, policiesInputSchema, type Policies } from './policies.js';
 
 /** A plain MySQL identifier: what can be named without quoting, so no quoting trick can reach SQL. */
 export const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
@@ -39,6 +40,8 @@ export const executionInputSchema = z.strictObject({
   /** The column that tells which rows changed; found automatically when left out. */
   changeColumn: identifier.optional(),
   overlapSeconds: z.number().int('must be a whole number').nonnegative('must be 0 or more').optional(),
+  /** What to do with values PostgreSQL has no equal for; each policy left out takes its default. */
+  policies: policiesInputSchema.optional(),
 });
 
 export type ExecutionInput = z.infer<typeof executionInputSchema>;
@@ -55,7 +58,7 @@ export interface RunDefaults {
   maxConcurrency?: number;
 }
 
-export type RunSettings = Required<Omit<ExecutionInput, 'changeColumn'>> & Pick<ExecutionInput, 'changeColumn'>;
+export type RunSettings = Required<Omit<ExecutionInput, 'changeColumn' | 'policies'>> & Pick<ExecutionInput, 'changeColumn'> & { policies: Policies };
 
 /** Validates the raw input and fills in the defaults; throws one error naming every bad field. */
 export function resolveRunSettings(raw: unknown, defaults: RunDefaults): RunSettings {
@@ -64,7 +67,14 @@ export function resolveRunSettings(raw: unknown, defaults: RunDefaults): RunSett
     throw new InputValidationError(`Invalid execution input: ${formatIssues(parsed.error)}`);
   }
   const { maxConcurrency, ...fill } = defaults;
-  const settings = { mode: 'full' as const, overlapSeconds: DEFAULT_OVERLAP_SECONDS, ...fill, ...stripUndefined(parsed.data) };
+  const { policies, ...given } = stripUndefined(parsed.data);
+  const settings = {
+    mode: 'full' as const,
+    overlapSeconds: DEFAULT_OVERLAP_SECONDS,
+    ...fill,
+    ...given,
+    policies: { ...DEFAULT_POLICIES, ...stripUndefined(policies ?? {}) },
+  };
   // More copies at once than the function may run would only be throttled and retried.
   if (maxConcurrency !== undefined && settings.concurrency > maxConcurrency) {
     throw new InputValidationError(
@@ -92,11 +102,17 @@ export function defaultsFromEnvironment(env: NodeJS.ProcessEnv = process.env): R
   return { ...parsed.data, maxConcurrency: cap.data };
 }
 
+// The fields known at each level of the input, to name them when an unknown one is given.
+const KNOWN_FIELDS: Record<string, string[]> = { '': Object.keys(executionInputSchema.shape), policies: POLICY_NAMES };
+
 export function formatIssues(error: z.ZodError): string {
   return error.issues
     .map((issue) => {
       if (issue.code === 'unrecognized_keys') {
-        return `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}: remove ${issue.keys.length > 1 ? 'them' : 'it'} (known fields: ${Object.keys(executionInputSchema.shape).join(', ')})`;
+        const at = issue.path.join('.');
+        const keys = issue.keys.map((k) => `"${at ? `${at}.` : ''}${k}"`).join(', ');
+        const known = KNOWN_FIELDS[at] ?? [];
+        return `unknown field${issue.keys.length > 1 ? 's' : ''} ${keys}: remove ${issue.keys.length > 1 ? 'them' : 'it'} (known fields: ${known.join(', ')})`;
       }
       const field = issue.path.length ? issue.path.join('.') : 'input';
       return `"${field}" ${issue.message}`;

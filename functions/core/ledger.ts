@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import type { KeyRange } from './ranges.js';
 import type { RunMode, RunSettings } from './input.js';
+import { DEFAULT_POLICIES, POLICY_NAMES, policiesSchema, zeroPolicyCounts, type Policies, type PolicyCounts } from './policies.js';
 
 /**
  * The run ledger lives in the target database, in its own schema, so a range's data and its
@@ -58,7 +59,10 @@ CREATE TABLE IF NOT EXISTS ${LEDGER_SCHEMA}.leases (
   execution   text NOT NULL,
   taken_at    timestamptz NOT NULL DEFAULT clock_timestamp(),
   expires_at  timestamptz NOT NULL
-);`;
+);
+-- What the value policies did, per range, and what creating the target left out; older ledgers get them here.
+ALTER TABLE ${LEDGER_SCHEMA}.runs ADD COLUMN IF NOT EXISTS schema_notes jsonb;
+ALTER TABLE ${LEDGER_SCHEMA}.ranges ADD COLUMN IF NOT EXISTS policy_counts jsonb;`;
 
 // Serializes ledger creation between concurrent runs (CREATE ... IF NOT EXISTS can still race).
 const LEDGER_LOCK = 7_201_604_042;
@@ -76,16 +80,19 @@ export interface RunRecord {
   settings: RunSettings;
   /** The change column and the watermarks, when the table has one. */
   changes: { column: string; since: string | null; highWatermark: string } | null;
+  /** What creating the target table left out of the source's definition. */
+  schemaNotes: string[];
 }
 
 /** Records the run and its planned ranges as pending; a repeated Plan replaces its own ranges. */
 export async function startRun(target: pg.Client, run: RunRecord, ranges: KeyRange[]): Promise<void> {
   await inTransaction(target, async () => {
     await target.query(
-      `INSERT INTO ${LEDGER_SCHEMA}.runs (run_id, execution, table_name, mode, input, change_column, changed_since, high_watermark)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+      `INSERT INTO ${LEDGER_SCHEMA}.runs (run_id, execution, table_name, mode, input, change_column, changed_since, high_watermark, schema_notes)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
        ON CONFLICT (run_id) DO UPDATE SET started_at = clock_timestamp(), ended_at = NULL, status = 'running', input = EXCLUDED.input,
-         mode = EXCLUDED.mode, change_column = EXCLUDED.change_column, changed_since = EXCLUDED.changed_since, high_watermark = EXCLUDED.high_watermark`,
+         mode = EXCLUDED.mode, change_column = EXCLUDED.change_column, changed_since = EXCLUDED.changed_since, high_watermark = EXCLUDED.high_watermark,
+         schema_notes = EXCLUDED.schema_notes`,
       [
         run.runId,
         run.execution,
@@ -95,6 +102,7 @@ export async function startRun(target: pg.Client, run: RunRecord, ranges: KeyRan
         run.changes?.column ?? null,
         run.changes?.since ?? null,
         run.changes?.highWatermark ?? null,
+        JSON.stringify(run.schemaNotes),
       ],
     );
     await target.query(`DELETE FROM ${LEDGER_SCHEMA}.ranges WHERE run_id = $1`, [run.runId]);
@@ -106,13 +114,20 @@ export async function startRun(target: pg.Client, run: RunRecord, ranges: KeyRan
   });
 }
 
-/** Marks a range copied; called inside the transaction that wrote its rows. */
-export async function recordRangeCopied(target: pg.Client, runId: string, range: KeyRange, rows: number, seconds: number): Promise<void> {
+/** Marks a range copied, with how many values each policy handled; called inside the transaction that wrote its rows. */
+export async function recordRangeCopied(
+  target: pg.Client,
+  runId: string,
+  range: KeyRange,
+  rows: number,
+  seconds: number,
+  policyCounts: PolicyCounts,
+): Promise<void> {
   const { rowCount } = await target.query(
     `UPDATE ${LEDGER_SCHEMA}.ranges
-        SET status = 'copied', rows = $3, seconds = $4, attempts = attempts + 1, error = NULL, updated_at = clock_timestamp()
+        SET status = 'copied', rows = $3, seconds = $4, policy_counts = $5, attempts = attempts + 1, error = NULL, updated_at = clock_timestamp()
       WHERE run_id = $1 AND range_index = $2`,
-    [runId, range.index, rows, seconds],
+    [runId, range.index, rows, seconds, JSON.stringify(policyCounts)],
   );
   if (rowCount !== 1) throw new Error(`Range ${range.index} of run ${runId} is not in the ledger: was the run planned?`);
 }
@@ -121,7 +136,7 @@ export async function recordRangeCopied(target: pg.Client, runId: string, range:
 export async function recordRangeFailed(target: pg.Client, runId: string, range: KeyRange, error: string, seconds: number): Promise<void> {
   await target.query(
     `UPDATE ${LEDGER_SCHEMA}.ranges
-        SET status = 'failed', rows = NULL, seconds = $4, attempts = attempts + 1, error = $3, updated_at = clock_timestamp()
+        SET status = 'failed', rows = NULL, policy_counts = NULL, seconds = $4, attempts = attempts + 1, error = $3, updated_at = clock_timestamp()
       WHERE run_id = $1 AND range_index = $2`,
     [runId, range.index, error, seconds],
   );
@@ -147,6 +162,11 @@ export interface RunSummary {
   seconds: number;
   /** The change column's value this run brings the table up to (its watermark once it succeeded); null without one. */
   watermark: string | null;
+  /** The run's policies and how many values each handled, over the copied ranges. */
+  policies: Policies;
+  policyCounts: PolicyCounts;
+  /** What creating the target table left out of the source's definition. */
+  schemaNotes: string[];
 }
 
 /** How many failed ranges a summary lists; the ledger has them all. */
@@ -157,9 +177,17 @@ export const LISTED_FAILURES = 50;
  * `pending` at the end never reported back (its invocation died or timed out).
  */
 export async function summarizeRun(target: pg.Client, runId: string): Promise<RunSummary> {
-  const { rows: runs } = await target.query<{ table_name: string; mode: RunMode; status: RunStatus; seconds: number; watermark: string | null }>(
+  const { rows: runs } = await target.query<{
+    table_name: string;
+    mode: RunMode;
+    status: RunStatus;
+    seconds: number;
+    watermark: string | null;
+    policies: unknown;
+    schema_notes: string[] | null;
+  }>(
     `SELECT table_name, mode, status, extract(epoch FROM coalesce(ended_at, clock_timestamp()) - started_at)::float8 AS seconds,
-            ${asSourceTime('high_watermark')} AS watermark
+            ${asSourceTime('high_watermark')} AS watermark, input -> 'policies' AS policies, schema_notes
        FROM ${LEDGER_SCHEMA}.runs WHERE run_id = $1`,
     [runId],
   );
@@ -175,6 +203,16 @@ export async function summarizeRun(target: pg.Client, runId: string): Promise<Ru
       WHERE run_id = $1 AND status <> 'copied' ORDER BY range_index LIMIT ${LISTED_FAILURES}`,
     [runId],
   );
+  const { rows: counted } = await target.query<{ policy: string; count: string }>(
+    `SELECT c.key AS policy, sum(c.value::bigint) AS count
+       FROM ${LEDGER_SCHEMA}.ranges r, jsonb_each_text(r.policy_counts) c
+      WHERE r.run_id = $1 AND r.status = 'copied' GROUP BY c.key`,
+    [runId],
+  );
+  const policyCounts = zeroPolicyCounts();
+  for (const { policy, count } of counted) {
+    if ((POLICY_NAMES as string[]).includes(policy)) policyCounts[policy as keyof PolicyCounts] = Number(count);
+  }
   return {
     runId,
     table: run.table_name,
@@ -187,6 +225,9 @@ export async function summarizeRun(target: pg.Client, runId: string): Promise<Ru
     failedRanges: failed.map((r) => ({ index: r.range_index, lo: r.lo, hi: r.hi, status: r.status, error: r.error })),
     seconds: Math.round(run.seconds * 1000) / 1000,
     watermark: run.watermark,
+    policies: run.policies ? policiesSchema.parse(run.policies) : DEFAULT_POLICIES,
+    policyCounts,
+    schemaNotes: run.schema_notes ?? [],
   };
 }
 

@@ -12,8 +12,10 @@ import {
 import { resolveRunSettings, type RunDefaults, type RunMode } from './input.js';
 import { releaseLease, takeLease } from './lease.js';
 import { ensureLedger, startRun } from './ledger.js';
+import type { Policies } from './policies.js';
 import { mysqlKeyAtOffset, splitKeySpace, type KeyRange } from './ranges.js';
-import { describeSourceTable, prepareTargetTable, type TableDescription } from './schema.js';
+import { describeSourceTable, type TableDescription } from './schema.js';
+import { prepareTargetTable } from './target-table.js';
 
 /** The target table is created in, and read from, this schema. */
 export const TARGET_SCHEMA = 'public';
@@ -36,6 +38,8 @@ export interface PlanResult {
   concurrency: number;
   /** In an incremental run, which rows each range copies; null in a full run. */
   changes: ChangedRows | null;
+  /** Handed to every range, so all of them treat values alike. */
+  policies: Policies;
   ranges: KeyRange[];
 }
 
@@ -68,6 +72,7 @@ export async function plan(event: PlanEvent, { source, target }: ConnectionPair,
       mode: settings.mode,
       concurrency: settings.concurrency,
       changes,
+      policies: settings.policies,
       ranges,
     };
     const bytes = Buffer.byteLength(JSON.stringify(result));
@@ -78,10 +83,10 @@ export async function plan(event: PlanEvent, { source, target }: ConnectionPair,
           `use a chunkRows of at least ${settings.chunkRows * factor}`,
       );
     }
-    await prepareTargetTable(target, description, TARGET_SCHEMA);
+    const { notes } = await prepareTargetTable(target, description, TARGET_SCHEMA);
     if (changes) await requireTargetKey(target, description, TARGET_SCHEMA);
     const tracking = changeColumn && highWatermark ? { column: changeColumn.name, since: changes?.since ?? null, highWatermark } : null;
-    await startRun(target, { runId: event.runId, execution: event.execution, settings, changes: tracking }, ranges);
+    await startRun(target, { runId: event.runId, execution: event.execution, settings, changes: tracking, schemaNotes: notes }, ranges);
     return result;
   } catch (error) {
     // The run ends here, so the table is free again (a retried Plan takes it anew).

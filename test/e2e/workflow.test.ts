@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { describe, test } from 'node:test';
+import { DEFAULT_POLICIES } from '../../functions/core/policies.js';
 import { migrateLocally } from '../../infra/local/local-migration.js';
 import { seededId } from '../../infra/local/seed.js';
 import { readBothSides, seededSuite, SOURCE_URL, TARGET_URL } from '../support/databases.js';
@@ -53,11 +54,14 @@ describe('the synthesized workflow, run locally', () => {
         runId: string;
         table: string;
         range: { index: number; lo: string | null; hi: string | null };
+        policies: unknown;
         error: { Error: string; Cause: string };
       };
       assert.equal(message.runId, outcome.run.runId);
       assert.equal(message.execution, outcome.run.execution);
       assert.equal(message.table, TABLE);
+      // Enough to re-run the range as the run would have: its policies travel with it.
+      assert.deepEqual(message.policies, DEFAULT_POLICIES);
       assert.ok(BigInt(message.range.lo!) <= BigInt(poisoned) && BigInt(poisoned) < BigInt(message.range.hi!));
       assert.equal(message.error.Error, 'ValueConversionError');
       assert.match(message.error.Cause, new RegExp(`is_active at key ${poisoned}`));

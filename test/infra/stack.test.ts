@@ -48,6 +48,10 @@ describe('the default stack (no optional context)', () => {
     assert.equal((copyRanges.ItemSelector as Record<string, unknown>)['changes.$'], '$.changes');
   });
 
+  test("every range gets the run's value policies from Plan's output", () => {
+    assert.equal((copyRanges.ItemSelector as Record<string, unknown>)['policies.$'], '$.policies');
+  });
+
   test('CopyRanges is a Distributed Map of STANDARD children over $.ranges, its concurrency from $.concurrency', () => {
     assert.equal(copyRanges.Type, 'Map');
     assert.deepEqual((copyRanges.ItemProcessor as { ProcessorConfig?: unknown }).ProcessorConfig, { Mode: 'DISTRIBUTED', ExecutionType: 'STANDARD' });
@@ -91,7 +95,8 @@ describe('the default stack (no optional context)', () => {
     assert.equal(send.Resource, 'arn:aws:states:::sqs:sendMessage');
     const [queueId] = only(template, 'AWS::SQS::Queue');
     assert.equal(workflow.queues.get(send.Parameters!.QueueUrl as string), queueId, 'sends to the stack’s own queue');
-    assert.deepEqual(Object.keys(send.Parameters!.MessageBody as object).sort(), ['error.$', 'execution.$', 'range.$', 'runId.$', 'table.$']);
+    // The range's policies travel with it, so it can be re-run as its run would have.
+    assert.deepEqual(Object.keys(send.Parameters!.MessageBody as object).sort(), ['error.$', 'execution.$', 'policies.$', 'range.$', 'runId.$', 'table.$']);
   });
 
   test('the state machine may invoke the three functions and send to the failed-batches queue', () => {

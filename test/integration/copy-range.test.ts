@@ -57,7 +57,7 @@ describe('CopyRange against MariaDB and PostgreSQL', () => {
 
   test('copies exactly the rows of its range, with their values intact, and records them in the ledger', async () => {
     const range = planned.ranges[1]!;
-    const result = await copyRange({ runId: planned.runId, table: TABLE, range }, pair);
+    const result = await copyRange({ runId: planned.runId, table: TABLE, range, policies: planned.policies }, pair);
     assert.equal(result.rows, 1_000);
     const both = await readBothSides(pair, TABLE);
     const expected = both.source.filter((row) => inRange(range)(row[0]!));
@@ -68,11 +68,11 @@ describe('CopyRange against MariaDB and PostgreSQL', () => {
 
   test('running a range twice leaves no duplicates and removes target rows the source no longer has', async () => {
     const range = planned.ranges[2]!;
-    await copyRange({ runId: planned.runId, table: TABLE, range }, pair);
+    await copyRange({ runId: planned.runId, table: TABLE, range, policies: planned.policies }, pair);
     // A row that exists only in the target, inside the range: a replace must remove it.
     const stale = String(BigInt(planned.ranges[2]!.lo!) + 1n);
     await pair.target.query(`INSERT INTO public.${TABLE} SELECT $1::numeric, email || 'x', name, created_at, updated_at, is_active, balance, status, bio FROM public.${TABLE} LIMIT 1`, [stale]);
-    await copyRange({ runId: planned.runId, table: TABLE, range }, pair);
+    await copyRange({ runId: planned.runId, table: TABLE, range, policies: planned.policies }, pair);
     const ids = await targetIds(pair);
     assert.equal(ids.length, new Set(ids).size);
     assert.ok(!ids.includes(stale));
@@ -83,11 +83,11 @@ describe('CopyRange against MariaDB and PostgreSQL', () => {
 
   test('a value that cannot be represented fails the range loudly and writes nothing', async () => {
     const range = planned.ranges[0]!;
-    await copyRange({ runId: planned.runId, table: TABLE, range }, pair);
+    await copyRange({ runId: planned.runId, table: TABLE, range, policies: planned.policies }, pair);
     const before = await readBothSides(pair, TABLE);
     await pair.source.promise().query(`UPDATE ${TABLE} SET is_active = 2 WHERE id = 500`);
     await pair.source.promise().query(`UPDATE ${TABLE} SET name = 'changed' WHERE id = 10`);
-    await assert.rejects(copyRange({ runId: planned.runId, table: TABLE, range }, pair), (error: Error) => {
+    await assert.rejects(copyRange({ runId: planned.runId, table: TABLE, range, policies: planned.policies }, pair), (error: Error) => {
       assert.equal(error.name, 'ValueConversionError');
       assert.match(error.message, /it_copy_range\.is_active at key 500: tinyint\(1\) holds 2/);
       return true;
@@ -103,7 +103,7 @@ describe('CopyRange against MariaDB and PostgreSQL', () => {
     process.env.SOURCE_URL = SOURCE_URL;
     process.env.TARGET_URL = TARGET_URL;
     const idle = await openConnectionCounts(pair);
-    const invoke = (range: KeyRange) => copyRangeHandler({ runId: planned.runId, table: TABLE, range }, {} as never);
+    const invoke = (range: KeyRange) => copyRangeHandler({ runId: planned.runId, table: TABLE, range, policies: planned.policies }, {} as never);
 
     await invoke(planned.ranges[1]!);
     assert.deepEqual(await openConnectionCounts(pair), idle);
@@ -113,7 +113,7 @@ describe('CopyRange against MariaDB and PostgreSQL', () => {
     assert.deepEqual(await openConnectionCounts(pair), idle);
 
     await assert.rejects(
-      copyRangeHandler({ runId: planned.runId, table: 'no_such_table', range: planned.ranges[0]! }, {} as never),
+      copyRangeHandler({ runId: planned.runId, table: 'no_such_table', range: planned.ranges[0]!, policies: planned.policies }, {} as never),
       { name: 'InputValidationError' },
     );
     assert.deepEqual(await openConnectionCounts(pair), idle);

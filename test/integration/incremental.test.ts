@@ -50,7 +50,7 @@ describe('incremental planning and the table lease, against MariaDB and PostgreS
     const planned = await plan(planEvent({ mode: 'incremental' }), pair, DEFAULTS);
     assert.deepEqual(planned.changes, { column: 'updated_at', since: null });
     assert.equal(planned.ranges.length, 3);
-    for (const range of planned.ranges) await copyRange({ runId: planned.runId, table: USERS, range, changes: planned.changes }, pair);
+    for (const range of planned.ranges) await copyRange({ runId: planned.runId, table: USERS, range, changes: planned.changes, policies: planned.policies }, pair);
     const summary = await summarize({ runId: planned.runId }, pair.target);
     assert.equal(summary.rows, 1_200);
     assert.match(summary.watermark!, /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{6}$/);
@@ -75,7 +75,7 @@ describe('incremental planning and the table lease, against MariaDB and PostgreS
     // Nothing above took the table: a full run plans at once.
     const planned = await plan(planEvent({ table: PLAIN }), pair, DEFAULTS);
     assert.equal(planned.changes, null);
-    for (const range of planned.ranges) await copyRange({ runId: planned.runId, table: PLAIN, range }, pair);
+    for (const range of planned.ranges) await copyRange({ runId: planned.runId, table: PLAIN, range, policies: planned.policies }, pair);
     const summary = await summarize({ runId: planned.runId }, pair.target);
     assert.equal(summary.status, 'succeeded');
     assert.equal(summary.watermark, null);
@@ -110,12 +110,12 @@ describe('incremental planning and the table lease, against MariaDB and PostgreS
 
     await pair.source.promise().query(`UPDATE ${USERS} SET name = 'written by the stale run?' WHERE id = 1`);
     const before = (await readBothSides(pair, USERS)).target;
-    await assert.rejects(copyRange({ runId: stale.runId, table: USERS, range: stale.ranges[0]! }, pair), { name: 'LeaseLostError' });
+    await assert.rejects(copyRange({ runId: stale.runId, table: USERS, range: stale.ranges[0]!, policies: stale.policies }, pair), { name: 'LeaseLostError' });
     assert.deepEqual((await readBothSides(pair, USERS)).target, before);
     await assert.rejects(summarize({ runId: stale.runId }, pair.target), { name: 'RangesFailedError' });
     assert.equal(await leaseHolder(pair, USERS), fresh.runId);
 
-    for (const range of fresh.ranges) await copyRange({ runId: fresh.runId, table: USERS, range }, pair);
+    for (const range of fresh.ranges) await copyRange({ runId: fresh.runId, table: USERS, range, policies: fresh.policies }, pair);
     await summarize({ runId: fresh.runId }, pair.target);
     const both = await readBothSides(pair, USERS);
     assert.deepEqual(both.target, both.source);

@@ -2,11 +2,22 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { CopyTextEncoder, escapeCopyText, type SourceValue } from '../../functions/core/copy-encoder.js';
+import { text as collect } from 'node:stream/consumers';
+import { CopyTextEncoder, duplicateJsonKey, encodeStrictly, escapeCopyText, type SourceValue } from '../../functions/core/copy-encoder.js';
 import { ValueConversionError } from '../../functions/core/errors.js';
-import type { ColumnPlan, Encoding } from '../../functions/core/schema.js';
+import { DEFAULT_POLICIES, zeroPolicyCounts, type Policies, type PolicyCounts } from '../../functions/core/policies.js';
+import { mapColumn, type ColumnPlan, type Encoding, type SourceColumn } from '../../functions/core/schema.js';
+import { sourceColumn } from '../support/source-columns.js';
 
-const column = (name: string, encoding: Encoding, pgType = 'text'): ColumnPlan => ({ name, pgType, nullable: true, encoding });
+/** A column planned with this encoding, whatever the source type behind it. */
+const column = (name: string, encoding: Encoding, pgType = 'text'): ColumnPlan => ({
+  name,
+  pgType,
+  nullable: true,
+  encoding,
+  read: `\`${name}\``,
+  source: sourceColumn(name, 'text'),
+});
 
 const ID = column('id', 'number', 'bigint');
 
@@ -17,8 +28,8 @@ interface Encoded {
 }
 
 /** Streams `rows` through a CopyTextEncoder for table `users` (key in column 0) and collects its output. */
-async function encode(columns: ColumnPlan[], rows: SourceValue[][], chunkSize?: number): Promise<Encoded> {
-  const encoder = new CopyTextEncoder('users', columns, 0, chunkSize);
+async function encode(columns: ColumnPlan[], rows: SourceValue[][], chunkSize?: number, policies: Policies = DEFAULT_POLICIES): Promise<Encoded> {
+  const encoder = new CopyTextEncoder('users', columns, 0, policies, chunkSize);
   const chunks: Buffer[] = [];
   // A Writable sees each pushed chunk on its own (an async iterator would merge buffered ones).
   const sink = new Writable({
@@ -39,9 +50,9 @@ async function encodeOne(encoding: Encoding, value: SourceValue): Promise<string
 }
 
 /** Asserts that encoding the row fails with a ValueConversionError naming table, column and key. */
-async function assertConversionFails(encoding: Encoding, value: SourceValue, reason: RegExp): Promise<void> {
+async function assertConversionFails(encoding: Encoding, value: SourceValue, reason: RegExp, policies: Partial<Policies> = {}): Promise<void> {
   await assert.rejects(
-    encode([ID, column('payload', encoding)], [['77', value]]),
+    encode([ID, column('payload', encoding)], [['77', value]], undefined, { ...DEFAULT_POLICIES, ...policies }),
     (error: unknown) => {
       assert.ok(error instanceof ValueConversionError, `expected ValueConversionError, got ${String(error)}`);
       assert.equal(error.name, 'ValueConversionError');
@@ -137,17 +148,17 @@ describe('CopyTextEncoder: typed values', () => {
     assert.equal(await encodeOne('date', '2020-02-15'), '2020-02-15');
   });
 
-  test('the zero datetime 0000-00-00 00:00:00 is refused, naming table, column and key', async () => {
-    await assertConversionFails('datetime', '0000-00-00 00:00:00', /zero date/);
+  test('under zeroDates fail the zero datetime 0000-00-00 00:00:00 is refused, naming table, column and key', async () => {
+    await assertConversionFails('datetime', '0000-00-00 00:00:00', /zero date/, { zeroDates: 'fail' });
   });
 
-  test('a date with a zero month (2020-00-15) or zero day (2020-01-00) is refused', async () => {
-    await assertConversionFails('date', '2020-00-15', /zero date/);
-    await assertConversionFails('date', '2020-01-00', /zero date/);
+  test('under zeroDates fail a date with a zero month (2020-00-15) or zero day (2020-01-00) is refused', async () => {
+    await assertConversionFails('date', '2020-00-15', /zero date/, { zeroDates: 'fail' });
+    await assertConversionFails('date', '2020-01-00', /zero date/, { zeroDates: 'fail' });
   });
 
-  test('a zero date in a TIMESTAMP column is refused too', async () => {
-    await assertConversionFails('timestamptz', '0000-00-00 00:00:00', /zero date/);
+  test('under zeroDates fail a zero date in a TIMESTAMP column is refused too', async () => {
+    await assertConversionFails('timestamptz', '0000-00-00 00:00:00', /zero date/, { zeroDates: 'fail' });
   });
 });
 
@@ -174,5 +185,122 @@ describe('CopyTextEncoder: streaming', () => {
     assert.equal(text, '');
     assert.equal(chunks, 0);
     assert.equal(count, 0);
+  });
+});
+
+/** Encodes the values of one mapped column as rows keyed 1, 2, ... of table t; returns each row's value text and the policy counts. */
+async function encodeValues(column: ColumnPlan, values: SourceValue[], policies: Partial<Policies> = {}): Promise<{ lines: string[]; counts: PolicyCounts }> {
+  const encoder = new CopyTextEncoder('t', [ID, column], 0, { ...DEFAULT_POLICIES, ...policies });
+  const copy = await collect(Readable.from(values.map((value, i) => [String(i + 1), value])).pipe(encoder));
+  return { lines: copy.split('\n').slice(0, -1).map((line) => line.replace(/^\d+\t/, '')), counts: encoder.policyCounts };
+}
+
+const counted = (changed: Partial<PolicyCounts>) => ({ ...zeroPolicyCounts(), ...changed });
+
+/** Column c as TYPE_MAP plans a source column of this type. */
+const mapped = (dataType: string, columnType = dataType, more: Partial<SourceColumn> = {}) => mapColumn(sourceColumn('c', dataType, columnType, more));
+
+describe('CopyTextEncoder: every encoding, and the value policies', () => {
+  test('text: a NUL byte fails the range under nulBytes fail, and is stripped and counted under strip', async () => {
+    await assert.rejects(encodeValues(mapped('text'), ['ok', 'a\0b']), {
+      name: 'ValueConversionError',
+      message: 't.c at key 2: text contains a NUL byte, which PostgreSQL text cannot hold (nulBytes: fail)',
+    });
+    assert.deepEqual(await encodeValues(mapped('text'), ['a\0b\0', 'ok'], { nulBytes: 'strip' }), { lines: ['ab', 'ok'], counts: counted({ nulBytes: 1 }) });
+  });
+
+  test('json: \\u0000 in a string fails or is stripped; an escaped backslash before u0000 is left alone', async () => {
+    const json = mapped('json');
+    await assert.rejects(encodeValues(json, ['{"a":"x\\u0000"}']), /t\.c at key 1: JSON holds \\u0000 in a string, which jsonb cannot hold/);
+    assert.deepEqual(await encodeValues(json, ['{"a":"x\\u0000\\u0000"}', '{"a":"\\\\u0000"}', '{"a":"\\\\\\u0000"}'], { nulBytes: 'strip' }), {
+      // COPY doubles each backslash that remains.
+      lines: ['{"a":"x"}', '{"a":"\\\\\\\\u0000"}', '{"a":"\\\\\\\\"}'],
+      counts: counted({ nulBytes: 2 }),
+    });
+  });
+
+  test('json: an object with a key twice fails (jsonb would keep the last, MariaDB reads the first); the same key in different objects is fine', async () => {
+    assert.equal(duplicateJsonKey('{"a": 1, "b": {"a": 2, "c": [{"a": 3}]}, "\\u0061": 4}'), 'a');
+    assert.equal(duplicateJsonKey('{"a": "}\\"{", "b": [{"a": 1}, {"a": 2}], "c": {"a": {"a": 0}}}'), null);
+    assert.equal(duplicateJsonKey('["a", "a", {"x": ["x"]}]'), null);
+    await assert.rejects(encodeValues(mapped('json'), ['{"a": 1, "a": 2}']), {
+      message: 't.c at key 1: JSON object has the key "a" twice: MariaDB reads the first, jsonb would keep only the last',
+    });
+  });
+
+  test('enum: the empty value is kept and counted by default, NULL or refused by choice; a declared empty label is a value', async () => {
+    const labels = mapped('enum', "enum('a','it''s')");
+    assert.deepEqual(await encodeValues(labels, ['a', "it's", '']), { lines: ['a', "it's", ''], counts: counted({ emptyEnum: 1 }) });
+    assert.deepEqual(await encodeValues(labels, [''], { emptyEnum: 'null' }), { lines: ['\\N'], counts: counted({ emptyEnum: 1 }) });
+    await assert.rejects(encodeValues(labels, [''], { emptyEnum: 'fail' }), /t\.c at key 1: the empty ENUM value .*\(emptyEnum: fail\)/);
+    assert.deepEqual(await encodeValues(mapped('enum', "enum('','a')"), ['']), { lines: [''], counts: counted({}) });
+  });
+
+  test('boolean: tinyint(1) 0 and 1 become f and t; any other value fails, or becomes true and is counted under nonzero-true', async () => {
+    const flag = mapped('tinyint', 'tinyint(1)');
+    assert.deepEqual((await encodeValues(flag, ['0', '1'])).lines, ['f', 't']);
+    await assert.rejects(encodeValues(flag, ['2']), /t\.c at key 1: tinyint\(1\) holds 2, which is neither 0 nor 1/);
+    assert.deepEqual(await encodeValues(flag, ['2', '-1', '0'], { tinyint1: 'nonzero-true' }), { lines: ['t', 't', 'f'], counts: counted({ tinyint1: 2 }) });
+    assert.deepEqual((await encodeValues(mapped('bit', 'bit(1)'), ['0', '1'])).lines, ['f', 't']);
+  });
+
+  test('bit: BIT(n), read as an unsigned integer, becomes n binary digits', async () => {
+    assert.deepEqual((await encodeValues(mapped('bit', 'bit(10)'), ['0', '1', '1023'])).lines, ['0000000000', '0000000001', '1111111111']);
+    assert.deepEqual((await encodeValues(mapped('bit', 'bit(64)'), ['18446744073709551615'])).lines, ['1'.repeat(64)]);
+  });
+
+  test('bytea: every byte value and trailing zero bytes are kept, in hex', async () => {
+    const bytes = Buffer.concat([Buffer.from(Array.from({ length: 256 }, (_, i) => i)), Buffer.alloc(2)]);
+    assert.deepEqual((await encodeValues(mapped('binary', 'binary(258)'), [bytes, Buffer.alloc(0)])).lines, [`\\\\x${bytes.toString('hex')}`, '\\\\x']);
+  });
+
+  test('date and datetime: zero dates become NULL and are counted by default, fail by choice; other early dates are kept', async () => {
+    const datetime = mapped('datetime', 'datetime(6)', { datetimePrecision: 6 });
+    assert.deepEqual(await encodeValues(datetime, ['0000-00-00 00:00:00.000000', '2020-00-15 00:00:00.000000', '2020-05-00 10:00:00.000000', '0009-12-04 00:00:00.000000']), {
+      lines: ['\\N', '\\N', '\\N', '0009-12-04 00:00:00.000000'],
+      counts: counted({ zeroDates: 3 }),
+    });
+    await assert.rejects(encodeValues(mapped('date'), ['0000-00-00'], { zeroDates: 'fail' }), /t\.c at key 1: zero date 0000-00-00 has no PostgreSQL equivalent \(zeroDates: fail\)/);
+  });
+
+  test("date: MySQL's year 0 becomes 1 BC; a day beyond its month fails", async () => {
+    assert.deepEqual((await encodeValues(mapped('date'), ['0000-03-01', '2024-02-29', '2000-02-29'])).lines, ['0001-03-01 BC', '2024-02-29', '2000-02-29']);
+    await assert.rejects(encodeValues(mapped('date'), ['2023-02-29']), /t\.c at key 1: 2023-02-29 is not a calendar date/);
+    await assert.rejects(encodeValues(mapped('date'), ['2021-04-31']), /2021-04-31 is not a calendar date/);
+  });
+
+  test('timestamptz: the UTC instant is said with +00, before the era', async () => {
+    const timestamp = mapped('timestamp', 'timestamp(6)', { datetimePrecision: 6 });
+    assert.deepEqual((await encodeValues(timestamp, ['2038-01-19 03:14:07.999999', '0000-01-01 00:00:00.000000'])).lines, [
+      '2038-01-19 03:14:07.999999+00',
+      '0001-01-01 00:00:00.000000+00 BC',
+    ]);
+  });
+
+  test('time: negative values and values beyond 24 hours pass as interval text', async () => {
+    assert.deepEqual((await encodeValues(mapped('time', 'time(6)'), ['-838:59:59.000000', '838:59:59.000000', '-00:00:00.000001'])).lines, [
+      '-838:59:59.000000',
+      '838:59:59.000000',
+      '-00:00:00.000001',
+    ]);
+  });
+
+  test('year: 0000 is a zero date; YEAR(2) becomes the four-digit year it stands for', async () => {
+    assert.deepEqual(await encodeValues(mapped('year', 'year(4)'), ['1901', '0000']), { lines: ['1901', '\\N'], counts: counted({ zeroDates: 1 }) });
+    assert.deepEqual((await encodeValues(mapped('year', 'year(2)'), ['69', '70', '00'])).lines, ['2069', '1970', '2000']);
+  });
+
+  test('a policy that would store NULL in a NOT NULL target column fails the range with the reason and the fix', async () => {
+    const required = { ...mapped('date'), nullable: false };
+    await assert.rejects(encodeValues(required, ['2020-01-01', '0000-00-00']), {
+      name: 'ValueConversionError',
+      message: 't.c at key 2: zero date 0000-00-00 becomes NULL (zeroDates: null), but the target column is NOT NULL: allow NULL in the target column, or fix the source value',
+    });
+  });
+
+  test('encodeStrictly gives PostgreSQL text for a value, or why it has none', () => {
+    assert.deepEqual(encodeStrictly(mapped('tinyint', 'tinyint(1)'), '1'), { text: 't' });
+    assert.deepEqual(encodeStrictly(mapped('text'), 'a\tb'), { text: 'a\tb' });
+    assert.match((encodeStrictly(mapped('date'), '0000-00-00') as { reason: string }).reason, /zero date 0000-00-00 has no PostgreSQL equivalent/);
   });
 });

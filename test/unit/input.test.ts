@@ -2,11 +2,12 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { InputValidationError } from '../../functions/core/errors.js';
 import { DEFAULT_OVERLAP_SECONDS, defaultsFromEnvironment, resolveRunSettings, type RunDefaults } from '../../functions/core/input.js';
+import { DEFAULT_POLICIES } from '../../functions/core/policies.js';
 import { parseFlags } from '../../infra/migrate.js';
 
 const DEFAULTS: RunDefaults = { table: 'users', chunkRows: 50_000, concurrency: 8 };
-/** What every run is unless its input says otherwise: a full run with the default overlap. */
-const FULL_RUN = { mode: 'full', overlapSeconds: DEFAULT_OVERLAP_SECONDS } as const;
+/** What every run is unless its input says otherwise: a full run with the default overlap and value policies. */
+const FULL_RUN = { mode: 'full', overlapSeconds: DEFAULT_OVERLAP_SECONDS, policies: DEFAULT_POLICIES } as const;
 
 /** Asserts that resolving `raw` is refused with an InputValidationError whose message matches. */
 function assertRefused(raw: unknown, message: RegExp): void {
@@ -85,7 +86,7 @@ describe('resolveRunSettings', () => {
 
 describe('resolveRunSettings: mode, changeColumn and overlapSeconds', () => {
   test('the scheduled input is an incremental run of the configured table, its change column found later', () => {
-    assert.deepEqual(resolveRunSettings({ mode: 'incremental' }, DEFAULTS), { ...DEFAULTS, mode: 'incremental', overlapSeconds: DEFAULT_OVERLAP_SECONDS });
+    assert.deepEqual(resolveRunSettings({ mode: 'incremental' }, DEFAULTS), { ...DEFAULTS, ...FULL_RUN, mode: 'incremental' });
   });
 
   test('a change column and an overlap are taken as given', () => {

@@ -1,28 +1,22 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SchemaError } from '../../functions/core/errors.js';
-import { createTableSql, mapColumn, type SourceColumn, type TableDescription } from '../../functions/core/schema.js';
+import { enumLabels, mapColumn, mariadbDefault, mysqlDefault, unquoteMysqlString, type SourceColumn } from '../../functions/core/schema.js';
+import { sourceColumn } from '../support/source-columns.js';
 
-/** A source column as information_schema.COLUMNS describes it (lower-cased, as the reader leaves it). */
-const source = (name: string, columnType: string, extra: Partial<SourceColumn> = {}): SourceColumn => ({
-  name,
-  dataType: columnType.replace(/[ (].*$/, ''),
-  columnType,
-  nullable: true,
-  numericPrecision: null,
-  numericScale: null,
-  datetimePrecision: null,
-  characterMaximumLength: null,
-  ...extra,
-});
+/** A source column named by its COLUMN_TYPE, its DATA_TYPE the type's first word. */
+const source = (name: string, columnType: string, extra: Partial<SourceColumn> = {}): SourceColumn =>
+  sourceColumn(name, columnType.replace(/[ (].*$/, ''), columnType, extra);
 
-describe('mapColumn', () => {
-  const CASES: [SourceColumn, pgType: string, encoding: string][] = [
+describe('mapColumn: the MySQL → PostgreSQL type table', () => {
+  const CASES: [SourceColumn, pgType: string, encoding: string, read?: string][] = [
     [source('id', 'bigint(20) unsigned'), 'numeric(20,0)', 'number'],
     [source('id', 'bigint unsigned'), 'numeric(20,0)', 'number'],
     [source('id', 'bigint(20)'), 'bigint', 'number'],
     [source('n', 'int(10) unsigned'), 'bigint', 'number'],
+    [source('n', 'int(5) unsigned zerofill'), 'bigint', 'number'],
     [source('n', 'int(11)'), 'integer', 'number'],
+    [source('n', 'smallint(6)'), 'smallint', 'number'],
     [source('n', 'smallint(5) unsigned'), 'integer', 'number'],
     [source('n', 'mediumint(8) unsigned'), 'integer', 'number'],
     [source('n', 'tinyint(3) unsigned'), 'smallint', 'number'],
@@ -30,25 +24,41 @@ describe('mapColumn', () => {
     [source('level', 'tinyint(4)'), 'smallint', 'number'],
     [source('amount', 'decimal(65,30)', { numericPrecision: 65, numericScale: 30 }), 'numeric(65,30)', 'number'],
     [source('price', 'decimal(10,2) unsigned', { numericPrecision: 10, numericScale: 2 }), 'numeric(10,2)', 'number'],
-    [source('ratio', 'float'), 'real', 'number'],
+    // MySQL prints FLOAT rounded to 6 digits; read as a double, the float is exact.
+    [source('ratio', 'float'), 'real', 'number', '(`ratio` + 0e0) AS `ratio`'],
     [source('ratio', 'double'), 'double precision', 'number'],
-    [source('made', 'datetime(6)', { datetimePrecision: 6 }), 'timestamp(6)', 'datetime'],
-    [source('made', 'datetime', { datetimePrecision: 0 }), 'timestamp(0)', 'datetime'],
-    [source('seen', 'timestamp', { datetimePrecision: 0 }), 'timestamptz(0)', 'timestamptz'],
-    [source('seen', 'timestamp(3)', { datetimePrecision: 3 }), 'timestamptz(3)', 'timestamptz'],
+    [source('flag', 'bit(1)'), 'boolean', 'boolean', '(`flag` + 0) AS `flag`'],
+    [source('mask', 'bit(64)'), 'bit(64)', 'bit', '(`mask` + 0) AS `mask`'],
+    [source('made', 'datetime(6)', { datetimePrecision: 6 }), 'timestamp(6) without time zone', 'datetime'],
+    [source('made', 'datetime', { datetimePrecision: 0 }), 'timestamp(0) without time zone', 'datetime'],
+    [source('seen', 'timestamp', { datetimePrecision: 0 }), 'timestamp(0) with time zone', 'timestamptz'],
+    [source('seen', 'timestamp(3)', { datetimePrecision: 3 }), 'timestamp(3) with time zone', 'timestamptz'],
     [source('born', 'date'), 'date', 'date'],
-    [source('email', 'varchar(255)', { characterMaximumLength: 255 }), 'varchar(255)', 'text'],
-    [source('code', 'char(2)', { characterMaximumLength: 2 }), 'varchar(2)', 'text'],
+    [source('took', 'time(6)', { datetimePrecision: 6 }), 'interval(6)', 'time'],
+    [source('year', 'year(4)'), 'smallint', 'year'],
+    [source('email', 'varchar(255)', { characterMaximumLength: 255 }), 'character varying(255)', 'text'],
+    [source('code', 'char(2)', { characterMaximumLength: 2 }), 'character varying(2)', 'text'],
+    // PostgreSQL has no varchar(0); CHAR(0) holds only '' and NULL.
+    [source('none', 'char(0)', { characterMaximumLength: 0 }), 'character varying(1)', 'text'],
     [source('bio', 'longtext'), 'text', 'text'],
-    [source('prefs', 'json'), 'jsonb', 'text'],
-    [source('state', "enum('','on','off')"), 'text', 'text'],
+    [source('prefs', 'json'), 'jsonb', 'json'],
+    // MariaDB's JSON: LONGTEXT with a json_valid() check, which the reader turns into DATA_TYPE json.
+    [sourceColumn('prefs', 'json', 'longtext'), 'jsonb', 'json'],
+    [source('state', "enum('','on','off')"), 'text', 'enum'],
+    [source('tags', "set('a','b')"), 'text', 'text'],
     [source('hash', 'binary(16)'), 'bytea', 'bytea'],
     [source('blob', 'longblob'), 'bytea', 'bytea'],
+    [source('uid', 'uuid'), 'uuid', 'text'],
+    [source('ip', 'inet6'), 'inet', 'text'],
   ];
 
-  for (const [column, pgType, encoding] of CASES) {
+  for (const [column, pgType, encoding, read = `\`${column.name}\``] of CASES) {
     test(`${column.columnType} maps to ${pgType} written as ${encoding}`, () => {
-      assert.deepEqual(mapColumn(column), { name: column.name, pgType, nullable: true, encoding });
+      const plan = mapColumn(column);
+      assert.deepEqual(
+        { name: plan.name, nullable: plan.nullable, pgType: plan.pgType, encoding: plan.encoding, read: plan.read },
+        { name: column.name, nullable: true, pgType, encoding, read },
+      );
     });
   }
 
@@ -57,53 +67,45 @@ describe('mapColumn', () => {
     assert.equal(mapColumn(source('note', 'text', { nullable: true })).nullable, true);
   });
 
-  test('an unknown type (geometry) is refused with a SchemaError naming the column and its type', () => {
+  test('a spatial type is refused with a SchemaError naming the column, its type and what to do', () => {
     assert.throws(
       () => mapColumn(source('location', 'geometry')),
       (error: unknown) => {
         assert.ok(error instanceof SchemaError);
-        assert.equal(error.name, 'SchemaError');
-        assert.match(error.message, /"location"/);
-        assert.match(error.message, /geometry/);
+        assert.equal(error.message, 'Column location (geometry): spatial types are not migrated; store it as WKB (ST_AsBinary) in a VARBINARY column to move its bytes');
         return true;
       },
     );
+    assert.throws(() => mapColumn(source('v', 'vector(3)')), { name: 'SchemaError', message: 'Column v (vector(3)): no PostgreSQL type is chosen for it' });
+  });
+
+  test('enum labels are read with their quotes undone, the empty label included', () => {
+    assert.deepEqual(enumLabels("enum('a','It''s','','x,y')"), ['a', "It's", '', 'x,y']);
   });
 });
 
-describe('createTableSql', () => {
-  const description: TableDescription = {
-    table: 'users',
-    primaryKey: 'id',
-    primaryKeyIndex: 0,
-    columns: [
-      { name: 'id', pgType: 'numeric(20,0)', nullable: false, encoding: 'number' },
-      { name: 'email', pgType: 'varchar(255)', nullable: false, encoding: 'text' },
-      { name: 'Display Name', pgType: 'text', nullable: true, encoding: 'text' },
-      { name: 'order', pgType: 'integer', nullable: true, encoding: 'number' },
-    ],
-  };
-
-  test('creates the table in the target schema with quoted identifiers, NOT NULL and the PRIMARY KEY', () => {
-    assert.equal(
-      createTableSql(description, 'public'),
-      [
-        'CREATE TABLE "public"."users" (',
-        '  "id" numeric(20,0) NOT NULL,',
-        '  "email" varchar(255) NOT NULL,',
-        '  "Display Name" text,',
-        '  "order" integer,',
-        '  PRIMARY KEY ("id")',
-        ')',
-      ].join('\n'),
-    );
+describe('column defaults as information_schema states them', () => {
+  test('MariaDB: quoted literals are unescaped, NULL means none, numbers and bit literals are constants, the rest expressions', () => {
+    assert.deepEqual(mariadbDefault(null, '', 'int'), { kind: 'none' });
+    assert.deepEqual(mariadbDefault('NULL', '', 'varchar'), { kind: 'none' });
+    assert.deepEqual(mariadbDefault("'NULL'", '', 'varchar'), { kind: 'literal', value: 'NULL' });
+    assert.deepEqual(mariadbDefault("'it''s \\\\ \\0'", '', 'varchar'), { kind: 'literal', value: "it's \\ \0" });
+    assert.deepEqual(mariadbDefault('-1.5e3', '', 'double'), { kind: 'literal', value: '-1.5e3' });
+    assert.deepEqual(mariadbDefault("b'101'", '', 'bit'), { kind: 'literal', value: '5' });
+    assert.deepEqual(mariadbDefault('current_timestamp(6)', 'on update current_timestamp(6)', 'datetime'), { kind: 'expression', sql: 'current_timestamp(6)' });
+    assert.deepEqual(mariadbDefault('(1 + 1)', '', 'int'), { kind: 'expression', sql: '(1 + 1)' });
   });
 
-  test('a double quote inside a name is doubled, so a name cannot break out of its quotes', () => {
-    const sql = createTableSql(
-      { ...description, table: 'we"ird', columns: [{ name: 'a"b', pgType: 'text', nullable: true, encoding: 'text' }], primaryKey: 'a"b' },
-      'sch"ema',
-    );
-    assert.equal(sql, 'CREATE TABLE "sch""ema"."we""ird" (\n  "a""b" text,\n  PRIMARY KEY ("a""b")\n)');
+  test('MySQL: literals come unquoted; DEFAULT_GENERATED and a bare CURRENT_TIMESTAMP are expressions', () => {
+    assert.deepEqual(mysqlDefault("it's", '', 'varchar'), { kind: 'literal', value: "it's" });
+    assert.deepEqual(mysqlDefault('0000-00-00 00:00:00', '', 'datetime'), { kind: 'literal', value: '0000-00-00 00:00:00' });
+    assert.deepEqual(mysqlDefault('CURRENT_TIMESTAMP', 'default_generated', 'timestamp'), { kind: 'expression', sql: 'CURRENT_TIMESTAMP' });
+    assert.deepEqual(mysqlDefault('CURRENT_TIMESTAMP', '', 'timestamp'), { kind: 'expression', sql: 'CURRENT_TIMESTAMP' });
+    assert.deepEqual(mysqlDefault('(rand())', 'default_generated', 'double'), { kind: 'expression', sql: '(rand())' });
+    assert.deepEqual(mysqlDefault("b'1'", '', 'bit'), { kind: 'literal', value: '1' });
+  });
+
+  test('MySQL string escapes are undone: doubled quotes, \\0, \\n, \\t, \\Z, and \\% stays two characters', () => {
+    assert.equal(unquoteMysqlString("a''b\\nc\\td\\Ze\\%f\\_g\\\\h\\qi"), "a'b\nc\td\x1ae\\%f\\_g\\hqi");
   });
 });
