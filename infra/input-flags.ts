@@ -1,4 +1,5 @@
 import { executionInputSchema, formatIssues, type ExecutionInput } from '../functions/core/input.js';
+import { POLICY_NAMES } from '../functions/core/policies.js';
 
 /** The execution input fields that have a CLI flag, and whether the flag's text is a number. */
 const FIELDS = {
@@ -10,13 +11,15 @@ const FIELDS = {
   overlapSeconds: 'number',
 } as const satisfies Partial<Record<keyof ExecutionInput, 'text' | 'number'>>;
 
-/** `chunkRows` → `chunk-rows`: a flag is its field's name, kebab-cased. */
-const flagOf = (field: string) => field.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+/** `chunkRows` → `chunk-rows`, `policies.zeroDates` → `zero-dates`: a flag is its field's name, kebab-cased. */
+const flagOf = (field: string) => field.replace(/^policies\./, '').replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 
 /** The flags for `util.parseArgs`: every one a string, checked by the execution input's own schema. */
-export const INPUT_FLAG_OPTIONS = Object.fromEntries(Object.keys(FIELDS).map((field) => [flagOf(field), { type: 'string' as const }]));
+export const INPUT_FLAG_OPTIONS = Object.fromEntries(
+  [...Object.keys(FIELDS), ...POLICY_NAMES].map((field) => [flagOf(field), { type: 'string' as const }]),
+);
 
-const FIELD_NAMES = new RegExp(`"(${Object.keys(executionInputSchema.shape).join('|')})"`, 'g');
+const FIELD_NAMES = new RegExp(`"(${[...Object.keys(executionInputSchema.shape), ...POLICY_NAMES.map((name) => `policies\\.${name}`)].join('|')})"`, 'g');
 
 /**
  * Builds the execution input from the flags (over `base`, e.g. a JSON `--input`) and validates it
@@ -32,6 +35,13 @@ export function executionInputFromFlags(values: Record<string, unknown>, base: R
     if (kind === 'number' && !/^\s*-?\d+(\.\d+)?\s*$/.test(value)) throw new Error(`--${flagOf(field)} must be a whole number, not ${value}`);
     raw[field] = kind === 'number' ? Number(value) : value;
     fromFlags.add(field);
+  }
+  // Each policy has its own flag; those given join (or override) the base's policies.
+  for (const name of POLICY_NAMES) {
+    const value = values[flagOf(name)];
+    if (typeof value !== 'string') continue;
+    raw.policies = { ...(raw.policies as object | undefined), [name]: value };
+    fromFlags.add(`policies.${name}`);
   }
   const parsed = executionInputSchema.safeParse(raw);
   if (!parsed.success) {

@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import cliProgress from 'cli-progress';
 import { z } from 'zod';
 import { formatIssues } from '../functions/core/input.js';
+import { DEFAULT_POLICIES, POLICY_NAMES } from '../functions/core/policies.js';
 import { executionInputFromFlags, INPUT_FLAG_OPTIONS } from './input-flags.js';
 import { STATE } from './workflow.js';
 import { migrateLocally, type LocalMigrationResult } from './local/local-migration.js';
@@ -9,7 +10,8 @@ import type { WorkflowEvent } from './local/runner.js';
 
 const USAGE = `Usage: npm run migrate -- --source mysql://user[:pass]@host:port/db --target postgres://user[:pass]@host:port/db
                            --table users [--chunk-rows 100000] [--concurrency 4] [--json]
-                           [--mode full|incremental] [--change-column updated_at] [--overlap-seconds 60]`;
+                           [--mode full|incremental] [--change-column updated_at] [--overlap-seconds 60]
+                           [--zero-dates null|fail] [--nul-bytes fail|strip] [--tinyint1 fail|nonzero-true] [--empty-enum keep|null|fail]`;
 
 /** Exit codes: every range copied, some failed, the flags are wrong, another run held the table. */
 export const EXIT = { ok: 0, failed: 1, usage: 2, alreadyRunning: 3 } as const;
@@ -95,9 +97,15 @@ function report(outcome: LocalMigrationResult): string {
     ['seconds', outcome.seconds],
     ['rows/s', rate],
     ...(summary.watermark ? [['watermark', `${summary.watermark}${summary.status === 'succeeded' ? '' : ' (not reached: the run failed)'}`] as [string, string]] : []),
+    // Every policy with its setting, so a zero says the policy ran and found nothing.
+    ...POLICY_NAMES.map((name): [string, number] => [`${name}: ${summary.policies[name]}`, summary.policyCounts[name]]),
   ];
   const width = Math.max(...rows.map(([label]) => label.length));
   lines.push(...rows.map(([label, value]) => `${label.padEnd(width)}  ${value}`));
+  if (summary.schemaNotes.length > 0) {
+    lines.push('', 'Created the target table without these source definitions:');
+    for (const note of summary.schemaNotes) lines.push(`  ${note}`);
+  }
   if (summary.failed > 0) {
     lines.push('', 'Failed ranges (also on the failed-batches queue):');
     for (const range of summary.failedRanges) lines.push(`  #${range.index} [${range.lo ?? '-inf'}, ${range.hi ?? '+inf'})  ${range.error ?? range.status}`);
@@ -135,6 +143,9 @@ export async function main(argv: string[]): Promise<number> {
         failedRanges: summary?.failedRanges ?? [],
         seconds: outcome.seconds,
         watermark: summary?.watermark ?? null,
+        policies: summary?.policies ?? { ...DEFAULT_POLICIES, ...flags.input.policies },
+        policyCounts: summary?.policyCounts ?? null,
+        schemaNotes: summary?.schemaNotes ?? [],
         ...(outcome.alreadyRunning ? { reason: outcome.alreadyRunning } : summary ? {} : { error: outcome.run.error }),
       }),
     );
