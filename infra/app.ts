@@ -5,11 +5,21 @@ import { MigrationStack } from './stack.js';
 
 export const STACK_NAME = 'MysqlToPostgres';
 
-/** Builds the app from context; the local runner calls this with bundling skipped. */
-export function buildApp(context: Record<string, unknown> = {}): { app: App; stack: MigrationStack } {
-  const app = new App({ context });
+export interface BuildOptions {
+  /**
+   * Checks the template on synthesis (CloudFormation validation, cdk-nag); the local runner,
+   * which only reads the workflow's definition out of it, skips seconds of checks with `false`.
+   */
+  validate?: boolean;
+  /** Where the cloud assembly goes (a temporary directory by default). */
+  outdir?: string;
+}
+
+/** Builds the app from context; the local runner calls this with bundling and validation skipped. */
+export function buildApp(context: Record<string, unknown> = {}, { validate = true, outdir }: BuildOptions = {}): { app: App; stack: MigrationStack } {
+  const app = new App({ context, outdir, builtinCloudFormationValidation: validate });
   // Synthesis fails on any finding that is neither fixed nor acknowledged with its reason in the stack.
-  Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
+  if (validate) Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
   const values = Object.fromEntries(STACK_CONTEXT_KEYS.map((key) => [key, app.node.tryGetContext(key)]).filter(([, v]) => v !== undefined));
   const stack = new MigrationStack(app, STACK_NAME, {
     config: stackConfigFrom(values),

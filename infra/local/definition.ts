@@ -34,7 +34,8 @@ const ACCOUNT = '000000000000';
  * the queue. This is how the local run uses the one and only workflow definition.
  */
 export function synthesizeWorkflow(context: Record<string, unknown> = {}): SynthesizedWorkflow {
-  const { app } = buildApp({ ...context, 'aws:cdk:bundling-stacks': [] });
+  // Template checks (seconds of CloudFormation validation and cdk-nag) are for `cdk synth`; here only the definition is read.
+  const { app } = buildApp({ ...context, 'aws:cdk:bundling-stacks': [] }, { validate: false });
   const template = app.synth().getStackByName(STACK_NAME).template as Template;
   const machines = Object.values(template.Resources).filter((r) => r.Type === 'AWS::StepFunctions::StateMachine');
   if (machines.length !== 1) throw new Error(`Expected one state machine in ${STACK_NAME}, found ${machines.length}`);
