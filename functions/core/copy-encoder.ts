@@ -190,12 +190,21 @@ export function encodeStrictly(column: ColumnPlan, value: string): { text: strin
   }
 }
 
-/** Writes rows (arrays in column order) as COPY text, in chunks of about `chunkSize` characters. */
+/** The size of the pieces of COPY data sent to PostgreSQL: large enough that a write costs little per row. */
+export const COPY_CHUNK_BYTES = 64 * 1024;
+
+/**
+ * Turns batches of rows (arrays in column order) into COPY text, written into byte chunks of
+ * `chunkBytes` that go downstream only once full (or at the end), so the COPY stream sees a few
+ * large writes rather than one per row. A batch is taken only when the reader has taken the
+ * previous output, so a range's memory stays flat however many rows it has.
+ */
 export class CopyTextEncoder extends Transform {
   rows = 0;
   /** How many values each policy handled in the rows encoded so far. */
   readonly policyCounts: PolicyCounts = zeroPolicyCounts();
-  private pending = '';
+  private chunk: Buffer;
+  private used = 0;
   private readonly encoders: Encode[];
 
   constructor(
@@ -203,19 +212,18 @@ export class CopyTextEncoder extends Transform {
     private readonly columns: ColumnPlan[],
     private readonly keyIndex: number,
     policies: Policies,
-    private readonly chunkSize = 64 * 1024,
+    private readonly chunkBytes = COPY_CHUNK_BYTES,
   ) {
-    super({ writableObjectMode: true, readableObjectMode: false });
+    super({ writableObjectMode: true, writableHighWaterMark: 1, readableObjectMode: false });
     this.encoders = columns.map((column) => ENCODERS[column.encoding]({ column, policies, counts: this.policyCounts }));
+    this.chunk = Buffer.allocUnsafe(chunkBytes);
   }
 
-  override _transform(row: SourceValue[], _encoding: BufferEncoding, callback: TransformCallback): void {
+  override _transform(rows: SourceValue[][], _encoding: BufferEncoding, callback: TransformCallback): void {
     try {
-      this.pending += this.encodeRow(row);
-      this.rows++;
-      if (this.pending.length >= this.chunkSize) {
-        this.push(this.pending);
-        this.pending = '';
+      for (const row of rows) {
+        this.append(this.encodeRow(row));
+        this.rows++;
       }
       callback();
     } catch (error) {
@@ -224,9 +232,29 @@ export class CopyTextEncoder extends Transform {
   }
 
   override _flush(callback: TransformCallback): void {
-    if (this.pending) this.push(this.pending);
-    this.pending = '';
+    this.pushChunk();
     callback();
+  }
+
+  /** Writes a line into the current chunk, first sending the chunk on when the line does not fit. */
+  private append(line: string): void {
+    const free = this.chunkBytes - this.used;
+    // A UTF-16 code unit takes at most 3 bytes in UTF-8: only a line near the limit is measured.
+    if (line.length * 3 > free && Buffer.byteLength(line) > free) {
+      this.pushChunk();
+      if (Buffer.byteLength(line) > this.chunkBytes) {
+        this.push(Buffer.from(line));
+        return;
+      }
+    }
+    this.used += this.chunk.write(line, this.used);
+  }
+
+  private pushChunk(): void {
+    if (this.used === 0) return;
+    this.push(this.chunk.subarray(0, this.used));
+    this.chunk = Buffer.allocUnsafe(this.chunkBytes);
+    this.used = 0;
   }
 
   private encodeRow(row: SourceValue[]): string {

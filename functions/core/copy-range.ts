@@ -14,6 +14,7 @@ import { inTransaction, recordRangeCopied, recordRangeFailed } from './ledger.js
 import { TARGET_SCHEMA } from './plan.js';
 import { policiesSchema, type Policies, type PolicyCounts } from './policies.js';
 import { rangeCondition, type KeyRange, type RowCondition } from './ranges.js';
+import { rowBatches } from './row-batches.js';
 import { describeSourceTable, type TableDescription } from './schema.js';
 import { checkTargetTable } from './target-table.js';
 
@@ -124,16 +125,15 @@ async function streamRange(
     sql: [rangeCondition(quoteMysql(description.primaryKey), range), ...(condition ? [condition.sql] : [])].join(' AND '),
     values: condition?.values ?? [],
   };
-  const rows = source
-    .query({
-      sql: `SELECT ${columns.map((column) => column.read).join(', ')} FROM ${quoteMysql(description.table)} WHERE ${rowsOfRange.sql} ORDER BY ${quoteMysql(description.primaryKey)}`,
-      values: rowsOfRange.values,
-      rowsAsArray: true,
-      // Text as the server printed it (exact for numbers and dates), bytes for binary columns.
-      typeCast: (field, next) =>
-        binary.has(field.name) ? field.buffer() : json.has(field.name) ? field.string('utf8') : field.type === 'NULL' ? next() : field.string(),
-    })
-    .stream();
+  const query = source.query({
+    sql: `SELECT ${columns.map((column) => column.read).join(', ')} FROM ${quoteMysql(description.table)} WHERE ${rowsOfRange.sql} ORDER BY ${quoteMysql(description.primaryKey)}`,
+    values: rowsOfRange.values,
+    rowsAsArray: true,
+    // Text as the server printed it (exact for numbers and dates), bytes for binary columns.
+    typeCast: (field, next) =>
+      binary.has(field.name) ? field.buffer() : json.has(field.name) ? field.string('utf8') : field.type === 'NULL' ? next() : field.string(),
+  });
+  const rows = rowBatches(query, source);
   let sourceFailure: unknown;
   rows.once('error', (error: unknown) => (sourceFailure = error));
   const encoder = new CopyTextEncoder(description.table, columns, description.primaryKeyIndex, policies);
