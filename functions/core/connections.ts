@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import mysql from 'mysql2';
 import pg from 'pg';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { z } from 'zod';
+// zod's mini build: every function bundles this module, and the full build is hundreds of kilobytes.
+import * as z from 'zod/mini';
 import { classifyDatabaseError, InputValidationError } from './errors.js';
 
 /**
@@ -68,11 +69,11 @@ export function endpointFromUrl(url: string, side: 'source' | 'target'): Endpoin
 // The standard JSON of an RDS (or RDS-shaped) Secrets Manager secret. The secret RDS manages for
 // a master password holds only username and password: host and database then come from context.
 const rdsSecretSchema = z.object({
-  host: z.string().min(1).optional(),
-  port: z.coerce.number().int().positive().optional(),
-  username: z.string().min(1),
+  host: z.optional(z.string().check(z.minLength(1))),
+  port: z.optional(z.coerce.number().check(z.int(), z.positive())),
+  username: z.string().check(z.minLength(1)),
   password: z.string(),
-  dbname: z.string().min(1).optional(),
+  dbname: z.optional(z.string().check(z.minLength(1))),
 });
 
 type RdsSecret = z.infer<typeof rdsSecretSchema>;

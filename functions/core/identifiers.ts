@@ -1,3 +1,9 @@
+/** A plain MySQL identifier: what can be named without quoting, so no quoting trick can reach SQL. */
+export const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
+
+/** The target table is created in, and read from, this schema. */
+export const TARGET_SCHEMA = 'public';
+
 /** Quotes a name for MySQL: backticks, with backticks inside doubled. */
 export function quoteMysql(name: string): string {
   return '`' + name.replace(/`/g, '``') + '`';

@@ -1,9 +1,7 @@
 import { z } from 'zod';
 import { InputValidationError } from './errors.js';
+import { IDENTIFIER } from './identifiers.js';
 import { DEFAULT_POLICIES, POLICY_NAMES, policiesInputSchema, type Policies } from './policies.js';
-
-/** A plain MySQL identifier: what can be named without quoting, so no quoting trick can reach SQL. */
-export const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
 
 const identifier = z
   .string()
@@ -41,7 +39,7 @@ export const executionInputSchema = z.strictObject({
   changeColumn: identifier.optional(),
   overlapSeconds: z.number().int('must be a whole number').nonnegative('must be 0 or more').optional(),
   /** What to do with values PostgreSQL has no equal for; each policy left out takes its default. */
-  policies: policiesInputSchema.optional(),
+  policies: z.optional(policiesInputSchema),
 });
 
 export type ExecutionInput = z.infer<typeof executionInputSchema>;

@@ -1,5 +1,6 @@
 import type { ConnectionPair } from './connections.js';
 import { InputValidationError } from './errors.js';
+import { TARGET_SCHEMA } from './identifiers.js';
 import {
   changedRowsCondition,
   findChangeColumn,
@@ -16,9 +17,6 @@ import type { Policies } from './policies.js';
 import { mysqlKeyAtOffset, splitKeySpace, type KeyRange } from './ranges.js';
 import { describeSourceTable, type TableDescription } from './schema.js';
 import { prepareTargetTable } from './target-table.js';
-
-/** The target table is created in, and read from, this schema. */
-export const TARGET_SCHEMA = 'public';
 
 // Step Functions refuses state payloads over 256 KiB; leave room for the rest of the state.
 export const MAX_PLAN_BYTES = 200 * 1024;

@@ -7,9 +7,8 @@ import {
   openTarget,
   type ConnectionPair,
 } from '../../functions/core/connections.js';
-import { quoteMysql, quotePg } from '../../functions/core/identifiers.js';
+import { quoteMysql, quotePg, TARGET_SCHEMA } from '../../functions/core/identifiers.js';
 import { ensureLedger, LEDGER_SCHEMA } from '../../functions/core/ledger.js';
-import { TARGET_SCHEMA } from '../../functions/core/plan.js';
 import { describeSourceTable, type Encoding } from '../../functions/core/schema.js';
 import { seedUsers } from '../../infra/local/seed.js';
 
