@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { text as collect } from 'node:stream/consumers';
-import { CopyTextEncoder, duplicateJsonKey, encodeStrictly, escapeCopyText, type SourceValue } from '../../functions/core/copy-encoder.js';
+import { COPY_CHUNK_BYTES, CopyTextEncoder, duplicateJsonKey, encodeStrictly, escapeCopyText, type SourceValue } from '../../functions/core/copy-encoder.js';
 import { ValueConversionError } from '../../functions/core/errors.js';
 import { DEFAULT_POLICIES, zeroPolicyCounts, type Policies, type PolicyCounts } from '../../functions/core/policies.js';
 import { mapColumn, type ColumnPlan, type Encoding, type SourceColumn } from '../../functions/core/schema.js';
@@ -27,7 +27,7 @@ interface Encoded {
   rows: number;
 }
 
-/** Streams `rows` through a CopyTextEncoder for table `users` (key in column 0) and collects its output. */
+/** Streams `rows` (as one batch) through a CopyTextEncoder for table `users` (key in column 0) and collects its output. */
 async function encode(columns: ColumnPlan[], rows: SourceValue[][], chunkSize?: number, policies: Policies = DEFAULT_POLICIES): Promise<Encoded> {
   const encoder = new CopyTextEncoder('users', columns, 0, policies, chunkSize);
   const chunks: Buffer[] = [];
@@ -38,7 +38,7 @@ async function encode(columns: ColumnPlan[], rows: SourceValue[][], chunkSize?: 
       callback();
     },
   });
-  await pipeline(Readable.from(rows), encoder, sink);
+  await pipeline(Readable.from([rows]), encoder, sink);
   return { text: Buffer.concat(chunks).toString('utf8'), chunks: chunks.length, rows: encoder.rows };
 }
 
@@ -191,7 +191,7 @@ describe('CopyTextEncoder: streaming', () => {
 /** Encodes the values of one mapped column as rows keyed 1, 2, ... of table t; returns each row's value text and the policy counts. */
 async function encodeValues(column: ColumnPlan, values: SourceValue[], policies: Partial<Policies> = {}): Promise<{ lines: string[]; counts: PolicyCounts }> {
   const encoder = new CopyTextEncoder('t', [ID, column], 0, { ...DEFAULT_POLICIES, ...policies });
-  const copy = await collect(Readable.from(values.map((value, i) => [String(i + 1), value])).pipe(encoder));
+  const copy = await collect(Readable.from([values.map((value, i) => [String(i + 1), value])]).pipe(encoder));
   return { lines: copy.split('\n').slice(0, -1).map((line) => line.replace(/^\d+\t/, '')), counts: encoder.policyCounts };
 }
 
@@ -302,5 +302,67 @@ describe('CopyTextEncoder: every encoding, and the value policies', () => {
     assert.deepEqual(encodeStrictly(mapped('tinyint', 'tinyint(1)'), '1'), { text: 't' });
     assert.deepEqual(encodeStrictly(mapped('text'), 'a\tb'), { text: 'a\tb' });
     assert.match((encodeStrictly(mapped('date'), '0000-00-00') as { reason: string }).reason, /zero date 0000-00-00 has no PostgreSQL equivalent/);
+  });
+});
+
+const COLUMNS = [ID, column('name', 'text')];
+
+/** Encodes the batches and returns what the encoder sent downstream, piece by piece. */
+async function encodeBatches(batches: SourceValue[][][]): Promise<Buffer[]> {
+  const encoder = new CopyTextEncoder('users', COLUMNS, 0, DEFAULT_POLICIES);
+  const pieces: Buffer[] = [];
+  encoder.on('data', (piece: Buffer) => pieces.push(piece));
+  const ended = new Promise((resolve) => encoder.on('end', resolve));
+  for (const batch of batches) encoder.write(batch);
+  encoder.end();
+  await ended;
+  return pieces;
+}
+
+const rows = (from: number, count: number, name = (i: number) => `user ${i}`): SourceValue[][] =>
+  Array.from({ length: count }, (_, k) => [String(from + k), name(from + k)]);
+
+describe('CopyTextEncoder: chunks and backpressure', () => {
+  test('sends COPY text in full 64 KiB chunks, not a write per row or per batch', async () => {
+    const batches = Array.from({ length: 100 }, (_, b) => rows(b * 500, 500));
+    const pieces = await encodeBatches(batches);
+    const text = Buffer.concat(pieces).toString('utf8');
+    assert.equal(text, batches.flat().map((row) => `${row[0]}\t${row[1]}\n`).join(''));
+    // Every piece but the last fills its chunk to within one line of the limit.
+    const longestLine = Math.max(...text.split('\n').map((line) => Buffer.byteLength(line) + 1));
+    for (const piece of pieces.slice(0, -1)) {
+      assert.ok(piece.length <= COPY_CHUNK_BYTES && piece.length > COPY_CHUNK_BYTES - longestLine, `a piece of ${piece.length} bytes`);
+    }
+    assert.equal(pieces.length, Math.ceil(Buffer.byteLength(text) / (COPY_CHUNK_BYTES - longestLine + 1)));
+  });
+
+  test('measures chunks in bytes, so multi-byte characters never overflow one', async () => {
+    const pieces = await encodeBatches([rows(0, 5_000, (i) => `Zoë 😀 ${'é'.repeat(i % 40)}`)]);
+    for (const piece of pieces) assert.ok(piece.length <= COPY_CHUNK_BYTES);
+    const lines = Buffer.concat(pieces).toString('utf8').split('\n');
+    assert.equal(lines[4_999], `4999\tZoë 😀 ${'é'.repeat(4_999 % 40)}`);
+  });
+
+  test('sends a row longer than a chunk whole, after the rows before it', async () => {
+    const long = 'x'.repeat(3 * COPY_CHUNK_BYTES);
+    const pieces = await encodeBatches([[['1', 'short'], ['2', long], ['3', 'after']]]);
+    assert.deepEqual(
+      pieces.map((piece) => piece.toString('utf8')),
+      ['1\tshort\n', `2\t${long}\n`, '3\tafter\n'],
+    );
+  });
+
+  test('takes no more rows while its reader does not read, so a range never piles up in memory', () => {
+    const encoder = new CopyTextEncoder('users', COLUMNS, 0, DEFAULT_POLICIES);
+    // Nobody reads the encoder's output; 50 batches of 2,000 rows are written all the same.
+    let rowsWhenStopped: number | undefined;
+    for (let b = 0; b < 50; b++) {
+      if (!encoder.write(rows(b * 2_000, 2_000))) rowsWhenStopped ??= encoder.rows;
+    }
+    assert.ok(rowsWhenStopped !== undefined, 'the writer is told to wait');
+    // The stop comes with the first chunk left unread, and nothing more is encoded after it.
+    assert.ok(rowsWhenStopped <= 3 * 2_000, `stopped only after ${rowsWhenStopped} rows`);
+    assert.equal(encoder.rows, rowsWhenStopped);
+    encoder.destroy();
   });
 });
