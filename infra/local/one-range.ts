@@ -1,0 +1,31 @@
+import { randomUUID } from 'node:crypto';
+import { parseArgs } from 'node:util';
+import { performance } from 'node:perf_hooks';
+import { handler as copyRange } from '../../functions/copy-range/handler.js';
+import { handler as plan } from '../../functions/plan/handler.js';
+import { handler as summarize } from '../../functions/summarize/handler.js';
+import type { CopyRangeResult } from '../../functions/core/copy-range.js';
+import type { PlanResult } from '../../functions/core/plan.js';
+
+/**
+ * Plans a table as one single range, copies it and closes the run with the real Plan, CopyRange
+ * and Summarize handlers, in this process only, then prints the range's `{ rows, seconds }` as
+ * JSON: the benchmark runs this in a process of its own to measure what one range costs in
+ * memory, without the workflow's machinery.
+ */
+const { values } = parseArgs({ options: { source: { type: 'string' }, target: { type: 'string' }, table: { type: 'string' } } });
+if (!values.source || !values.target || !values.table) throw new Error('Usage: one-range.ts --source mysql://... --target postgres://... --table name');
+process.env.SOURCE_URL = values.source;
+process.env.TARGET_URL = values.target;
+
+const runId = `one-range-${randomUUID().slice(0, 8)}`;
+// The connection-pair middleware fills in the context; nothing else of Lambda's is read.
+const context = {} as never;
+// A chunk larger than any table: Plan cuts no boundary, so the only range covers every key.
+const planned = (await plan({ input: { table: values.table, chunkRows: Number.MAX_SAFE_INTEGER }, runId, execution: runId }, context)) as PlanResult;
+const started = performance.now();
+const copied = (await copyRange({ runId, table: values.table, range: planned.ranges[0]!, policies: planned.policies }, context)) as CopyRangeResult;
+const seconds = Math.round(performance.now() - started) / 1000;
+// Summarize releases the table's lease, which Plan took.
+await summarize({ runId }, context);
+console.log(JSON.stringify({ rows: copied.rows, seconds }));
