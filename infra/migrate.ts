@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { formatIssues } from '../functions/core/input.js';
 import { DEFAULT_POLICIES, POLICY_NAMES } from '../functions/core/policies.js';
 import { executionInputFromFlags, INPUT_FLAG_OPTIONS } from './input-flags.js';
-import { STATE } from './workflow.js';
+import { STATE } from './states.js';
 import { migrateLocally, type LocalMigrationResult } from './local/local-migration.js';
 import type { WorkflowEvent } from './local/runner.js';
 

@@ -5,6 +5,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
 import { RETRYABLE_ERRORS, RunInProgressError } from '../functions/core/errors.js';
+import { ALREADY_RUNNING_PATH, STATE } from './states.js';
 
 export interface WorkflowParts {
   plan: IFunction;
@@ -12,19 +13,6 @@ export interface WorkflowParts {
   summarize: IFunction;
   failedBatches: IQueue;
 }
-
-/** State names: the same words the logs, the ledger and the README use. */
-export const STATE = {
-  plan: 'Plan',
-  alreadyRunning: 'AlreadyRunning',
-  copyRanges: 'CopyRanges',
-  copyRange: 'CopyRange',
-  sendFailedBatch: 'SendFailedBatch',
-  summarize: 'Summarize',
-} as const;
-
-/** Where an execution that found its table busy says why, in its output: `{Error, Cause}`. */
-export const ALREADY_RUNNING_PATH = 'alreadyRunning';
 
 // A range must finish inside one Lambda invocation (15 minutes).
 const RANGE_TIMEOUT = Duration.minutes(15);

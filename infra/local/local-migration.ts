@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { closeTarget, endpointFromUrl, openTarget } from '../../functions/core/connections.js';
 import { summarizeRun, type RunSummary } from '../../functions/core/ledger.js';
-import { ALREADY_RUNNING_PATH } from '../workflow.js';
+import { ALREADY_RUNNING_PATH } from '../states.js';
 import { startLocalQueue } from './queue.js';
 import { runLocal, type LocalRunOptions, type LocalRunResult } from './runner.js';
 

@@ -9,7 +9,7 @@ import {
 } from '@aws-sdk/client-sfn';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import cliProgress from 'cli-progress';
-import { STATE } from '../workflow.js';
+import { STATE } from '../states.js';
 import { stackOutputs, stateMachineArn, UsageError, type OperatorCommand, type OperatorIo } from './command.js';
 
 const DEFAULT_INTERVAL_SECONDS = 5;

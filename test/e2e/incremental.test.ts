@@ -5,7 +5,7 @@ import { describe, test } from 'node:test';
 import { asSourceTime } from '../../functions/core/ledger.js';
 import { migrateLocally } from '../../infra/local/local-migration.js';
 import { seededId } from '../../infra/local/seed.js';
-import { STATE } from '../../infra/workflow.js';
+import { STATE } from '../../infra/states.js';
 import { closePair, openPair, readBothSides, seededSuite, SOURCE_URL, TARGET_URL } from '../support/databases.js';
 
 const TABLE = 'i6_e2e_users';

@@ -1,0 +1,16 @@
+/**
+ * The workflow's state names: the same words the logs, the ledger and the README use. They live
+ * apart from the CDK definition (workflow.ts) so the local tools can read them without loading
+ * the CDK.
+ */
+export const STATE = {
+  plan: 'Plan',
+  alreadyRunning: 'AlreadyRunning',
+  copyRanges: 'CopyRanges',
+  copyRange: 'CopyRange',
+  sendFailedBatch: 'SendFailedBatch',
+  summarize: 'Summarize',
+} as const;
+
+/** Where an execution that found its table busy says why, in its output: `{Error, Cause}`. */
+export const ALREADY_RUNNING_PATH = 'alreadyRunning';
