@@ -74,11 +74,3 @@ export function synthesizeWorkflow(context: Record<string, unknown> = {}): Synth
   const text = typeof body === 'string' ? body : body['Fn::Join'][1].map(resolve).join(body['Fn::Join'][0]);
   return { definition: JSON.parse(text) as StateMachineDefinition, handlerEntries, queues };
 }
-
-/** Every Task state, with nested Map processors, as [name, definition] pairs. */
-export function taskStates(definition: StateMachineDefinition): [string, StateDefinition][] {
-  return Object.entries(definition.States).flatMap(([name, state]) => [
-    ...(state.Type === 'Task' ? [[name, state] as [string, StateDefinition]] : []),
-    ...(state.ItemProcessor ? taskStates(state.ItemProcessor) : []),
-  ]);
-}

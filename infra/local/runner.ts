@@ -5,7 +5,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import type { Context } from 'aws-lambda';
-import { synthesizeWorkflow, taskStates, type StateDefinition } from './definition.js';
+import type { StateDefinition } from './definition.js';
+import { loadWorkflow } from './workflow-cache.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -56,7 +57,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
   delete process.env.SOURCE_SECRET_ID;
   delete process.env.TARGET_SECRET_ID;
 
-  const workflow = synthesizeWorkflow(options.context);
+  const workflow = await loadWorkflow(options.context);
   const handlers: Record<string, (input: unknown) => Promise<unknown>> = {};
   for (const [name, state] of taskStates(workflow.definition)) {
     handlers[name] = await bindTask(name, state, workflow.handlerEntries, options);
@@ -64,7 +65,8 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
 
   const runId = `run-${new Date().toISOString().replace(/[-:.TZ]/g, '').slice(0, 14)}-${randomUUID().slice(0, 8)}`;
   const execution = `arn:aws:states:local-1:000000000000:execution:Migration:${runId}`;
-  const machine = new StateMachine(workflow.definition as unknown as StateMachineDefinition, { validationOptions: { checkArn: false } });
+  // loadWorkflow hands out validated definitions only.
+  const machine = new StateMachine(workflow.definition as unknown as StateMachineDefinition, { validationOptions: { noValidate: true } });
   const retryOverrides = options.retryIntervalMs === undefined ? undefined : Object.fromEntries(Object.keys(handlers).map((name) => [name, options.retryIntervalMs!]));
   const run = machine.run(options.input as Parameters<StateMachine['run']>[0], {
     overrides: { taskResourceLocalHandlers: handlers as TaskHandlers, ...(retryOverrides ? { retryIntervalOverrides: retryOverrides } : {}) },
@@ -124,4 +126,12 @@ function lambdaContext(functionName: string): Context {
     fail: () => {},
     succeed: () => {},
   };
+}
+
+/** Every Task state, with nested Map processors, as [name, definition] pairs. */
+function taskStates(definition: { States: Record<string, StateDefinition> }): [string, StateDefinition][] {
+  return Object.entries(definition.States).flatMap(([name, state]) => [
+    ...(state.Type === 'Task' ? [[name, state] as [string, StateDefinition]] : []),
+    ...(state.ItemProcessor ? taskStates(state.ItemProcessor) : []),
+  ]);
 }
