@@ -1,7 +1,9 @@
 import { parseArgs } from 'node:util';
 import cliProgress from 'cli-progress';
 import { z } from 'zod';
+import { closeTarget, endpointFromUrl, openTarget } from '../functions/core/connections.js';
 import { formatIssues } from '../functions/core/input.js';
+import { lastRunOf, type UnfinishedRun } from '../functions/core/ledger.js';
 import { DEFAULT_POLICIES, POLICY_NAMES } from '../functions/core/policies.js';
 import { executionInputFromFlags, INPUT_FLAG_OPTIONS } from './input-flags.js';
 import { STATE } from './states.js';
@@ -9,7 +11,7 @@ import { migrateLocally, type LocalMigrationResult } from './local/local-migrati
 import type { WorkflowEvent } from './local/runner.js';
 
 const USAGE = `Usage: npm run migrate -- --source mysql://user[:pass]@host:port/db --target postgres://user[:pass]@host:port/db
-                           --table users [--chunk-rows 100000] [--concurrency 4] [--json]
+                           --table users [--chunk-rows 100000] [--concurrency 4] [--retry-failed] [--json]
                            [--mode full|incremental] [--change-column updated_at] [--overlap-seconds 60]
                            [--zero-dates null|fail] [--nul-bytes fail|strip] [--tinyint1 fail|nonzero-true] [--empty-enum keep|null|fail]`;
 
@@ -21,6 +23,7 @@ const flagsSchema = z.object({
   source: z.string({ error: 'is required' }).startsWith('mysql://', 'must be a mysql:// URL'),
   target: z.string({ error: 'is required' }).regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL'),
   table: z.string({ error: 'is required' }),
+  'retry-failed': z.boolean().default(false),
   json: z.boolean().default(false),
 });
 
@@ -34,6 +37,7 @@ export function parseFlags(argv: string[]) {
         source: { type: 'string' },
         target: { type: 'string' },
         ...INPUT_FLAG_OPTIONS,
+        'retry-failed': { type: 'boolean' },
         json: { type: 'boolean' },
       },
       strict: true,
@@ -49,7 +53,17 @@ export function parseFlags(argv: string[]) {
   } catch (error) {
     throw new Error(`${(error as Error).message}\n${USAGE}`);
   }
-  return { sourceUrl: flags.data.source, targetUrl: flags.data.target, input, json: flags.data.json };
+  return { sourceUrl: flags.data.source, targetUrl: flags.data.target, input, retryFailed: flags.data['retry-failed'], json: flags.data.json };
+}
+
+/** The ranges the table's last run left unfinished, from the ledger in the target; null when it has no run of the table. */
+async function lastRunOfTable(targetUrl: string, table: string): Promise<UnfinishedRun | null> {
+  const target = await openTarget(endpointFromUrl(targetUrl, 'target'));
+  try {
+    return await lastRunOf(target, table);
+  } finally {
+    await closeTarget(target);
+  }
 }
 
 /** A progress bar on stderr fed by the workflow's own events: ranges done of planned, rows, rows/s. */
@@ -69,9 +83,11 @@ function progressBar(enabled: boolean) {
       started = Date.now();
       bar.start(planned.length, 0, { rows: 0, rate: 0 });
     } else if ((event.type === 'StateExited' && name === STATE.copyRange) || (event.type === 'StateCaught' && name === STATE.copyRange)) {
-      if (event.type === 'StateExited') rows += (event.state.output as { rows: number }).rows;
+      // A range copied in several invocations counts once, when its last part is in.
+      const copied = event.type === 'StateExited' ? (event.state.output as { copied: { rows: number; next?: string } }).copied : undefined;
+      rows += copied?.rows ?? 0;
       const rate = Math.round(rows / Math.max(0.001, (Date.now() - started) / 1000));
-      bar.increment(1, { rows, rate });
+      bar.increment(copied?.next === undefined ? 1 : 0, { rows, rate });
     }
   };
   return { onEvent, stop: () => enabled && bar.stop() };
@@ -107,7 +123,7 @@ function report(outcome: LocalMigrationResult): string {
     for (const note of summary.schemaNotes) lines.push(`  ${note}`);
   }
   if (summary.failed > 0) {
-    lines.push('', 'Failed ranges (also on the failed-batches queue):');
+    lines.push('', 'Failed ranges (run again with the same flags and --retry-failed to copy just these):');
     for (const range of summary.failedRanges) lines.push(`  #${range.index} [${range.lo ?? '-inf'}, ${range.hi ?? '+inf'})  ${range.error ?? range.status}`);
   }
   return lines.join('\n');
@@ -121,6 +137,19 @@ export async function main(argv: string[]): Promise<number> {
   } catch (error) {
     console.error((error as Error).message);
     return EXIT.usage;
+  }
+  if (flags.retryFailed) {
+    const last = await lastRunOfTable(flags.targetUrl, flags.input.table!);
+    if (!last) {
+      console.error(`The ledger has no run of ${flags.input.table}: there is nothing to retry; run without --retry-failed`);
+      return EXIT.usage;
+    }
+    if (last.ranges.length === 0) {
+      console.error(`Run ${last.runId} of ${flags.input.table} left no range unfinished: nothing to retry`);
+      return EXIT.ok;
+    }
+    console.error(`Retrying the ${last.ranges.length} unfinished range${last.ranges.length > 1 ? 's' : ''} of run ${last.runId}`);
+    flags.input.ranges = last.ranges;
   }
   const progress = progressBar(process.stderr.isTTY === true);
   const outcome = await migrateLocally({ sourceUrl: flags.sourceUrl, targetUrl: flags.targetUrl, input: flags.input, onEvent: progress.onEvent });

@@ -1,11 +1,12 @@
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DEFAULT_OUTPUTS_FILE, UsageError, type OperatorCommand, type OperatorIo } from './operator/command.js';
+import { redrive } from './operator/redrive.js';
 import { start } from './operator/start.js';
 import { watch } from './operator/watch.js';
 
 /** The operator's commands against the deployed stack; each lives in infra/operator/<name>.ts. */
-export const COMMANDS: Record<string, OperatorCommand> = { start, watch };
+export const COMMANDS: Record<string, OperatorCommand> = { start, watch, redrive };
 
 const USAGE = `Usage: npm run operator -- <command> [flags]   (AWS credentials and region as for the AWS CLI)
 

@@ -18,7 +18,16 @@ import { buildWorkflow } from './workflow.js';
 export const ENTRY_METADATA = 'migration:entry';
 
 /** The handlers, by the function's construct id; each is `functions/<dir>/handler.ts`. */
-const HANDLERS = { Plan: 'plan', CopyRange: 'copy-range', Summarize: 'summarize' } as const;
+const HANDLERS = {
+  Plan: 'plan',
+  CopyRange: 'copy-range',
+  DescribeFailure: 'describe-failure',
+  Summarize: 'summarize',
+  Redrive: 'redrive',
+} as const;
+
+// Functions that never open a database connection, so they get no secret.
+const WITHOUT_DATABASES = new Set<keyof typeof HANDLERS>(['DescribeFailure', 'Redrive']);
 
 interface Sizing {
   memorySize: number;
@@ -124,8 +133,10 @@ export class MigrationStack extends Stack {
           },
         });
         (fn.node.defaultChild as lambda.CfnFunction).addMetadata(ENTRY_METADATA, entry);
-        secrets.source.grantRead(fn);
-        secrets.target.grantRead(fn);
+        if (!WITHOUT_DATABASES.has(id as keyof typeof HANDLERS)) {
+          secrets.source.grantRead(fn);
+          secrets.target.grantRead(fn);
+        }
         acknowledgeLambdaDefaults(fn);
         return [id, fn];
       }),
@@ -137,6 +148,7 @@ export class MigrationStack extends Stack {
         buildWorkflow(new Construct(this, 'Workflow'), {
           plan: functions.Plan,
           copyRange: functions.CopyRange,
+          describeFailure: functions.DescribeFailure,
           summarize: functions.Summarize,
           failedBatches: this.failedBatches,
         }),
@@ -152,6 +164,12 @@ export class MigrationStack extends Stack {
     });
 
     acknowledgeStateMachineGrants(this.stateMachine, Object.values(functions));
+
+    // Redrive: takes a table's messages off the queue and starts one execution for their ranges.
+    functions.Redrive.addEnvironment('FAILED_BATCHES_QUEUE', this.failedBatches.queueUrl);
+    functions.Redrive.addEnvironment('STATE_MACHINE_ARN', this.stateMachine.stateMachineArn);
+    this.failedBatches.grantConsumeMessages(functions.Redrive);
+    this.stateMachine.grantStartExecution(functions.Redrive);
 
     // Scheduled runs of the configured table; the table's lease keeps them from overlapping.
     const schedules = [

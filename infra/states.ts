@@ -8,6 +8,10 @@ export const STATE = {
   alreadyRunning: 'AlreadyRunning',
   copyRanges: 'CopyRanges',
   copyRange: 'CopyRange',
+  rangeFinished: 'RangeFinished',
+  resumeRange: 'ResumeRange',
+  rangeCopied: 'RangeCopied',
+  describeFailure: 'DescribeFailure',
   sendFailedBatch: 'SendFailedBatch',
   summarize: 'Summarize',
 } as const;

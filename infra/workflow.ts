@@ -4,17 +4,18 @@ import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
-import { RETRYABLE_ERRORS, RunInProgressError } from '../functions/core/errors.js';
+import { RETRYABLE_ERRORS, RunInProgressError, TableBusyError } from '../functions/core/errors.js';
 import { ALREADY_RUNNING_PATH, STATE } from './states.js';
 
 export interface WorkflowParts {
   plan: IFunction;
   copyRange: IFunction;
+  describeFailure: IFunction;
   summarize: IFunction;
   failedBatches: IQueue;
 }
 
-// A range must finish inside one Lambda invocation (15 minutes).
+// One invocation: Lambda's 15 minutes. A longer range goes on in the next invocation (ResumeRange).
 const RANGE_TIMEOUT = Duration.minutes(15);
 
 const transientRetry: sfn.RetryProps = {
@@ -23,6 +24,26 @@ const transientRetry: sfn.RetryProps = {
   backoffRate: 2,
   maxAttempts: 5,
   maxDelay: Duration.seconds(60),
+  jitterStrategy: sfn.JitterType.FULL,
+};
+
+// More copies at once than the function's reserved concurrency get throttled; they wait their turn.
+const throttledRetry: sfn.RetryProps = {
+  errors: ['Lambda.TooManyRequestsException'],
+  interval: Duration.seconds(1),
+  backoffRate: 2,
+  maxAttempts: 8,
+  maxDelay: Duration.seconds(60),
+  jitterStrategy: sfn.JitterType.FULL,
+};
+
+// A run of given ranges waits for the run holding its table (which may take hours) to end.
+const tableBusyRetry: sfn.RetryProps = {
+  errors: [TableBusyError.name],
+  interval: Duration.minutes(1),
+  backoffRate: 1.5,
+  maxAttempts: 12,
+  maxDelay: Duration.minutes(30),
   jitterStrategy: sfn.JitterType.FULL,
 };
 
@@ -40,7 +61,9 @@ export function buildWorkflow(scope: Construct, parts: WorkflowParts): sfn.IChai
       runId: sfn.JsonPath.stringAt('$$.Execution.Name'),
       execution: sfn.JsonPath.stringAt('$$.Execution.Id'),
     }),
-  }).addRetry(transientRetry);
+  })
+    .addRetry(transientRetry)
+    .addRetry(tableBusyRetry);
 
   // A run that finds its table busy did nothing, which is not a failure: a scheduled run often
   // meets the previous one still going.
@@ -49,16 +72,15 @@ export function buildWorkflow(scope: Construct, parts: WorkflowParts): sfn.IChai
   });
   plan.addCatch(alreadyRunning, { errors: [RunInProgressError.name], resultPath: `$.${ALREADY_RUNNING_PATH}` });
 
+  // The queue message (functions/core/failed-batch.ts) is built by a Lambda: the Catch's Cause is
+  // JSON only when CopyRange's own code failed, and JSONPath cannot fall back when it is not.
+  const describeFailure = new tasks.LambdaInvoke(scope, STATE.describeFailure, {
+    lambdaFunction: parts.describeFailure,
+    payloadResponseOnly: true,
+  });
   const sendFailedBatch = new tasks.SqsSendMessage(scope, STATE.sendFailedBatch, {
     queue: parts.failedBatches,
-    messageBody: sfn.TaskInput.fromObject({
-      execution: sfn.JsonPath.stringAt('$.execution'),
-      runId: sfn.JsonPath.stringAt('$.runId'),
-      table: sfn.JsonPath.stringAt('$.table'),
-      range: sfn.JsonPath.objectAt('$.range'),
-      policies: sfn.JsonPath.objectAt('$.policies'),
-      error: sfn.JsonPath.objectAt('$.error'),
-    }),
+    messageBody: sfn.TaskInput.fromJsonPathAt('$'),
     resultPath: sfn.JsonPath.DISCARD,
   });
 
@@ -66,9 +88,30 @@ export function buildWorkflow(scope: Construct, parts: WorkflowParts): sfn.IChai
     lambdaFunction: parts.copyRange,
     payloadResponseOnly: true,
     taskTimeout: sfn.Timeout.duration(RANGE_TIMEOUT),
+    resultPath: '$.copied',
   })
     .addRetry(transientRetry)
-    .addCatch(sendFailedBatch, { errors: [sfn.Errors.ALL], resultPath: '$.error' });
+    .addRetry(throttledRetry)
+    .addCatch(describeFailure.next(sendFailedBatch), { errors: [sfn.Errors.ALL], resultPath: '$.error' });
+
+  // CopyRange stops before its time runs out and says where the rest of the range starts.
+  const resumeRange = new sfn.Pass(scope, STATE.resumeRange, {
+    parameters: {
+      runId: sfn.JsonPath.stringAt('$.runId'),
+      execution: sfn.JsonPath.stringAt('$.execution'),
+      table: sfn.JsonPath.stringAt('$.table'),
+      range: {
+        index: sfn.JsonPath.numberAt('$.range.index'),
+        lo: sfn.JsonPath.stringAt('$.copied.next'),
+        hi: sfn.JsonPath.stringAt('$.range.hi'),
+      },
+      changes: sfn.JsonPath.objectAt('$.changes'),
+      policies: sfn.JsonPath.objectAt('$.policies'),
+    },
+  });
+  const rangeFinished = new sfn.Choice(scope, STATE.rangeFinished)
+    .when(sfn.Condition.isPresent('$.copied.next'), resumeRange.next(copyRange))
+    .otherwise(new sfn.Succeed(scope, STATE.rangeCopied));
 
   const copyRanges = new sfn.DistributedMap(scope, STATE.copyRanges, {
     itemsPath: '$.ranges',
@@ -84,7 +127,7 @@ export function buildWorkflow(scope: Construct, parts: WorkflowParts): sfn.IChai
     // Results live in the ledger; the Map's output would grow with the range count.
     resultPath: sfn.JsonPath.DISCARD,
     mapExecutionType: sfn.StateMachineType.STANDARD,
-  }).itemProcessor(copyRange);
+  }).itemProcessor(copyRange.next(rangeFinished));
 
   const summarize = new tasks.LambdaInvoke(scope, STATE.summarize, {
     lambdaFunction: parts.summarize,

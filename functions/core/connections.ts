@@ -197,6 +197,9 @@ export async function openSource(endpoint: Endpoint): Promise<mysql.Connection> 
     decimalNumbers: false,
     connectTimeout: 10_000,
   });
+  // A connection lost while no callback waits (between queries, or under a streamed query) must not crash
+  // the process; the stream that reads from it listens for the error itself.
+  connection.on('error', () => {});
   try {
     await connection.promise().query("SET time_zone = '+00:00'");
   } catch (error) {

@@ -5,12 +5,12 @@ import { from as copyFrom } from 'pg-copy-streams';
 // zod's mini build: a CopyRange bundle of a few kilobytes of it instead of hundreds.
 import * as z from 'zod/mini';
 import type { ConnectionPair } from './connections.js';
-import { CopyTextEncoder } from './copy-encoder.js';
-import { ValueConversionError, classifyDatabaseError } from './errors.js';
+import { CopyTextEncoder, type SourceValue } from './copy-encoder.js';
+import { InputValidationError, ValueConversionError, classifyDatabaseError } from './errors.js';
 import { IDENTIFIER, quoteMysql, quotePg, TARGET_SCHEMA } from './identifiers.js';
 import { changedRowsCondition, changedRowsSchema, type ChangedRows } from './incremental.js';
 import { renewLease } from './lease.js';
-import { inTransaction, recordRangeCopied, recordRangeFailed } from './ledger.js';
+import { inTransaction, recordRangeCopied, recordRangeFailed, type CopiedChunk } from './ledger.js';
 import { policiesSchema, type Policies, type PolicyCounts } from './policies.js';
 import { rangeCondition, type KeyRange, type RowCondition } from './ranges.js';
 import { rowBatches } from './row-batches.js';
@@ -32,18 +32,32 @@ export const copyRangeEventSchema = z.object({
 
 export type CopyRangeEvent = z.infer<typeof copyRangeEventSchema>;
 
+/** What one invocation copied. With `next`, the range goes on from that key in another invocation. */
 export interface CopyRangeResult {
   runId: string;
   index: number;
   rows: number;
   seconds: number;
   policyCounts: PolicyCounts;
+  next?: string;
 }
 
-/** What a range wrote: its rows, and how many values each policy handled. */
-interface Copied {
-  rows: number;
-  policyCounts: PolicyCounts;
+/** How long an invocation may read rows: it stops while `marginMs` remain, enough to commit and close. */
+export interface TimeBudget {
+  remainingMs: () => number;
+  marginMs: number;
+}
+
+/** Time kept for committing and closing, unless COPY_TIME_MARGIN_MS says otherwise. */
+export const DEFAULT_TIME_MARGIN_MS = 60_000;
+
+/** The invocation's budget from the Lambda context and the COPY_TIME_MARGIN_MS environment. */
+export function timeBudget(remainingMs: () => number, env: NodeJS.ProcessEnv = process.env): TimeBudget {
+  const margin = Number(env.COPY_TIME_MARGIN_MS ?? DEFAULT_TIME_MARGIN_MS);
+  if (!Number.isInteger(margin) || margin < 0) {
+    throw new InputValidationError(`COPY_TIME_MARGIN_MS must be a whole number of milliseconds, not ${env.COPY_TIME_MARGIN_MS}`);
+  }
+  return { remainingMs, marginMs: margin };
 }
 
 /**
@@ -52,35 +66,67 @@ interface Copied {
  * replaces the target's rows of `[lo, hi)` with the source's; an incremental run upserts the
  * range's changed rows through a staging table and deletes nothing. Rows stream from MySQL
  * through the COPY encoder into `COPY ... FROM STDIN`; no range is ever held in memory.
+ *
+ * When the budget runs low, the rows read so far (a key-ordered prefix of the range) are
+ * committed and the result's `next` says where the rest starts: the workflow then calls again
+ * with `lo = next`, so no range has to fit in one invocation. The source connection's query is
+ * then cut off, so the connection is closed: the pair is the invocation's own.
  */
-export async function copyRange(event: CopyRangeEvent, { source, target }: ConnectionPair): Promise<CopyRangeResult> {
+export async function copyRange(event: CopyRangeEvent, { source, target }: ConnectionPair, budget?: TimeBudget): Promise<CopyRangeResult> {
   const { runId, table, range, changes, policies } = copyRangeEventSchema.parse(event);
   const started = performance.now();
   const elapsed = () => Math.round(performance.now() - started) / 1000;
+  const reader = new RangeReader(budget);
   try {
     const description = await checkTargetTable(target, await describeSourceTable(source, table), TARGET_SCHEMA);
     // A heartbeat before the work, and the fence inside the transaction below.
     await renewLease(target, table, runId);
     const copied = await inTransaction(target, async () => {
       const copied = changes
-        ? await upsertChangedRows(description, range, changes, policies, { source, target })
-        : await replaceRange(description, range, policies, { source, target });
+        ? await upsertChangedRows(description, range, changes, policies, { source, target }, reader)
+        : await replaceRange(description, range, policies, { source, target }, reader);
       await renewLease(target, table, runId);
-      await recordRangeCopied(target, runId, range, copied.rows, elapsed(), copied.policyCounts);
+      await recordRangeCopied(target, runId, range, copied, elapsed());
       return copied;
     });
-    return { runId, index: range.index, rows: copied.rows, seconds: elapsed(), policyCounts: copied.policyCounts };
+    const { rows, policyCounts, next } = copied;
+    return { runId, index: range.index, rows, seconds: elapsed(), policyCounts, ...(next === undefined ? {} : { next }) };
   } catch (error) {
     const named = classifyDatabaseError(error, 'target');
     // Best effort: if the target is gone the range stays `pending`, which Summarize counts as failed.
-    await recordRangeFailed(target, runId, range, `${named.name}: ${named.message}`, elapsed()).catch(() => {});
+    named.attempts = await recordRangeFailed(target, runId, range, `${named.name}: ${named.message}`, elapsed()).catch(() => null);
     throw named;
   }
 }
 
-async function replaceRange(description: TableDescription, range: KeyRange, policies: Policies, pair: ConnectionPair): Promise<Copied> {
+/** Passes a range's row batches on in key order, and stops early when the budget runs low. */
+class RangeReader {
+  /** The key of the first row left unread when the budget stopped the read. */
+  next: string | undefined;
+  private rows = 0;
+
+  constructor(private readonly budget?: TimeBudget) {}
+
+  /** Yields batches until the source ends or the budget runs low; at least one row, so every call moves on. */
+  async *read(batches: AsyncIterable<SourceValue[][]>, keyIndex: number): AsyncGenerator<SourceValue[][]> {
+    for await (const batch of batches) {
+      if (this.budget && this.budget.remainingMs() < this.budget.marginMs) {
+        const keep = this.rows === 0 ? 1 : 0;
+        if (keep < batch.length) {
+          this.next = String(batch[keep]![keyIndex]);
+          if (keep > 0) yield batch.slice(0, keep);
+          return;
+        }
+      }
+      this.rows += batch.length;
+      yield batch;
+    }
+  }
+}
+
+async function replaceRange(description: TableDescription, range: KeyRange, policies: Policies, pair: ConnectionPair, reader: RangeReader): Promise<CopiedChunk> {
   await pair.target.query(`DELETE FROM ${targetTable(description)} WHERE ${rangeCondition(quotePg(description.primaryKey), range)}`);
-  return streamRange(description, range, null, targetTable(description), policies, pair);
+  return streamRange(description, range, null, targetTable(description), policies, pair, reader);
 }
 
 /** COPYs the range's changed rows into a staging table dropped at commit, then upserts them in one statement. */
@@ -90,11 +136,12 @@ async function upsertChangedRows(
   changes: ChangedRows,
   policies: Policies,
   pair: ConnectionPair,
-): Promise<Copied> {
+  reader: RangeReader,
+): Promise<CopiedChunk> {
   const columns = description.columns.map((column) => quotePg(column.name));
   const stage = quotePg(`${description.table}_changes`);
   await pair.target.query(`CREATE TEMPORARY TABLE ${stage} ON COMMIT DROP AS SELECT ${columns.join(', ')} FROM ${targetTable(description)} WITH NO DATA`);
-  const copied = await streamRange(description, range, changedRowsCondition(changes), stage, policies, pair);
+  const copied = await streamRange(description, range, changedRowsCondition(changes), stage, policies, pair, reader);
   const key = quotePg(description.primaryKey);
   const updates = columns.filter((column) => column !== key).map((column) => `${column} = EXCLUDED.${column}`);
   await pair.target.query(
@@ -115,7 +162,8 @@ async function streamRange(
   into: string,
   policies: Policies,
   { source, target }: ConnectionPair,
-): Promise<Copied> {
+  reader: RangeReader,
+): Promise<CopiedChunk> {
   const columns = description.columns;
   const binary = new Set(columns.filter((column) => column.encoding === 'bytea').map((column) => column.name));
   // MySQL 8 marks JSON results as binary; their text is UTF-8.
@@ -135,15 +183,24 @@ async function streamRange(
   const rows = rowBatches(query, source);
   let sourceFailure: unknown;
   rows.once('error', (error: unknown) => (sourceFailure = error));
+  // mysql2 reports a connection lost under a streamed query on the connection, not on the query.
+  const onConnectionError = (error: Error) => rows.destroy(error);
+  source.once('error', onConnectionError);
   const encoder = new CopyTextEncoder(description.table, columns, description.primaryKeyIndex, policies);
   const copy = target.query(copyFrom(`COPY ${into} (${columns.map((column) => quotePg(column.name)).join(', ')}) FROM STDIN`));
   try {
-    await pipeline(rows, encoder, copy);
+    await pipeline(reader.read(rows, description.primaryKeyIndex), encoder, copy);
   } catch (error) {
     if (error === sourceFailure) throw classifyDatabaseError(error, 'source');
     throw (await rejectedValue(error, description, rowsOfRange, source)) ?? classifyDatabaseError(error, 'target');
+  } finally {
+    source.off('error', onConnectionError);
   }
-  return { rows: encoder.rows, policyCounts: encoder.policyCounts };
+  if (reader.next === undefined) return { rows: encoder.rows, policyCounts: encoder.policyCounts };
+  // The rest of the range is still on its way: this connection cannot serve another query, and
+  // draining it would spend the time the budget kept for committing.
+  source.destroy();
+  return { rows: encoder.rows, policyCounts: encoder.policyCounts, next: reader.next };
 }
 
 /**
@@ -156,6 +213,8 @@ async function rejectedValue(error: unknown, description: TableDescription, rows
   if (!at || !code || !/^2[23]/.test(code)) return null;
   const key = quoteMysql(description.primaryKey);
   try {
+    // The abandoned stream may have paused the connection mid-result; let it read the rest first.
+    source.resume();
     const [rows] = await source.promise().query({
       sql: `SELECT ${key} FROM ${quoteMysql(description.table)} WHERE ${rowsOfRange.sql} ORDER BY ${key} LIMIT 1 OFFSET ${Number(at[1]) - 1}`,
       values: rowsOfRange.values,

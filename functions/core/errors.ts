@@ -4,8 +4,12 @@
  * {@link classifyDatabaseError}.
  */
 
-abstract class MigrationError extends Error {
+export abstract class MigrationError extends Error {
   abstract override readonly name: string;
+  /** The key of the row that made a range fail, when one row did. */
+  failingKey: string | null = null;
+  /** How many times the ledger counted the range tried when this error ended the attempt. */
+  attempts: number | null = null;
 }
 
 /** The execution input (or a CLI flag) is invalid; nothing was read or written. */
@@ -28,6 +32,7 @@ export class ValueConversionError extends MigrationError {
     readonly reason: string,
   ) {
     super(`${table}.${column} at key ${key}: ${reason}`);
+    this.failingKey = key;
   }
 }
 
@@ -36,9 +41,23 @@ export class TransientDatabaseError extends MigrationError {
   override readonly name = 'TransientDatabaseError';
 }
 
+/** Where a database's refusal points, without the refused value. */
+export interface Refusal {
+  side: Side;
+  code: string;
+  constraint?: string;
+  column?: string;
+}
+
 /** The database refused the data (constraint, invalid value). Not retried. */
 export class DataRejectedError extends MigrationError {
   override readonly name = 'DataRejectedError';
+  constructor(
+    message: string,
+    readonly refusal?: Refusal,
+  ) {
+    super(message);
+  }
 }
 
 /** Any other database failure (syntax, permissions, missing objects). Not retried. */
@@ -59,6 +78,14 @@ export class RunInProgressError extends MigrationError {
   override readonly name = 'RunInProgressError';
 }
 
+/**
+ * A run of given ranges (a redrive, a retry) found its table held by another run. Unlike a skipped
+ * scheduled run its ranges must still be copied, so the workflow waits and tries Plan again.
+ */
+export class TableBusyError extends MigrationError {
+  override readonly name = 'TableBusyError';
+}
+
 /** The run's lease on its table was released or taken over by another run; the range wrote nothing. */
 export class LeaseLostError extends MigrationError {
   override readonly name = 'LeaseLostError';
@@ -69,54 +96,75 @@ export const RETRYABLE_ERRORS = [TransientDatabaseError.name] as const;
 
 type Side = 'source' | 'target';
 
-// Node socket errors: the peer went away or never answered.
-const NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN']);
+/** What a database error means for the range: retry it, or stop and report it. */
+export type ErrorClass = 'transient' | 'data' | 'other';
 
-// mysql2 `code` values (MySQL and MariaDB server errors and client protocol states).
-const MYSQL_TRANSIENT = new Set([
-  'PROTOCOL_CONNECTION_LOST',
-  'PROTOCOL_SEQUENCE_TIMEOUT',
-  'ER_CON_COUNT_ERROR',
-  'ER_TOO_MANY_USER_CONNECTIONS',
-  'ER_LOCK_WAIT_TIMEOUT',
-  'ER_LOCK_DEADLOCK',
-  'ER_SERVER_SHUTDOWN',
-  'ER_CONNECTION_KILLED',
-  'ER_QUERY_INTERRUPTED',
-  'ER_CLIENT_INTERACTION_TIMEOUT',
-]);
-const MYSQL_DATA = new Set([
-  'ER_TRUNCATED_WRONG_VALUE',
-  'ER_WARN_DATA_OUT_OF_RANGE',
-  'ER_DATA_TOO_LONG',
-  'ER_DUP_ENTRY',
-]);
+interface ClassRule {
+  class: Exclude<ErrorClass, 'other'>;
+  /** Which database reports it; `either` for Node socket errors. */
+  side: Side | 'either';
+  /** mysql2 `code`, Node socket `code`, or PostgreSQL SQLSTATE (a two-character class covers the class). */
+  codes: readonly string[];
+  why: string;
+}
 
-// PostgreSQL SQLSTATE: classes 08 (connection) and these codes may pass; 22 and 23 are the data's fault.
-const PG_TRANSIENT = new Set(['40001', '40P01', '53300', '55P03', '57P01', '57P02', '57P03', '57014']);
+/**
+ * The classification table: every database error that is not `other` is in one row here, and
+ * docs/FAILURES.md shows the same rows. Transient faults are retried with backoff; data faults
+ * fail the range at once (retrying cannot change the data); anything else (permissions, a
+ * missing table, SQL the server rejects) is not retried either.
+ */
+export const ERROR_CLASSES: readonly ClassRule[] = [
+  { class: 'transient', side: 'either', codes: ['ECONNRESET', 'EPIPE'], why: 'connection reset or broken' },
+  { class: 'transient', side: 'either', codes: ['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN'], why: 'database unreachable or not accepting connections' },
+  { class: 'transient', side: 'either', codes: ['ETIMEDOUT'], why: 'connect or socket timeout' },
+  { class: 'transient', side: 'source', codes: ['PROTOCOL_CONNECTION_LOST', 'ER_CONNECTION_KILLED', 'ER_SERVER_SHUTDOWN'], why: 'connection lost or killed, server shutting down' },
+  { class: 'transient', side: 'source', codes: ['ER_CON_COUNT_ERROR', 'ER_TOO_MANY_USER_CONNECTIONS'], why: 'too many connections' },
+  { class: 'transient', side: 'source', codes: ['ER_LOCK_WAIT_TIMEOUT', 'ER_LOCK_DEADLOCK'], why: 'lock wait timeout, deadlock' },
+  { class: 'transient', side: 'source', codes: ['PROTOCOL_SEQUENCE_TIMEOUT', 'ER_CLIENT_INTERACTION_TIMEOUT', 'ER_QUERY_INTERRUPTED'], why: 'timeout, query interrupted' },
+  { class: 'transient', side: 'target', codes: ['08'], why: 'connection exception (class 08)' },
+  { class: 'transient', side: 'target', codes: ['57P01', '57P02', '57P03'], why: 'admin or crash shutdown, cannot connect now' },
+  { class: 'transient', side: 'target', codes: ['53300'], why: 'too many connections' },
+  { class: 'transient', side: 'target', codes: ['40001', '40P01', '55P03'], why: 'serialization failure, deadlock, lock not available' },
+  { class: 'transient', side: 'target', codes: ['57014'], why: 'statement timeout or query cancelled' },
+  { class: 'data', side: 'source', codes: ['ER_TRUNCATED_WRONG_VALUE', 'ER_WARN_DATA_OUT_OF_RANGE', 'ER_DATA_TOO_LONG', 'ER_DUP_ENTRY'], why: 'the source refused a value' },
+  { class: 'data', side: 'target', codes: ['22'], why: 'data exception (class 22): a value the column cannot hold' },
+  { class: 'data', side: 'target', codes: ['23'], why: 'integrity constraint violation (class 23): unique, check, not null, foreign key' },
+];
+
+// node-postgres reports a socket closed under it (or a connect timeout) with no code, only this message.
+const PG_CONNECTION_TERMINATED = /^Connection terminated/;
+
+/** The class of a driver error code on one side; `other` when no row of {@link ERROR_CLASSES} names it. */
+export function classOf(code: string | undefined, side: Side): ErrorClass {
+  if (!code) return 'other';
+  const rule = ERROR_CLASSES.find(
+    (r) => (r.side === side || r.side === 'either') && r.codes.some((c) => c === code || (c.length === 2 && side === 'target' && code.startsWith(c))),
+  );
+  return rule?.class ?? 'other';
+}
 
 /** Turns a driver error into one of the named errors above, keeping its message. */
-export function classifyDatabaseError(error: unknown, side: Side): Error {
+export function classifyDatabaseError(error: unknown, side: Side): MigrationError {
   if (error instanceof MigrationError) return error;
-  const { code, message } = describe(error);
+  const { code, message, constraint, column, where } = describe(error);
   const text = `${side}: ${message}${code ? ` (${code})` : ''}`;
-  if (code && NETWORK_CODES.has(code)) return new TransientDatabaseError(text);
-  if (side === 'source') {
-    if (code && MYSQL_TRANSIENT.has(code)) return new TransientDatabaseError(text);
-    if (code && MYSQL_DATA.has(code)) return new DataRejectedError(text);
-  } else {
-    if (code && (code.startsWith('08') || PG_TRANSIENT.has(code))) return new TransientDatabaseError(text);
-    if (code && (code.startsWith('22') || code.startsWith('23'))) return new DataRejectedError(text);
-    // node-postgres reports a socket closed under it with no code, only this message.
-    if (!code && /^Connection terminated/.test(message)) return new TransientDatabaseError(text);
+  const errorClass = side === 'target' && !code && PG_CONNECTION_TERMINATED.test(message) ? 'transient' : classOf(code, side);
+  if (errorClass === 'transient') return new TransientDatabaseError(text);
+  if (errorClass === 'data') {
+    // PostgreSQL's context reads `COPY t, line 42, column c: "value"`: keep the column, never the value.
+    const copyColumn = where && /^COPY [^,]+, line \d+, column ([^:]+)/.exec(where)?.[1];
+    const refusal: Refusal = { side, code: code! };
+    if (constraint) refusal.constraint = constraint;
+    if (column ?? copyColumn) refusal.column = column ?? copyColumn;
+    return new DataRejectedError(text, refusal);
   }
   return new DatabaseError(text);
 }
 
-function describe(error: unknown): { code?: string; message: string } {
-  if (error instanceof Error) {
-    const code = (error as { code?: unknown }).code;
-    return { code: typeof code === 'string' ? code : undefined, message: error.message };
-  }
-  return { message: String(error) };
+function describe(error: unknown): { code?: string; message: string; constraint?: string; column?: string; where?: string } {
+  if (!(error instanceof Error)) return { message: String(error) };
+  const fields = error as { code?: unknown; constraint?: unknown; column?: unknown; where?: unknown };
+  const text = (value: unknown) => (typeof value === 'string' && value ? value : undefined);
+  return { message: error.message, code: text(fields.code), constraint: text(fields.constraint), column: text(fields.column), where: text(fields.where) };
 }

@@ -7,6 +7,30 @@ const identifier = z
   .string()
   .regex(IDENTIFIER, 'must be a plain identifier (letters, digits, underscore; not starting with a digit; at most 64 characters)');
 
+/** A primary-key value: a decimal string, since BIGINT UNSIGNED does not fit a JSON number. */
+export const KEY = z.string().regex(/^-?[0-9]{1,20}$/, 'must be an integer key as a decimal string');
+
+const below = (a: string, b: string) => BigInt(a) < BigInt(b);
+
+/**
+ * Ranges to copy instead of splitting the table (a redrive or a retry gives them): `[lo, hi)`
+ * with null for an open end, in ascending order and disjoint, so no two copies overlap.
+ */
+const givenRanges = z
+  .array(z.strictObject({ lo: KEY.nullable(), hi: KEY.nullable() }))
+  .min(1, 'must list at least one range (leave the field out to copy the whole table)')
+  .superRefine((ranges, context) => {
+    ranges.forEach((range, i) => {
+      if (range.lo !== null && range.hi !== null && !below(range.lo, range.hi)) {
+        context.addIssue({ code: 'custom', path: [i], message: `is empty: lo ${range.lo} must be below hi ${range.hi}` });
+      }
+      const previous = ranges[i - 1];
+      if (previous && (previous.hi === null || range.lo === null || below(range.lo, previous.hi))) {
+        context.addIssue({ code: 'custom', path: [i], message: 'overlaps or precedes the range before it: list ranges in ascending key order, without overlaps' });
+      }
+    });
+  });
+
 /** The largest Map concurrency accepted: each running range holds one connection on each database. */
 export const MAX_CONCURRENCY = 1000;
 
@@ -40,6 +64,8 @@ export const executionInputSchema = z.strictObject({
   overlapSeconds: z.number().int('must be a whole number').nonnegative('must be 0 or more').optional(),
   /** What to do with values PostgreSQL has no equal for; each policy left out takes its default. */
   policies: z.optional(policiesInputSchema),
+  /** Exactly these ranges, not the whole table split by chunkRows: what a redrive or a retry copies again. */
+  ranges: givenRanges.optional(),
 });
 
 export type ExecutionInput = z.infer<typeof executionInputSchema>;
@@ -56,7 +82,8 @@ export interface RunDefaults {
   maxConcurrency?: number;
 }
 
-export type RunSettings = Required<Omit<ExecutionInput, 'changeColumn' | 'policies'>> & Pick<ExecutionInput, 'changeColumn'> & { policies: Policies };
+export type RunSettings = Required<Omit<ExecutionInput, 'changeColumn' | 'policies' | 'ranges'>> &
+  Pick<ExecutionInput, 'changeColumn' | 'ranges'> & { policies: Policies };
 
 /** Validates the raw input and fills in the defaults; throws one error naming every bad field. */
 export function resolveRunSettings(raw: unknown, defaults: RunDefaults): RunSettings {
@@ -73,6 +100,9 @@ export function resolveRunSettings(raw: unknown, defaults: RunDefaults): RunSett
     ...given,
     policies: { ...DEFAULT_POLICIES, ...stripUndefined(policies ?? {}) },
   };
+  if (settings.ranges && settings.mode === 'incremental') {
+    throw new InputValidationError('Invalid execution input: "ranges" are copied whole: leave "mode" out or make it "full"');
+  }
   // More copies at once than the function may run would only be throttled and retried.
   if (maxConcurrency !== undefined && settings.concurrency > maxConcurrency) {
     throw new InputValidationError(

@@ -62,7 +62,9 @@ CREATE TABLE IF NOT EXISTS ${LEDGER_SCHEMA}.leases (
 );
 -- What the value policies did, per range, and what creating the target left out; older ledgers get them here.
 ALTER TABLE ${LEDGER_SCHEMA}.runs ADD COLUMN IF NOT EXISTS schema_notes jsonb;
-ALTER TABLE ${LEDGER_SCHEMA}.ranges ADD COLUMN IF NOT EXISTS policy_counts jsonb;`;
+ALTER TABLE ${LEDGER_SCHEMA}.ranges ADD COLUMN IF NOT EXISTS policy_counts jsonb;
+-- Where a range copied in several invocations goes on: its rows below this key are committed.
+ALTER TABLE ${LEDGER_SCHEMA}.ranges ADD COLUMN IF NOT EXISTS resume_key numeric(20,0);`;
 
 // Serializes ledger creation between concurrent runs (CREATE ... IF NOT EXISTS can still race).
 const LEDGER_LOCK = 7_201_604_042;
@@ -114,32 +116,86 @@ export async function startRun(target: pg.Client, run: RunRecord, ranges: KeyRan
   });
 }
 
-/** Marks a range copied, with how many values each policy handled; called inside the transaction that wrote its rows. */
-export async function recordRangeCopied(
-  target: pg.Client,
-  runId: string,
-  range: KeyRange,
-  rows: number,
-  seconds: number,
-  policyCounts: PolicyCounts,
-): Promise<void> {
+/**
+ * What one CopyRange invocation wrote: `rows` from the range's `lo`, how many values each policy
+ * handled, and `next`, the first key left for a later invocation, if any.
+ */
+export interface CopiedChunk {
+  rows: number;
+  policyCounts: PolicyCounts;
+  next?: string;
+}
+
+// An invocation that starts where the ledger says the range stopped continues it: its rows,
+// seconds and policy counts add up, and it is not a new attempt.
+const RESUMES = 'resume_key IS NOT NULL AND resume_key = $3::numeric';
+
+/**
+ * Records a chunk of a range; called inside the transaction that wrote its rows. The range is
+ * `copied` when nothing is left, otherwise it stays `pending` with its resume key.
+ */
+export async function recordRangeCopied(target: pg.Client, runId: string, range: KeyRange, chunk: CopiedChunk, seconds: number): Promise<void> {
   const { rowCount } = await target.query(
     `UPDATE ${LEDGER_SCHEMA}.ranges
-        SET status = 'copied', rows = $3, seconds = $4, policy_counts = $5, attempts = attempts + 1, error = NULL, updated_at = clock_timestamp()
+        SET status = $6, resume_key = $7,
+            rows = CASE WHEN ${RESUMES} THEN coalesce(rows, 0) + $4 ELSE $4 END,
+            seconds = CASE WHEN ${RESUMES} THEN coalesce(seconds, 0) + $5 ELSE $5 END,
+            policy_counts = CASE WHEN ${RESUMES}
+              THEN (SELECT jsonb_object_agg(name, coalesce((policy_counts ->> name)::bigint, 0) + count::bigint) FROM jsonb_each_text($8::jsonb) AS c(name, count))
+              ELSE $8::jsonb END,
+            attempts = attempts + CASE WHEN ${RESUMES} THEN 0 ELSE 1 END,
+            error = NULL, updated_at = clock_timestamp()
       WHERE run_id = $1 AND range_index = $2`,
-    [runId, range.index, rows, seconds, JSON.stringify(policyCounts)],
+    [runId, range.index, range.lo, chunk.rows, seconds, chunk.next === undefined ? 'copied' : 'pending', chunk.next ?? null, JSON.stringify(chunk.policyCounts)],
   );
   if (rowCount !== 1) throw new Error(`Range ${range.index} of run ${runId} is not in the ledger: was the run planned?`);
 }
 
-/** Marks a range failed, after its transaction rolled back. */
-export async function recordRangeFailed(target: pg.Client, runId: string, range: KeyRange, error: string, seconds: number): Promise<void> {
-  await target.query(
+/**
+ * Marks a range failed, after its transaction rolled back, and returns how many attempts the
+ * ledger has counted. Rows an earlier invocation committed (below the resume key) stay counted.
+ */
+export async function recordRangeFailed(target: pg.Client, runId: string, range: KeyRange, error: string, seconds: number): Promise<number | null> {
+  const { rows } = await target.query<{ attempts: number }>(
     `UPDATE ${LEDGER_SCHEMA}.ranges
-        SET status = 'failed', rows = NULL, policy_counts = NULL, seconds = $4, attempts = attempts + 1, error = $3, updated_at = clock_timestamp()
-      WHERE run_id = $1 AND range_index = $2`,
+        SET status = 'failed', seconds = $4, attempts = attempts + 1, error = $3, updated_at = clock_timestamp(),
+            -- What an earlier invocation committed below the resume key stays, and stays counted.
+            rows = CASE WHEN resume_key IS NULL THEN NULL ELSE rows END,
+            policy_counts = CASE WHEN resume_key IS NULL THEN NULL ELSE policy_counts END
+      WHERE run_id = $1 AND range_index = $2
+      RETURNING attempts`,
     [runId, range.index, error, seconds],
   );
+  return rows[0]?.attempts ?? null;
+}
+
+/** The ranges of a run that are not copied, each from where it stopped: what a retry must copy. */
+export interface UnfinishedRun {
+  runId: string;
+  status: RunStatus;
+  ranges: Pick<KeyRange, 'lo' | 'hi'>[];
+}
+
+/** The latest run of `table` with its unfinished ranges, or null when the ledger has no run of it. */
+export async function lastRunOf(target: pg.Client, table: string): Promise<UnfinishedRun | null> {
+  const { rows: runs } = await target
+    .query<{ run_id: string; status: RunStatus }>(
+      `SELECT run_id, status FROM ${LEDGER_SCHEMA}.runs WHERE table_name = $1 ORDER BY started_at DESC LIMIT 1`,
+      [table],
+    )
+    .catch((error: { code?: string }) => {
+      // No ledger yet: no run of anything.
+      if (error.code === '42P01' || error.code === '3F000') return { rows: [] };
+      throw error;
+    });
+  const run = runs[0];
+  if (!run) return null;
+  const { rows } = await target.query<{ lo: string | null; hi: string | null }>(
+    `SELECT coalesce(resume_key, lo)::text AS lo, hi::text AS hi FROM ${LEDGER_SCHEMA}.ranges
+      WHERE run_id = $1 AND status <> 'copied' ORDER BY range_index`,
+    [run.run_id],
+  );
+  return { runId: run.run_id, status: run.status, ranges: rows };
 }
 
 export interface FailedRange extends KeyRange {

@@ -1,5 +1,5 @@
 import type { ConnectionPair } from './connections.js';
-import { InputValidationError } from './errors.js';
+import { InputValidationError, RunInProgressError, TableBusyError } from './errors.js';
 import { TARGET_SCHEMA } from './identifiers.js';
 import {
   changedRowsCondition,
@@ -44,8 +44,9 @@ export interface PlanResult {
 /**
  * Validates the input, takes the table's lease (one run per table at a time), prepares the target
  * table and the ledger, and splits the table into ranges: a full run splits every row, an
- * incremental run only the rows changed since the table's watermark. Nothing is written before
- * the input and the source table have been checked.
+ * incremental run only the rows changed since the table's watermark; ranges the input gives (a
+ * redrive, a retry) are taken as they are. Nothing is written before the input and the source
+ * table have been checked.
  */
 export async function plan(event: PlanEvent, { source, target }: ConnectionPair, defaults: RunDefaults): Promise<PlanResult> {
   const settings = resolveRunSettings(event.input, defaults);
@@ -54,7 +55,10 @@ export async function plan(event: PlanEvent, { source, target }: ConnectionPair,
   // A full run needs no change column; when the table has one, the run still sets its watermark.
   const changeColumn = settings.mode === 'incremental' ? requireChangeColumn(found) : 'missing' in found ? null : found;
   await ensureLedger(target);
-  await takeLease(target, { table: settings.table, runId: event.runId, execution: event.execution });
+  await takeLease(target, { table: settings.table, runId: event.runId, execution: event.execution }).catch((error: unknown) => {
+    // The queue no longer holds a redrive's ranges: skipping them would lose them, so it waits its turn.
+    throw settings.ranges && error instanceof RunInProgressError ? new TableBusyError(error.message) : error;
+  });
   try {
     // Read before any row is, so a change made while the run copies is newer than the watermark.
     const highWatermark = changeColumn && (await readSourceClock(source, changeColumn));
@@ -62,7 +66,9 @@ export async function plan(event: PlanEvent, { source, target }: ConnectionPair,
       settings.mode === 'incremental' && changeColumn
         ? { column: changeColumn.name, since: await readChangedSince(target, settings.table, changeColumn.name, settings.overlapSeconds) }
         : null;
-    const ranges = await splitRows(source, description, changes, settings.chunkRows);
+    const ranges = settings.ranges
+      ? settings.ranges.map(({ lo, hi }, index) => ({ index, lo, hi }))
+      : await splitRows(source, description, changes, settings.chunkRows);
     const result: PlanResult = {
       runId: event.runId,
       execution: event.execution,
@@ -76,6 +82,11 @@ export async function plan(event: PlanEvent, { source, target }: ConnectionPair,
     const bytes = Buffer.byteLength(JSON.stringify(result));
     if (bytes > MAX_PLAN_BYTES) {
       const factor = Math.ceil(bytes / MAX_PLAN_BYTES);
+      if (settings.ranges) {
+        throw new InputValidationError(
+          `"ranges" lists ${ranges.length} ranges, more than one execution's state can carry: give at most ${Math.floor(ranges.length / factor)} at a time`,
+        );
+      }
       throw new InputValidationError(
         `"chunkRows" ${settings.chunkRows} splits ${settings.table} into ${ranges.length} ranges, more than one execution's state can carry: ` +
           `use a chunkRows of at least ${settings.chunkRows * factor}`,
@@ -83,7 +94,8 @@ export async function plan(event: PlanEvent, { source, target }: ConnectionPair,
     }
     const { notes } = await prepareTargetTable(target, description, TARGET_SCHEMA);
     if (changes) await requireTargetKey(target, description, TARGET_SCHEMA);
-    const tracking = changeColumn && highWatermark ? { column: changeColumn.name, since: changes?.since ?? null, highWatermark } : null;
+    // A run of given ranges copies part of the table, so it must not move the table's watermark.
+    const tracking = changeColumn && highWatermark && !settings.ranges ? { column: changeColumn.name, since: changes?.since ?? null, highWatermark } : null;
     await startRun(target, { runId: event.runId, execution: event.execution, settings, changes: tracking, schemaNotes: notes }, ranges);
     return result;
   } catch (error) {

@@ -81,3 +81,28 @@ export function mysqlKeyAtOffset(source: mysql.Connection, table: string, primar
     }
   };
 }
+
+type Bounds = Pick<KeyRange, 'lo' | 'hi'>;
+
+// An open end as a number that sorts past every key.
+const lower = (range: Bounds) => (range.lo === null ? -Infinity : BigInt(range.lo));
+const upper = (range: Bounds) => (range.hi === null ? Infinity : BigInt(range.hi));
+
+/**
+ * The same keys as `ranges`, as ascending disjoint ranges: overlapping ones (the same range
+ * failed twice, or two runs cut the table differently) become one, so no key is copied twice
+ * at the same time. Ranges that only touch stay apart.
+ */
+export function mergeRanges(ranges: Bounds[]): Bounds[] {
+  const sorted = [...ranges].sort((a, b) => (lower(a) < lower(b) ? -1 : lower(a) > lower(b) ? 1 : 0));
+  const merged: Bounds[] = [];
+  for (const range of sorted) {
+    const last = merged.at(-1);
+    if (last && lower(range) < upper(last)) {
+      if (upper(range) > upper(last)) last.hi = range.hi;
+    } else {
+      merged.push({ lo: range.lo, hi: range.hi });
+    }
+  }
+  return merged;
+}

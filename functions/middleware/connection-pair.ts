@@ -39,11 +39,13 @@ export const connectionPair = (opts: ConnectionPairOptions = {}): middy.Middlewa
     const endpoints = await options.endpoints();
     const pair: Partial<ConnectionPair> = {};
     opened.set(request, pair);
-    // Both are recorded as soon as they open, so a failure to open the second still closes the first.
-    [pair.source, pair.target] = await Promise.all([
-      openSource(endpoints.source).then((source) => (pair.source = source)),
-      openTarget(endpoints.target).then((target) => (pair.target = target)),
-    ]);
+    // Both attempts finish before either failure is thrown, so the side that did open is closed
+    // by onError instead of opening after the cleanup and leaking.
+    const [source, target] = await Promise.allSettled([openSource(endpoints.source), openTarget(endpoints.target)]);
+    if (source.status === 'fulfilled') pair.source = source.value;
+    if (target.status === 'fulfilled') pair.target = target.value;
+    if (source.status === 'rejected') throw source.reason;
+    if (target.status === 'rejected') throw target.reason;
     request.context.connections = pair as ConnectionPair;
   };
 

@@ -2,6 +2,8 @@ import { DeleteMessageCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk
 import { startFauxqs } from 'fauxqs';
 
 export interface LocalQueue {
+  /** The SQS API's address, for clients made elsewhere (AWS_ENDPOINT_URL_SQS). */
+  endpoint: string;
   sqs: SQSClient;
   queueUrl: string;
   /** Takes every message off the queue, parsed. */
@@ -16,12 +18,14 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 export async function startLocalQueue(name = 'failed-batches'): Promise<LocalQueue> {
   const server = await startFauxqs({ port: 0, host: '127.0.0.1', logger: false });
   const { queueUrl } = server.createQueue(name);
+  const endpoint = `http://127.0.0.1:${server.port}`;
   const sqs = new SQSClient({
-    endpoint: `http://127.0.0.1:${server.port}`,
+    endpoint,
     region: 'us-east-1',
     credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
   });
   return {
+    endpoint,
     sqs,
     queueUrl,
     async drain() {

@@ -29,6 +29,8 @@ export interface LocalRunOptions {
   onEvent?: (event: WorkflowEvent) => void;
   /** Milliseconds to wait between retries instead of the definition's backoff (tests). */
   retryIntervalMs?: number;
+  /** Each invocation's time limit as its context reports it; Lambda's 15 minutes unless a test wants less. */
+  lambdaTimeoutMs?: number;
 }
 
 export interface LocalRunResult {
@@ -83,7 +85,29 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
     await events.catch(() => {});
     const cause = (error as { cause?: unknown }).cause ?? error;
     const { name, message } = cause instanceof Error ? cause : new Error(String(cause));
-    return { runId, execution, status: 'FAILED', error: { name, message } };
+    return { runId, execution, status: 'FAILED', error: { name, message: functionErrorMessage(message) } };
+  }
+}
+
+/**
+ * The error a Lambda task reports, as the Lambda runtime makes it: the same name (which Retry
+ * and Catch match) and, as Cause, the runtime's JSON of the error, so the workflow reads the
+ * same Cause here as in AWS.
+ */
+function functionError(error: unknown): Error {
+  const thrown = error instanceof Error ? error : new Error(String(error));
+  const reported = new Error(JSON.stringify({ errorType: thrown.name, errorMessage: thrown.message, trace: (thrown.stack ?? '').split('\n') }));
+  reported.name = thrown.name;
+  return reported;
+}
+
+/** The function's own message inside a Cause made by {@link functionError}; any other text as it is. */
+function functionErrorMessage(cause: string): string {
+  try {
+    const { errorMessage } = JSON.parse(cause) as { errorMessage?: unknown };
+    return typeof errorMessage === 'string' ? errorMessage : cause;
+  } catch {
+    return cause;
   }
 }
 
@@ -96,7 +120,7 @@ async function bindTask(
   const entry = state.Resource && handlerEntries.get(state.Resource);
   if (entry) {
     const { handler } = (await import(pathToFileURL(path.join(ROOT, entry)).href)) as { handler: LambdaHandler };
-    return (input) => handler(input, lambdaContext(name));
+    return (input) => handler(input, lambdaContext(name, options.lambdaTimeoutMs)).catch((error: unknown) => Promise.reject(functionError(error)));
   }
   if (state.Resource === SQS_SEND_MESSAGE) {
     return async (input) => {
@@ -110,8 +134,8 @@ async function bindTask(
   throw new Error(`Task state ${name} calls ${state.Resource}, which the local runner cannot bind`);
 }
 
-function lambdaContext(functionName: string): Context {
-  const deadline = Date.now() + LAMBDA_TIMEOUT_MS;
+function lambdaContext(functionName: string, timeoutMs = LAMBDA_TIMEOUT_MS): Context {
+  const deadline = Date.now() + timeoutMs;
   return {
     callbackWaitsForEmptyEventLoop: false,
     functionName,

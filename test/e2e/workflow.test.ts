@@ -3,6 +3,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { describe, test } from 'node:test';
 import { DEFAULT_POLICIES } from '../../functions/core/policies.js';
+import { failedBatchMessageSchema } from '../../functions/core/failed-batch.js';
 import { migrateLocally } from '../../infra/local/local-migration.js';
 import { seededId } from '../../infra/local/seed.js';
 import { readBothSides, seededSuite, SOURCE_URL, TARGET_URL } from '../support/databases.js';
@@ -49,22 +50,16 @@ describe('the synthesized workflow, run locally', () => {
       assert.equal(outcome.summary?.rows, ROWS - 2_500);
 
       assert.equal(outcome.failedBatches.length, 1);
-      const message = outcome.failedBatches[0] as {
-        execution: string;
-        runId: string;
-        table: string;
-        range: { index: number; lo: string | null; hi: string | null };
-        policies: unknown;
-        error: { Error: string; Cause: string };
-      };
+      const message = failedBatchMessageSchema.parse(outcome.failedBatches[0]);
       assert.equal(message.runId, outcome.run.runId);
       assert.equal(message.execution, outcome.run.execution);
       assert.equal(message.table, TABLE);
       // Enough to re-run the range as the run would have: its policies travel with it.
       assert.deepEqual(message.policies, DEFAULT_POLICIES);
       assert.ok(BigInt(message.range.lo!) <= BigInt(poisoned) && BigInt(poisoned) < BigInt(message.range.hi!));
-      assert.equal(message.error.Error, 'ValueConversionError');
-      assert.match(message.error.Cause, new RegExp(`is_active at key ${poisoned}`));
+      assert.equal(message.error.name, 'ValueConversionError');
+      assert.match(message.error.message, new RegExp(`is_active at key ${poisoned}`));
+      assert.equal(message.key, String(poisoned));
       assert.deepEqual(outcome.summary?.failedRanges.map((r) => r.index), [message.range.index]);
 
       // Every other range landed in full.

@@ -84,22 +84,23 @@ describe('the default stack (no optional context)', () => {
     }
   });
 
-  test('a CopyRange that still fails is caught (States.ALL) into SendFailedBatch, an SQS send to the failed-batches queue', () => {
+  test('a CopyRange that still fails is caught (States.ALL) into DescribeFailure, then SendFailedBatch, an SQS send to the failed-batches queue', () => {
     const catches = inner.CopyRange!.Catch as { ErrorEquals: string[]; Next: string; ResultPath?: string }[];
     assert.deepEqual(
       catches.map((c) => [c.ErrorEquals, c.Next]),
-      [[['States.ALL'], 'SendFailedBatch']],
+      [[['States.ALL'], 'DescribeFailure']],
     );
     assert.equal(catches[0]!.ResultPath, '$.error', 'the error travels with the range into the message');
+    assert.equal(inner.DescribeFailure!.Next, 'SendFailedBatch');
     const send = inner.SendFailedBatch!;
     assert.equal(send.Resource, 'arn:aws:states:::sqs:sendMessage');
     const [queueId] = only(template, 'AWS::SQS::Queue');
     assert.equal(workflow.queues.get(send.Parameters!.QueueUrl as string), queueId, 'sends to the stack’s own queue');
-    // The range's policies travel with it, so it can be re-run as its run would have.
-    assert.deepEqual(Object.keys(send.Parameters!.MessageBody as object).sort(), ['error.$', 'execution.$', 'policies.$', 'range.$', 'runId.$', 'table.$']);
+    // The message is the one DescribeFailure built (failedBatchMessageSchema), the range's policies in it.
+    assert.equal(send.Parameters!['MessageBody.$'], '$');
   });
 
-  test('the state machine may invoke the three functions and send to the failed-batches queue', () => {
+  test('the state machine may send to the failed-batches queue', () => {
     const [queueId] = only(template, 'AWS::SQS::Queue');
     template.hasResourceProperties('AWS::IAM::Policy', {
       PolicyDocument: {
@@ -108,14 +109,14 @@ describe('the default stack (no optional context)', () => {
     });
   });
 
-  test('there are three functions, all on the nodejs22.x runtime', () => {
-    template.resourceCountIs('AWS::Lambda::Function', 3);
-    template.resourcePropertiesCountIs('AWS::Lambda::Function', { Runtime: 'nodejs22.x' }, 3);
+  test('there are five functions, all on the nodejs22.x runtime', () => {
+    template.resourceCountIs('AWS::Lambda::Function', 5);
+    template.resourcePropertiesCountIs('AWS::Lambda::Function', { Runtime: 'nodejs22.x' }, 5);
   });
 
   test('without vpcId the functions run in a VPC the stack creates', () => {
     template.resourceCountIs('AWS::EC2::VPC', 1);
-    template.resourcePropertiesCountIs('AWS::Lambda::Function', { VpcConfig: Match.anyValue() }, 3);
+    template.resourcePropertiesCountIs('AWS::Lambda::Function', { VpcConfig: Match.anyValue() }, 5);
   });
 
   test('the failed-batches queue is encrypted with SQS-managed keys and keeps messages 14 days', () => {
@@ -189,7 +190,7 @@ describe('optional context', () => {
           SecurityGroupIds: ['sg-0cccccccccccccccc'],
         },
       },
-      3,
+      5,
     );
   });
 });

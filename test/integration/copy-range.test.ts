@@ -11,6 +11,7 @@ import { closePair, dropTables, openConnectionCounts, openPair, readBothSides, S
 const TABLE = 'it_copy_range';
 const ROWS = 3_000;
 const DEFAULTS = { table: TABLE, chunkRows: 1_000, concurrency: 2 };
+const LAMBDA_CONTEXT = { getRemainingTimeInMillis: () => 15 * 60_000 } as never;
 
 const inRange = (range: KeyRange) => (id: string) =>
   (range.lo === null || BigInt(id) >= BigInt(range.lo)) && (range.hi === null || BigInt(id) < BigInt(range.hi));
@@ -99,11 +100,49 @@ describe('CopyRange against MariaDB and PostgreSQL', () => {
     assert.match(ledger.error!, /^ValueConversionError: .*key 500/);
   });
 
+  test('when its time runs low, a range commits the rows read so far and says where the rest starts', async () => {
+    const range = planned.ranges[1]!;
+    // Plenty of time for the first 399 checks (one per row after the first), then none.
+    let checks = 0;
+    const budget = { remainingMs: () => (++checks < 400 ? 60_000 : 0), marginMs: 1_000 };
+    // Cutting the read short closes the source connection, as at the end of an invocation.
+    const invocation = await openPair();
+    const first = await copyRange({ runId: planned.runId, table: TABLE, range, policies: planned.policies }, invocation, budget).finally(() => closePair(invocation));
+    assert.equal(first.rows, 400);
+    assert.equal(first.next, String(seededId(1_400, ROWS)));
+    const committed = await readBothSides(pair, TABLE);
+    assert.deepEqual(committed.target, committed.source.filter((row) => inRange({ ...range, hi: first.next! })(row[0]!)));
+    const pending = await ledgerRange(pair, planned.runId, 1);
+    assert.deepEqual(pending, { status: 'pending', rows: 400, attempts: 1, error: null });
+
+    const rest = await copyRange({ runId: planned.runId, table: TABLE, range: { ...range, lo: first.next! }, policies: planned.policies }, pair);
+    assert.equal(rest.rows, 600);
+    assert.equal(rest.next, undefined);
+    const both = await readBothSides(pair, TABLE);
+    assert.deepEqual(both.target, both.source.filter((row) => inRange(range)(row[0]!)));
+    assert.deepEqual(await ledgerRange(pair, planned.runId, 1), { status: 'copied', rows: 1_000, attempts: 1, error: null });
+  });
+
+  test('a row the target refuses fails its range with the row\'s key, and the range writes nothing', async () => {
+    const range = planned.ranges[1]!;
+    const poisoned = seededId(1_234, ROWS);
+    await pair.target.query(`ALTER TABLE public.${TABLE} ADD CONSTRAINT ${TABLE}_no_poison CHECK (name <> 'poison')`);
+    await pair.source.promise().query(`UPDATE ${TABLE} SET name = 'poison' WHERE id = ${poisoned}`);
+    await assert.rejects(copyRange({ runId: planned.runId, table: TABLE, range, policies: planned.policies }, pair), (error: Error & { failingKey: string; attempts: number }) => {
+      assert.equal(error.name, 'DataRejectedError');
+      assert.equal(error.failingKey, String(poisoned));
+      assert.equal(error.attempts, 1);
+      return true;
+    });
+    assert.deepEqual(await targetIds(pair), []);
+    assert.equal((await ledgerRange(pair, planned.runId, 1)).status, 'failed');
+  });
+
   test('the handler closes both connections after success and after a failure mid-stream', async () => {
     process.env.SOURCE_URL = SOURCE_URL;
     process.env.TARGET_URL = TARGET_URL;
     const idle = await openConnectionCounts(pair);
-    const invoke = (range: KeyRange) => copyRangeHandler({ runId: planned.runId, table: TABLE, range, policies: planned.policies }, {} as never);
+    const invoke = (range: KeyRange) => copyRangeHandler({ runId: planned.runId, table: TABLE, range, policies: planned.policies }, LAMBDA_CONTEXT);
 
     await invoke(planned.ranges[1]!);
     assert.deepEqual(await openConnectionCounts(pair), idle);
@@ -113,7 +152,7 @@ describe('CopyRange against MariaDB and PostgreSQL', () => {
     assert.deepEqual(await openConnectionCounts(pair), idle);
 
     await assert.rejects(
-      copyRangeHandler({ runId: planned.runId, table: 'no_such_table', range: planned.ranges[0]!, policies: planned.policies }, {} as never),
+      copyRangeHandler({ runId: planned.runId, table: 'no_such_table', range: planned.ranges[0]!, policies: planned.policies }, LAMBDA_CONTEXT),
       { name: 'InputValidationError' },
     );
     assert.deepEqual(await openConnectionCounts(pair), idle);

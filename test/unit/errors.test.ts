@@ -1,7 +1,11 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import {
   classifyDatabaseError,
+  classOf,
+  ERROR_CLASSES,
+  RETRYABLE_ERRORS,
   DatabaseError,
   DataRejectedError,
   RangesFailedError,
@@ -82,5 +86,46 @@ describe('classifyDatabaseError', () => {
     const classified = classifyDatabaseError(Object.assign(new Error('odd driver error'), { code: 1213 }), 'source');
     assert.ok(classified instanceof DatabaseError);
     assert.equal(classified.message, 'source: odd driver error');
+  });
+});
+
+describe('the classification table (docs/FAILURES.md)', () => {
+  const more: [side: Side, code: string, expected: Named][] = [
+    ['source', 'ER_CONNECTION_KILLED', TransientDatabaseError],
+    ['source', 'ER_TOO_MANY_USER_CONNECTIONS', TransientDatabaseError],
+    ['source', 'ER_SERVER_SHUTDOWN', TransientDatabaseError],
+    ['target', '55P03', TransientDatabaseError],
+    ['target', '57014', TransientDatabaseError],
+    ['target', '23514', DataRejectedError],
+    ['target', '28P01', DatabaseError],
+    ['source', 'ER_ACCESS_DENIED_ERROR', DatabaseError],
+    // A PostgreSQL code means nothing from MySQL, and the other way round.
+    ['source', '57P01', DatabaseError],
+    ['target', 'ER_LOCK_DEADLOCK', DatabaseError],
+  ];
+  for (const [side, code, expected] of more) {
+    test(`${side} ${code} becomes ${expected.name}`, () => {
+      assert.equal(classifyDatabaseError(driverError('driver says no', code), side).name, expected.name);
+    });
+  }
+
+  test('only transient faults are retried', () => {
+    assert.deepEqual([...RETRYABLE_ERRORS], ['TransientDatabaseError']);
+    for (const rule of ERROR_CLASSES) assert.equal(classOf(rule.codes[0], rule.side === 'either' ? 'target' : rule.side), rule.class);
+  });
+
+  test('a refused row keeps where it was refused, never the value', () => {
+    const refused = classifyDatabaseError(
+      Object.assign(driverError('invalid input syntax for type integer: "secret"', '22P02'), { where: 'COPY users, line 42, column age: "secret"' }),
+      'target',
+    );
+    assert.deepEqual((refused as DataRejectedError).refusal, { side: 'target', code: '22P02', column: 'age' });
+    const check = classifyDatabaseError(Object.assign(driverError('violates check constraint', '23514'), { constraint: 'users_age_check' }), 'target');
+    assert.deepEqual((check as DataRejectedError).refusal, { side: 'target', code: '23514', constraint: 'users_age_check' });
+  });
+
+  test('docs/FAILURES.md lists every code of the table', () => {
+    const docs = readFileSync(new URL('../../docs/FAILURES.md', import.meta.url), 'utf8');
+    assert.deepEqual(ERROR_CLASSES.flatMap((rule) => rule.codes).filter((code) => !docs.includes(`\`${code}`)), []);
   });
 });

@@ -1,6 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { rangeCondition, rangesBetween, splitKeySpace, type KeyAtOffset, type KeyRange } from '../../functions/core/ranges.js';
+import { resolveRunSettings } from '../../functions/core/input.js';
+import { mergeRanges, rangeCondition, rangesBetween, splitKeySpace, type KeyAtOffset, type KeyRange } from '../../functions/core/ranges.js';
 
 /**
  * An in-memory primary-key index: the key that has `offset` keys below it among the keys
@@ -186,4 +187,48 @@ describe('rangeCondition', () => {
 test('splitKeySpace refuses a chunk size that would never advance the walk', async () => {
   const never: KeyAtOffset = async () => '1';
   for (const chunkRows of [0, -1, 1.5]) await assert.rejects(splitKeySpace(never, chunkRows), RangeError);
+});
+
+const DEFAULTS = { table: 'users', chunkRows: 1000, concurrency: 4 };
+
+describe('mergeRanges', () => {
+  test('keeps disjoint ranges, in key order', () => {
+    assert.deepEqual(mergeRanges([{ lo: '200', hi: '300' }, { lo: null, hi: '100' }, { lo: '300', hi: null }]), [
+      { lo: null, hi: '100' },
+      { lo: '200', hi: '300' },
+      { lo: '300', hi: null },
+    ]);
+  });
+
+  test('joins the same range queued twice and ranges that overlap, open ends included', () => {
+    assert.deepEqual(mergeRanges([{ lo: '10', hi: '20' }, { lo: '10', hi: '20' }]), [{ lo: '10', hi: '20' }]);
+    assert.deepEqual(mergeRanges([{ lo: '10', hi: '20' }, { lo: '15', hi: '30' }, { lo: '12', hi: '14' }]), [{ lo: '10', hi: '30' }]);
+    assert.deepEqual(mergeRanges([{ lo: '50', hi: null }, { lo: '60', hi: '70' }, { lo: null, hi: '5' }, { lo: '4', hi: '6' }]), [
+      { lo: null, hi: '6' },
+      { lo: '50', hi: null },
+    ]);
+  });
+
+  test('compares keys as integers beyond 2^53', () => {
+    assert.deepEqual(mergeRanges([{ lo: '18446744073709551000', hi: '18446744073709551615' }, { lo: '9007199254740993', hi: '18446744073709551001' }]), [
+      { lo: '9007199254740993', hi: '18446744073709551615' },
+    ]);
+  });
+});
+
+describe('the execution input "ranges"', () => {
+  test('given ranges are kept as given', () => {
+    const ranges = [{ lo: null, hi: '10' }, { lo: '10', hi: '20' }, { lo: '90', hi: null }];
+    assert.deepEqual(resolveRunSettings({ ranges }, DEFAULTS).ranges, ranges);
+    assert.equal(resolveRunSettings({}, DEFAULTS).ranges, undefined);
+  });
+
+  test('empty, unordered or overlapping ranges are refused naming the range', () => {
+    assert.throws(() => resolveRunSettings({ ranges: [] }, DEFAULTS), /"ranges" must list at least one range/);
+    assert.throws(() => resolveRunSettings({ ranges: [{ lo: '5', hi: '5' }] }, DEFAULTS), /"ranges\.0" is empty: lo 5 must be below hi 5/);
+    assert.throws(() => resolveRunSettings({ ranges: [{ lo: '1', hi: '10' }, { lo: '9', hi: '20' }] }, DEFAULTS), /"ranges\.1" overlaps or precedes/);
+    assert.throws(() => resolveRunSettings({ ranges: [{ lo: '1', hi: null }, { lo: '20', hi: '30' }] }, DEFAULTS), /"ranges\.1" overlaps/);
+    assert.throws(() => resolveRunSettings({ ranges: [{ lo: 'x', hi: null }] }, DEFAULTS), /"ranges\.0\.lo" must be an integer key/);
+    assert.throws(() => resolveRunSettings({ ranges: [{ lo: '1', hi: '2', index: 0 }] }, DEFAULTS), /unknown field "ranges\.0\.index": remove it/);
+  });
 });

@@ -1,0 +1,17 @@
+import type middy from '@middy/core';
+import { rangeFailureError } from '../core/range-failure.js';
+
+/**
+ * Hands a failed range's details to the workflow: an error keeps its name, which Retry and
+ * Catch match, and its message becomes the JSON the workflow's DescribeFailure step reads (the
+ * failing key, the attempts, a message without row values). Use it first, so it sees the error last.
+ *
+ * @example
+ * export const handler = middy(copyRangeHandler).use(rangeFailure()).use(connectionPair());
+ */
+export const rangeFailure = (): middy.MiddlewareObj => {
+  const rangeFailureMiddlewareOnError: middy.MiddlewareFn = async (request) => {
+    if (request.error) request.error = rangeFailureError(request.error);
+  };
+  return { onError: rangeFailureMiddlewareOnError };
+};

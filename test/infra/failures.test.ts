@@ -1,0 +1,74 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { buildApp } from '../../infra/app.js';
+import { synthesizeWorkflow, type StateDefinition } from '../../infra/local/definition.js';
+import { STATE } from '../../infra/states.js';
+
+const { stack } = buildApp({ 'aws:cdk:bundling-stacks': [] });
+const template = Template.fromStack(stack);
+const { definition } = synthesizeWorkflow();
+const processor = definition.States[STATE.copyRanges]!.ItemProcessor!.States as Record<string, StateDefinition & Record<string, any>>;
+
+function functionNamed(id: string): string {
+  const [logicalId] = Object.entries(template.findResources('AWS::Lambda::Function')).find(([logical]) => logical.startsWith(id))!;
+  return logicalId;
+}
+
+function policyActionsOf(functionId: string): string[] {
+  const role = (template.findResources('AWS::Lambda::Function')[functionNamed(functionId)]!.Properties.Role as { 'Fn::GetAtt': [string] })['Fn::GetAtt'][0];
+  return Object.values(template.findResources('AWS::IAM::Policy'))
+    .filter((policy) => policy.Properties.Roles.some((r: { Ref: string }) => r.Ref === role))
+    .flatMap((policy) => policy.Properties.PolicyDocument.Statement.flatMap((s: { Action: string | string[] }) => s.Action));
+}
+
+describe('the failure path of the workflow', () => {
+  test('CopyRange retries transient faults and throttling with exponential backoff and full jitter, nothing else', () => {
+    const retry = processor[STATE.copyRange]!.Retry as Record<string, unknown>[];
+    const transient = retry.find((r) => (r.ErrorEquals as string[]).includes('TransientDatabaseError'))!;
+    assert.deepEqual(transient.ErrorEquals, ['TransientDatabaseError']);
+    assert.equal(transient.BackoffRate, 2);
+    assert.equal(transient.JitterStrategy, 'FULL');
+    assert.ok((transient.MaxAttempts as number) >= 3);
+    assert.ok(retry.some((r) => (r.ErrorEquals as string[]).includes('Lambda.TooManyRequestsException')));
+    for (const dataError of ['ValueConversionError', 'DataRejectedError', 'DatabaseError']) {
+      assert.ok(!retry.some((r) => (r.ErrorEquals as string[]).includes(dataError) || (r.ErrorEquals as string[]).includes('States.ALL')), dataError);
+    }
+  });
+
+  test('a run of given ranges waits for the run holding its table instead of skipping its ranges', () => {
+    const retry = definition.States[STATE.plan]!.Retry as Record<string, unknown>[];
+    assert.ok(retry.some((r) => (r.ErrorEquals as string[]).includes('TableBusyError') && (r.IntervalSeconds as number) >= 60));
+  });
+
+  test('every CopyRange failure left after retries is described, then sent to the failed-batches queue', () => {
+    const [caught] = processor[STATE.copyRange]!.Catch as { ErrorEquals: string[]; Next: string; ResultPath: string }[];
+    assert.deepEqual(caught, { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: STATE.describeFailure });
+    assert.equal(processor[STATE.describeFailure]!.Next, STATE.sendFailedBatch);
+    assert.equal(processor[STATE.sendFailedBatch]!.Resource, 'arn:aws:states:::sqs:sendMessage');
+    assert.equal(processor[STATE.sendFailedBatch]!.Parameters!['MessageBody.$'], '$');
+  });
+
+  test('a range CopyRange could not finish in one invocation loops back to CopyRange from its next key', () => {
+    assert.equal(processor[STATE.copyRange]!.ResultPath, '$.copied');
+    assert.equal(processor[STATE.copyRange]!.Next, STATE.rangeFinished);
+    const choice = processor[STATE.rangeFinished]!;
+    assert.deepEqual(choice.Choices, [{ Variable: '$.copied.next', IsPresent: true, Next: STATE.resumeRange }]);
+    assert.equal(processor[choice.Default]!.Type, 'Succeed');
+    assert.equal(processor[STATE.resumeRange]!.Next, STATE.copyRange);
+    assert.deepEqual(processor[STATE.resumeRange]!.Parameters!.range, { 'index.$': '$.range.index', 'lo.$': '$.copied.next', 'hi.$': '$.range.hi' });
+  });
+
+  test('the Redrive function may take messages off the queue and start executions, and reads no database secret', () => {
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ FAILED_BATCHES_QUEUE: Match.anyValue(), STATE_MACHINE_ARN: Match.anyValue() }) },
+    });
+    const actions = policyActionsOf('Redrive');
+    for (const action of ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility', 'states:StartExecution']) {
+      assert.ok(actions.includes(action), `${action} in ${actions.join(', ')}`);
+    }
+    assert.ok(!actions.includes('secretsmanager:GetSecretValue'));
+    assert.ok(!policyActionsOf('DescribeFailure').includes('secretsmanager:GetSecretValue'));
+    assert.ok(policyActionsOf('CopyRange').includes('secretsmanager:GetSecretValue'));
+  });
+});
