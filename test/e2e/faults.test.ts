@@ -6,6 +6,7 @@ import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { ConnectionPair } from '../../functions/core/connections.js';
 import type { FailedBatchMessage } from '../../functions/core/failed-batch.js';
+import { DEFAULT_POLICIES } from '../../functions/core/policies.js';
 import { redrive } from '../../functions/core/redrive.js';
 import { describeSourceTable } from '../../functions/core/schema.js';
 import { prepareTargetTable } from '../../functions/core/target-table.js';
@@ -197,7 +198,10 @@ describe('faults injected while the workflow runs against the real databases', (
       const described = events.filter((e) => e.type === 'StateExited' && 'state' in e && e.state?.name === STATE.describeFailure);
       assert.equal(described.length, 1, 'only the refused row\'s range failed');
       const message = (described[0] as { state: { output: FailedBatchMessage } }).state.output;
-      assert.deepEqual([message.error.name, message.key, message.attempts], ['DataRejectedError', poisoned, 1]);
+      // PostgreSQL names the refused row by its COPY line; the range finds its key.
+      assert.deepEqual([message.error.name, message.key, message.attempts], ['ValueConversionError', poisoned, 1]);
+      // The row's value ('refused') and PostgreSQL's words about it stay in the ledger, off the queue.
+      assert.doesNotMatch(JSON.stringify(message), /refused/);
 
       // Another table's failure waits on the same queue and must stay there.
       await queue.sqs.send(new SendMessageCommand({ QueueUrl: queue.queueUrl, MessageBody: JSON.stringify(failedBatch('i5_other', 0, null, '10')) }));
@@ -207,8 +211,8 @@ describe('faults injected while the workflow runs against the real databases', (
       const redriven = await redrive({ table: TABLE }, targets, 0);
 
       assert.equal(redriven.messages, 1);
-      const [input] = startedInput(sfn) as { table: string; ranges: { lo: string; hi: string }[] }[];
-      assert.deepEqual(input, { table: TABLE, ranges: [{ lo: String(seededId(1_000, ROWS)), hi: String(seededId(2_000, ROWS)) }] });
+      const [input] = startedInput(sfn) as Record<string, unknown>[];
+      assert.deepEqual(input, { table: TABLE, ranges: [{ lo: String(seededId(1_000, ROWS)), hi: String(seededId(2_000, ROWS)) }], policies: DEFAULT_POLICIES });
       // The new execution, run here by the local engine with exactly the input redrive started.
       const completed = await runLocal({ ...local, input: input! });
       assert.equal(completed.status, 'SUCCEEDED', JSON.stringify(completed.error));
@@ -240,6 +244,7 @@ describe('faults injected while the workflow runs against the real databases', (
         runId: outcome.run.runId,
         table: TABLE,
         range: { index: 1, lo: String(seededId(1_000, ROWS)), hi: null },
+        policies: DEFAULT_POLICIES,
         error: { name: 'ValueConversionError', message: `${TABLE}.is_active at key ${poisoned}: the value cannot be represented in PostgreSQL (the ledger has the reason)` },
         key: poisoned,
         attempts: 1,

@@ -129,7 +129,7 @@ describe('CopyRange against MariaDB and PostgreSQL', () => {
     await pair.target.query(`ALTER TABLE public.${TABLE} ADD CONSTRAINT ${TABLE}_no_poison CHECK (name <> 'poison')`);
     await pair.source.promise().query(`UPDATE ${TABLE} SET name = 'poison' WHERE id = ${poisoned}`);
     await assert.rejects(copyRange({ runId: planned.runId, table: TABLE, range, policies: planned.policies }, pair), (error: Error & { failingKey: string; attempts: number }) => {
-      assert.equal(error.name, 'DataRejectedError');
+      assert.equal(error.name, 'ValueConversionError');
       assert.equal(error.failingKey, String(poisoned));
       assert.equal(error.attempts, 1);
       return true;
