@@ -13,6 +13,7 @@ import { describeSourceTable, type TableDescription } from '../functions/core/sc
 import { createTableSql } from '../functions/core/target-table.js';
 import { stackConfigSchema } from './config.js';
 import { seedUsers } from './local/seed.js';
+import { loadWorkflow } from './local/workflow-cache.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const USAGE = `Usage: npm run bench -- [--rows 1000000] [--runs 1] [--chunk-rows N] [--concurrency N]
@@ -49,9 +50,15 @@ interface Path {
   around?: <T>(work: () => Promise<T>) => Promise<T>;
 }
 
-interface Measurement {
-  seconds: number[];
+interface Sample {
+  seconds: number;
+  /** Peak resident memory, and CPU seconds (user + system), of the path's own processes; null without GNU time. */
   peakKiB: number | null;
+  cpuSeconds: number | null;
+}
+
+interface Measurement {
+  samples: Sample[];
   failure?: string;
 }
 
@@ -72,12 +79,12 @@ async function versionOf(command: string | null): Promise<string> {
 
 /**
  * Runs the commands piped into each other (one shell pipeline, so no byte passes through this
- * process), each under GNU time when it is installed to read its peak resident memory.
+ * process), each under GNU time when it is installed to read its peak resident memory and CPU.
  */
-async function measure(commands: string[][], env: NodeJS.ProcessEnv, time: string | null, dir: string): Promise<{ seconds: number; peakKiB: number | null }> {
-  const files = commands.map((_, i) => path.join(dir, `peak-rss-${i}`));
+async function measure(commands: string[][], env: NodeJS.ProcessEnv, time: string | null, dir: string): Promise<Sample> {
+  const files = commands.map((_, i) => path.join(dir, `usage-${i}`));
   const line = commands
-    .map((command, i) => (time ? [time, '-f', '%M', '-o', files[i]!, ...command] : command).map(shellQuote).join(' '))
+    .map((command, i) => (time ? [time, '-f', '%M %U %S', '-o', files[i]!, ...command] : command).map(shellQuote).join(' '))
     .join(' | ');
   const started = performance.now();
   const child = spawn('bash', ['-o', 'pipefail', '-c', line], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -86,10 +93,14 @@ async function measure(commands: string[][], env: NodeJS.ProcessEnv, time: strin
   child.stderr.on('data', (data: Buffer) => (output += data.toString()));
   const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
   const seconds = (performance.now() - started) / 1000;
-  if (code !== 0) throw new Error(`exited with ${code}: ${output.trim().split('\n').slice(-5).join(' | ')}`);
-  // GNU time's last line is the peak in KiB; the processes of a pipeline run at once, so they add up.
-  const peakKiB = time ? files.reduce((sum, file) => sum + Number(readFileSync(file, 'utf8').trim().split('\n').at(-1)), 0) : null;
-  return { seconds, peakKiB };
+  if (code !== 0) {
+    const message = output.trim().split('\n').filter((line) => line.trim() && !/^\s+at /.test(line)).slice(-3);
+    throw new Error(`exited with ${code}: ${message.join(' | ')}`);
+  }
+  if (!time) return { seconds, peakKiB: null, cpuSeconds: null };
+  // GNU time's last line: peak KiB, user and system seconds. A pipeline's processes run at once, so they add up.
+  const usages = files.map((file) => readFileSync(file, 'utf8').trim().split('\n').at(-1)!.split(' ').map(Number) as [number, number, number]);
+  return { seconds, peakKiB: usages.reduce((sum, [kib]) => sum + kib, 0), cpuSeconds: usages.reduce((sum, [, user, system]) => sum + user + system, 0) };
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -128,6 +139,8 @@ export async function main(argv: string[]): Promise<number> {
     await seedUsers(source, { table: TABLE, rows: flags.rows });
     console.error(`Seeded in ${((performance.now() - seeding) / 1000).toFixed(1)} s`);
     const description = await describeSourceTable(source, TABLE);
+    // Every local run but the first after an edit finds the synthesized workflow cached; so do these.
+    await loadWorkflow();
 
     const countTarget = (qualified: string) => async () =>
       Number((await target.query<{ n: string }>(`SELECT count(*) AS n FROM ${qualified}`)).rows[0]!.n);
@@ -210,18 +223,17 @@ export async function main(argv: string[]): Promise<number> {
     };
     const results = new Map<Path, Measurement>();
     const run = async (item: Path) => {
-      const result = results.get(item) ?? { seconds: [], peakKiB: null };
+      const result = results.get(item) ?? { samples: [] };
       results.set(item, result);
       if (item.unavailable || result.failure) return;
       console.error(`Running ${item.name}...`);
       try {
         await item.prepare();
         const work = () => measure(item.commands(), env, time, workDir);
-        const measured = await (item.around ? item.around(work) : work());
+        const sample = await (item.around ? item.around(work) : work());
         const rows = await item.count();
         if (rows !== item.rows) throw new Error(`its target holds ${rows} rows, not ${item.rows}`);
-        result.seconds.push(measured.seconds);
-        result.peakKiB = Math.max(result.peakKiB ?? 0, measured.peakKiB ?? 0) || null;
+        result.samples.push(sample);
       } catch (error) {
         result.failure = (error as Error).message;
       }
@@ -311,29 +323,35 @@ async function describeMachine(
 }
 
 function report(flags: Flags, machine: Machine, loads: number[][], paths: Path[], ranges: Path[], results: Map<Path, Measurement>, timed: boolean): string {
-  const fastest = (item: Path) => (results.get(item)?.seconds.length ? Math.min(...results.get(item)!.seconds) : null);
-  const baseline = fastest(paths[0]!);
+  const fastest = (item: Path) => results.get(item)?.samples.reduce<Sample | null>((best, sample) => (best && best.seconds <= sample.seconds ? best : sample), null) ?? null;
+  const baseline = fastest(paths[0]!)?.seconds;
   const line = (item: Path) => {
-    const result = results.get(item)!;
-    const seconds = fastest(item);
-    if (item.unavailable) return `| ${item.name} | skipped: ${item.unavailable} | | | |`;
-    if (result.failure || seconds === null) return `| ${item.name} | FAILED: ${result.failure} | | | |`;
-    const spread = result.seconds.length > 1 ? ` (${Math.min(...result.seconds).toFixed(2)}–${Math.max(...result.seconds).toFixed(2)})` : '';
-    const ratio = baseline && paths.includes(item) ? `${(seconds / baseline).toFixed(2)}x` : '';
-    const peak = result.peakKiB === null ? (timed ? '' : 'n/a (no /usr/bin/time)') : `${Math.round(result.peakKiB / 1024)} MB`;
-    return `| ${item.name} | ${seconds.toFixed(2)}${spread} | ${Math.round(item.rows / seconds).toLocaleString('en-US')} | ${ratio} | ${peak} |`;
+    const { samples, failure } = results.get(item)!;
+    const best = fastest(item);
+    if (item.unavailable) return `| ${item.name} | skipped: ${item.unavailable} | | | | |`;
+    if (failure || !best) return `| ${item.name} | FAILED: ${failure} | | | | |`;
+    const slowest = Math.max(...samples.map((sample) => sample.seconds));
+    const spread = samples.length > 1 ? ` (${best.seconds.toFixed(2)}–${slowest.toFixed(2)})` : '';
+    const ratio = baseline && paths.includes(item) ? `${(best.seconds / baseline).toFixed(2)}x` : '';
+    const usage = (value: number | null, show: (v: number) => string) => (value === null ? (timed ? '' : 'n/a (no /usr/bin/time)') : show(value));
+    return (
+      `| ${item.name} | ${best.seconds.toFixed(2)}${spread} | ${Math.round(item.rows / best.seconds).toLocaleString('en-US')} | ${ratio} | ` +
+      `${usage(best.peakKiB, (kib) => `${Math.round(kib / 1024)} MB`)} | ${usage(best.cpuSeconds, (cpu) => cpu.toFixed(2))} |`
+    );
   };
   const defaults = stackConfigSchema.parse({});
   return [
-    `${flags.rows.toLocaleString('en-US')} rows, ${flags.runs} run${flags.runs > 1 ? 's' : ''} per path (fastest shown${flags.runs > 1 ? ', fastest to slowest in brackets' : ''}); ` +
+    `${flags.rows.toLocaleString('en-US')} rows, ${flags.runs} run${flags.runs > 1 ? 's' : ''} per path (the fastest shown${flags.runs > 1 ? ', fastest to slowest in brackets' : ''}); ` +
       `workflow: ${flags['chunk-rows'] ?? defaults.chunkRows} rows per range, concurrency ${flags.concurrency ?? defaults.concurrency}`,
     `machine: ${machine.cpus} CPUs, ${machine.memoryGiB} GiB; load average ${loads.map((l) => l.map((v) => v.toFixed(2)).join(' ')).join(' before, ')} after`,
     ...Object.entries(machine.versions).map(([name, version]) => `  ${name}: ${version}`),
     '',
-    '| path | seconds | rows/s | vs raw pipe | peak RSS |',
-    '|---|---:|---:|---:|---:|',
+    '| path | seconds | rows/s | vs raw pipe | peak RSS | client CPU s |',
+    '|---|---:|---:|---:|---:|---:|',
     ...paths.map(line),
     ...ranges.map(line),
+    '',
+    'client CPU: user + system seconds of the path\'s own processes (the servers\' work is not in it).',
   ].join('\n');
 }
 

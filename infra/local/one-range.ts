@@ -24,8 +24,10 @@ const context = {} as never;
 // A chunk larger than any table: Plan cuts no boundary, so the only range covers every key.
 const planned = (await plan({ input: { table: values.table, chunkRows: Number.MAX_SAFE_INTEGER }, runId, execution: runId }, context)) as PlanResult;
 const started = performance.now();
-const copied = (await copyRange({ runId, table: values.table, range: planned.ranges[0]!, policies: planned.policies }, context)) as CopyRangeResult;
-const seconds = Math.round(performance.now() - started) / 1000;
-// Summarize releases the table's lease, which Plan took.
-await summarize({ runId }, context);
-console.log(JSON.stringify({ rows: copied.rows, seconds }));
+try {
+  const copied = (await copyRange({ runId, table: values.table, range: planned.ranges[0]!, policies: planned.policies }, context)) as CopyRangeResult;
+  console.log(JSON.stringify({ rows: copied.rows, seconds: Math.round(performance.now() - started) / 1000 }));
+} finally {
+  // Summarize releases the table's lease, which Plan took, whether the range landed or not.
+  await summarize({ runId }, context).catch(() => {});
+}
