@@ -6,6 +6,8 @@ import { handler as plan } from '../../functions/plan/handler.js';
 import { handler as summarize } from '../../functions/summarize/handler.js';
 import type { CopyRangeResult } from '../../functions/core/copy-range.js';
 import type { PlanResult } from '../../functions/core/plan.js';
+import { STATE } from '../states.js';
+import { lambdaContext } from './lambda-context.js';
 
 /**
  * Plans a table as one single range, copies it and closes the run with the real Plan, CopyRange
@@ -19,15 +21,14 @@ process.env.SOURCE_URL = values.source;
 process.env.TARGET_URL = values.target;
 
 const runId = `one-range-${randomUUID().slice(0, 8)}`;
-// The connection-pair middleware fills in the context; nothing else of Lambda's is read.
-const context = {} as never;
 // A chunk larger than any table: Plan cuts no boundary, so the only range covers every key.
-const planned = (await plan({ input: { table: values.table, chunkRows: Number.MAX_SAFE_INTEGER }, runId, execution: runId }, context)) as PlanResult;
+const planned = (await plan({ input: { table: values.table, chunkRows: Number.MAX_SAFE_INTEGER }, runId, execution: runId }, lambdaContext(STATE.plan) as never)) as PlanResult;
 const started = performance.now();
 try {
-  const copied = (await copyRange({ runId, table: values.table, range: planned.ranges[0]!, policies: planned.policies }, context)) as CopyRangeResult;
+  const event = { runId, table: values.table, range: planned.ranges[0]!, policies: planned.policies };
+  const copied = (await copyRange(event, lambdaContext(STATE.copyRange) as never)) as CopyRangeResult;
   console.log(JSON.stringify({ rows: copied.rows, seconds: Math.round(performance.now() - started) / 1000 }));
 } finally {
   // Summarize releases the table's lease, which Plan took, whether the range landed or not.
-  await summarize({ runId }, context).catch(() => {});
+  await summarize({ runId }, lambdaContext(STATE.summarize) as never).catch(() => {});
 }

@@ -6,12 +6,11 @@ import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import type { Context } from 'aws-lambda';
 import type { StateDefinition } from './definition.js';
+import { lambdaContext } from './lambda-context.js';
 import { loadWorkflow } from './workflow-cache.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
-// Lambda's limit, which the deployed functions run with.
-const LAMBDA_TIMEOUT_MS = 15 * 60_000;
 const SQS_SEND_MESSAGE = 'arn:aws:states:::sqs:sendMessage';
 
 export interface LocalRunOptions {
@@ -132,24 +131,6 @@ async function bindTask(
     };
   }
   throw new Error(`Task state ${name} calls ${state.Resource}, which the local runner cannot bind`);
-}
-
-function lambdaContext(functionName: string, timeoutMs = LAMBDA_TIMEOUT_MS): Context {
-  const deadline = Date.now() + timeoutMs;
-  return {
-    callbackWaitsForEmptyEventLoop: false,
-    functionName,
-    functionVersion: '$LATEST',
-    invokedFunctionArn: `arn:aws:lambda:local-1:000000000000:function:${functionName}`,
-    memoryLimitInMB: '1024',
-    awsRequestId: randomUUID(),
-    logGroupName: `/aws/lambda/${functionName}`,
-    logStreamName: 'local',
-    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
-    done: () => {},
-    fail: () => {},
-    succeed: () => {},
-  };
 }
 
 /** Every Task state, with nested Map processors, as [name, definition] pairs. */
