@@ -224,7 +224,8 @@ export async function openTarget(endpoint: Endpoint): Promise<pg.Client> {
   client.on('error', () => {});
   try {
     await client.connect();
-    await client.query("SET TIME ZONE 'UTC'");
+    // Fixed output styles, whatever the server's defaults: verification compares this text.
+    await client.query("SET TIME ZONE 'UTC'; SET DateStyle = 'ISO, YMD'; SET bytea_output = 'hex'; SET extra_float_digits = 3");
   } catch (error) {
     await client.end().catch(() => {});
     throw classifyDatabaseError(error, 'target');

@@ -12,8 +12,8 @@ import { changedRowsCondition, changedRowsSchema, type ChangedRows } from './inc
 import { renewLease } from './lease.js';
 import { inTransaction, recordRangeCopied, recordRangeFailed, type CopiedChunk } from './ledger.js';
 import { policiesSchema, type Policies, type PolicyCounts } from './policies.js';
+import { rowsOfRange, sourceRangeRows, targetTable } from './range-rows.js';
 import { rangeCondition, type KeyRange, type RowCondition } from './ranges.js';
-import { rowBatches } from './row-batches.js';
 import { describeSourceTable, type TableDescription } from './schema.js';
 import { checkTargetTable } from './target-table.js';
 
@@ -151,10 +151,6 @@ async function upsertChangedRows(
   return copied;
 }
 
-function targetTable(description: TableDescription): string {
-  return `${quotePg(TARGET_SCHEMA)}.${quotePg(description.table)}`;
-}
-
 async function streamRange(
   description: TableDescription,
   range: KeyRange,
@@ -165,22 +161,8 @@ async function streamRange(
   reader: RangeReader,
 ): Promise<CopiedChunk> {
   const columns = description.columns;
-  const binary = new Set(columns.filter((column) => column.encoding === 'bytea').map((column) => column.name));
-  // MySQL 8 marks JSON results as binary; their text is UTF-8.
-  const json = new Set(columns.filter((column) => column.encoding === 'json').map((column) => column.name));
-  const rowsOfRange: RowCondition = {
-    sql: [rangeCondition(quoteMysql(description.primaryKey), range), ...(condition ? [condition.sql] : [])].join(' AND '),
-    values: condition?.values ?? [],
-  };
-  const query = source.query({
-    sql: `SELECT ${columns.map((column) => column.read).join(', ')} FROM ${quoteMysql(description.table)} WHERE ${rowsOfRange.sql} ORDER BY ${quoteMysql(description.primaryKey)}`,
-    values: rowsOfRange.values,
-    rowsAsArray: true,
-    // Text as the server printed it (exact for numbers and dates), bytes for binary columns.
-    typeCast: (field, next) =>
-      binary.has(field.name) ? field.buffer() : json.has(field.name) ? field.string('utf8') : field.type === 'NULL' ? next() : field.string(),
-  });
-  const rows = rowBatches(query, source);
+  const rows = sourceRangeRows(source, description, range, condition);
+  const selected = rowsOfRange(description, range, condition);
   let sourceFailure: unknown;
   rows.once('error', (error: unknown) => (sourceFailure = error));
   // mysql2 reports a connection lost under a streamed query on the connection, not on the query.
@@ -192,7 +174,7 @@ async function streamRange(
     await pipeline(reader.read(rows, description.primaryKeyIndex), encoder, copy);
   } catch (error) {
     if (error === sourceFailure) throw classifyDatabaseError(error, 'source');
-    throw (await rejectedValue(error, description, rowsOfRange, source)) ?? classifyDatabaseError(error, 'target');
+    throw (await rejectedValue(error, description, selected, source)) ?? classifyDatabaseError(error, 'target');
   } finally {
     source.off('error', onConnectionError);
   }

@@ -65,9 +65,21 @@ export class DatabaseError extends MigrationError {
   override readonly name = 'DatabaseError';
 }
 
+/** The target's rows of a range differ from the source's; the message says where. Not retried. */
+export class VerificationMismatchError extends MigrationError {
+  override readonly name = 'VerificationMismatchError';
+}
+
 /** At least one range of the run did not land; raised by Summarize to fail the execution. */
 export class RangesFailedError extends MigrationError {
   override readonly name = 'RangesFailedError';
+  constructor(
+    message: string,
+    /** How many ranges failed. */
+    readonly failed: number,
+  ) {
+    super(message);
+  }
 }
 
 /**

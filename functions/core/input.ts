@@ -66,11 +66,13 @@ export const executionInputSchema = z.strictObject({
   policies: z.optional(policiesInputSchema),
   /** Exactly these ranges, not the whole table split by chunkRows: what a redrive or a retry copies again. */
   ranges: givenRanges.optional(),
+  /** Compare each range on both sides after copying it (VerifyRange); false skips it for speed. */
+  verify: z.boolean('must be true or false').optional(),
 });
 
 export type ExecutionInput = z.infer<typeof executionInputSchema>;
 
-/** The input fields the stack's configuration gives defaults for. */
+/** The input fields the stack's configuration gives defaults for; a run verifies unless its input says `verify: false`. */
 export const runDefaultsSchema = executionInputSchema.pick({ table: true, chunkRows: true, concurrency: true }).required();
 
 /** The stack's configured defaults, which fill what the input leaves out. */
@@ -96,6 +98,7 @@ export function resolveRunSettings(raw: unknown, defaults: RunDefaults): RunSett
   const settings = {
     mode: 'full' as const,
     overlapSeconds: DEFAULT_OVERLAP_SECONDS,
+    verify: true,
     ...fill,
     ...given,
     policies: { ...DEFAULT_POLICIES, ...stripUndefined(policies ?? {}) },

@@ -14,6 +14,8 @@ export const asSourceTime = (expression: string) => `to_char(${expression}, 'YYY
 
 export type RangeStatus = 'pending' | 'copied' | 'failed';
 export type RunStatus = 'running' | 'succeeded' | 'failed';
+/** What VerifyRange found; null until it ran, and when the run does not verify. */
+export type Verification = 'verified' | 'mismatch' | null;
 
 const LEDGER_DDL = `
 CREATE SCHEMA IF NOT EXISTS ${LEDGER_SCHEMA};
@@ -40,12 +42,6 @@ CREATE TABLE IF NOT EXISTS ${LEDGER_SCHEMA}.ranges (
   updated_at  timestamptz NOT NULL DEFAULT clock_timestamp(),
   PRIMARY KEY (run_id, range_index)
 );
--- Change tracking: the source's change column, which rows the run copied (changed_since) and
--- the watermark the table advances to when the run succeeds. Values are in the source's clock.
-ALTER TABLE ${LEDGER_SCHEMA}.runs
-  ADD COLUMN IF NOT EXISTS change_column  text,
-  ADD COLUMN IF NOT EXISTS changed_since  timestamp(6),
-  ADD COLUMN IF NOT EXISTS high_watermark timestamp(6);
 CREATE TABLE IF NOT EXISTS ${LEDGER_SCHEMA}.watermarks (
   table_name    text PRIMARY KEY,
   change_column text NOT NULL,
@@ -59,12 +55,24 @@ CREATE TABLE IF NOT EXISTS ${LEDGER_SCHEMA}.leases (
   execution   text NOT NULL,
   taken_at    timestamptz NOT NULL DEFAULT clock_timestamp(),
   expires_at  timestamptz NOT NULL
-);
--- What the value policies did, per range, and what creating the target left out; older ledgers get them here.
-ALTER TABLE ${LEDGER_SCHEMA}.runs ADD COLUMN IF NOT EXISTS schema_notes jsonb;
-ALTER TABLE ${LEDGER_SCHEMA}.ranges ADD COLUMN IF NOT EXISTS policy_counts jsonb;
--- Where a range copied in several invocations goes on: its rows below this key are committed.
-ALTER TABLE ${LEDGER_SCHEMA}.ranges ADD COLUMN IF NOT EXISTS resume_key numeric(20,0);`;
+);`;
+
+/** Columns ledger tables gained after they were first created; a ledger without them gets them. */
+const ADDED_COLUMNS: { table: string; column: string; type: string }[] = [
+  // Change tracking: the source's change column, which rows the run copied (changed_since) and
+  // the watermark the table advances to when the run succeeds. Values are in the source's clock.
+  { table: 'runs', column: 'change_column', type: 'text' },
+  { table: 'runs', column: 'changed_since', type: 'timestamp(6)' },
+  { table: 'runs', column: 'high_watermark', type: 'timestamp(6)' },
+  // What creating the target left out, and what the value policies did per range.
+  { table: 'runs', column: 'schema_notes', type: 'jsonb' },
+  { table: 'ranges', column: 'policy_counts', type: 'jsonb' },
+  // Where a range copied in several invocations goes on: its rows below this key are committed.
+  { table: 'ranges', column: 'resume_key', type: 'numeric(20,0)' },
+  { table: 'ranges', column: 'verification', type: 'text' },
+  { table: 'ranges', column: 'checksum', type: 'text' },
+  { table: 'ranges', column: 'verify_seconds', type: 'double precision' },
+];
 
 // Serializes ledger creation between concurrent runs (CREATE ... IF NOT EXISTS can still race).
 const LEDGER_LOCK = 7_201_604_042;
@@ -73,7 +81,21 @@ export async function ensureLedger(target: pg.Client): Promise<void> {
   await inTransaction(target, async () => {
     await target.query('SELECT pg_advisory_xact_lock($1)', [LEDGER_LOCK]);
     await target.query(LEDGER_DDL);
+    await addMissingColumns(target);
   });
+}
+
+// ALTER TABLE locks the table even when the column exists, which would stall the ranges other
+// runs are copying (their transactions hold the ledger row): alter only what is missing.
+async function addMissingColumns(target: pg.Client): Promise<void> {
+  const { rows } = await target.query<{ name: string }>(
+    `SELECT table_name || '.' || column_name AS name FROM information_schema.columns WHERE table_schema = $1`,
+    [LEDGER_SCHEMA],
+  );
+  const present = new Set(rows.map((row) => row.name));
+  for (const { table, column, type } of ADDED_COLUMNS.filter(({ table, column }) => !present.has(`${table}.${column}`))) {
+    await target.query(`ALTER TABLE ${LEDGER_SCHEMA}.${table} ADD COLUMN IF NOT EXISTS ${column} ${type}`);
+  }
 }
 
 export interface RunRecord {
@@ -144,6 +166,8 @@ export async function recordRangeCopied(target: pg.Client, runId: string, range:
               THEN (SELECT jsonb_object_agg(name, coalesce((policy_counts ->> name)::bigint, 0) + count::bigint) FROM jsonb_each_text($8::jsonb) AS c(name, count))
               ELSE $8::jsonb END,
             attempts = attempts + CASE WHEN ${RESUMES} THEN 0 ELSE 1 END,
+            -- Whatever an earlier verification found was about the rows this copy replaces.
+            verification = NULL, checksum = NULL, verify_seconds = NULL,
             error = NULL, updated_at = clock_timestamp()
       WHERE run_id = $1 AND range_index = $2`,
     [runId, range.index, range.lo, chunk.rows, seconds, chunk.next === undefined ? 'copied' : 'pending', chunk.next ?? null, JSON.stringify(chunk.policyCounts)],
@@ -198,9 +222,45 @@ export async function lastRunOf(target: pg.Client, table: string): Promise<Unfin
   return { runId: run.run_id, status: run.status, ranges: rows };
 }
 
+/** Marks a copied range verified, with the checksum of its rows; a failed earlier attempt is forgotten. */
+export async function recordRangeVerified(target: pg.Client, runId: string, range: KeyRange, checksum: string, seconds: number): Promise<void> {
+  await target.query(
+    `UPDATE ${LEDGER_SCHEMA}.ranges
+        SET status = 'copied', verification = 'verified', checksum = $3, verify_seconds = $4, error = NULL, updated_at = clock_timestamp()
+      WHERE run_id = $1 AND range_index = $2`,
+    [runId, range.index, checksum, seconds],
+  );
+}
+
+/** Marks a range failed by its verification: a mismatch, or a verification that could not finish. */
+export async function recordVerificationFailed(
+  target: pg.Client,
+  runId: string,
+  range: KeyRange,
+  failure: { error: string; mismatch: boolean },
+  seconds: number,
+): Promise<void> {
+  await target.query(
+    `UPDATE ${LEDGER_SCHEMA}.ranges
+        SET status = 'failed', verification = $4, checksum = NULL, verify_seconds = $5, error = $3, updated_at = clock_timestamp()
+      WHERE run_id = $1 AND range_index = $2`,
+    [runId, range.index, failure.error, failure.mismatch ? 'mismatch' : null, seconds],
+  );
+}
+
 export interface FailedRange extends KeyRange {
   status: RangeStatus;
   error: string | null;
+}
+
+/** One range as the ledger has it: what it copied and what its verification found. */
+export interface RangeResult extends KeyRange {
+  status: RangeStatus;
+  rows: number | null;
+  seconds: number | null;
+  attempts: number;
+  verification: Verification;
+  checksum: string | null;
 }
 
 export interface RunSummary {
@@ -208,13 +268,22 @@ export interface RunSummary {
   table: string;
   mode: RunMode;
   status: RunStatus;
+  /** Rows copied, over every range that copied. */
   rows: number;
   ranges: number;
   copiedRanges: number;
-  /** Ranges not copied: failed, or never reported back. */
+  /** Ranges not done: failed, not verified when the run verifies, or never reported back. */
   failed: number;
   /** The first {@link LISTED_FAILURES} of them. */
   failedRanges: FailedRange[];
+  /** Whether the run compares each range on both sides after copying it. */
+  verify: boolean;
+  verifiedRanges: number;
+  verifiedRows: number;
+  /** Ranges whose target rows differ from the source's. */
+  mismatchedRanges: number;
+  /** The first {@link LISTED_RANGES} ranges in key order; the ledger has them all. */
+  rangeResults: RangeResult[];
   seconds: number;
   /** The change column's value this run brings the table up to (its watermark once it succeeded); null without one. */
   watermark: string | null;
@@ -225,38 +294,65 @@ export interface RunSummary {
   schemaNotes: string[];
 }
 
+// A run's duration so far (or in all, once it ended), to the millisecond.
+const SECONDS = `round(extract(epoch FROM coalesce(ended_at, clock_timestamp()) - started_at)::numeric, 3)::float8 AS seconds`;
+
 /** How many failed ranges a summary lists; the ledger has them all. */
 export const LISTED_FAILURES = 50;
+/** How many ranges a summary lists one by one, so it stays small however many the run has. */
+export const LISTED_RANGES = 50;
 
 /**
- * The run's totals from the ledger. A range that is not `copied` counts as failed: one still
- * `pending` at the end never reported back (its invocation died or timed out).
+ * The run's totals from the ledger. A range is done when it is `copied` and, when the run
+ * verifies, `verified`; any other counts as failed: one still `pending` at the end never
+ * reported back (its invocation died or timed out).
  */
 export async function summarizeRun(target: pg.Client, runId: string): Promise<RunSummary> {
   const { rows: runs } = await target.query<{
     table_name: string;
     mode: RunMode;
     status: RunStatus;
+    verify: boolean;
     seconds: number;
     watermark: string | null;
     policies: unknown;
     schema_notes: string[] | null;
   }>(
-    `SELECT table_name, mode, status, extract(epoch FROM coalesce(ended_at, clock_timestamp()) - started_at)::float8 AS seconds,
+    `SELECT table_name, mode, status, coalesce((input->>'verify')::boolean, false) AS verify, ${SECONDS},
             ${asSourceTime('high_watermark')} AS watermark, input -> 'policies' AS policies, schema_notes
        FROM ${LEDGER_SCHEMA}.runs WHERE run_id = $1`,
     [runId],
   );
   const run = runs[0];
   if (!run) throw new Error(`Run ${runId} is not in the ledger`);
-  const { rows: totals } = await target.query<{ ranges: string; copied: string; rows: string }>(
-    `SELECT count(*) AS ranges, count(*) FILTER (WHERE status = 'copied') AS copied, coalesce(sum(rows), 0) AS rows
+  const done = `status = 'copied' AND (NOT $2 OR verification = 'verified')`;
+  const { rows: totals } = await target.query<Record<'ranges' | 'copied' | 'done' | 'verified' | 'mismatched' | 'rows' | 'verified_rows', string>>(
+    `SELECT count(*) AS ranges, count(*) FILTER (WHERE status = 'copied') AS copied, count(*) FILTER (WHERE ${done}) AS done,
+            count(*) FILTER (WHERE verification = 'verified') AS verified, count(*) FILTER (WHERE verification = 'mismatch') AS mismatched,
+            coalesce(sum(rows), 0) AS rows, coalesce(sum(rows) FILTER (WHERE verification = 'verified'), 0) AS verified_rows
        FROM ${LEDGER_SCHEMA}.ranges WHERE run_id = $1`,
-    [runId],
+    [runId, run.verify],
   );
-  const { rows: failed } = await target.query<{ range_index: number; lo: string | null; hi: string | null; status: RangeStatus; error: string | null }>(
-    `SELECT range_index, lo::text, hi::text, status, error FROM ${LEDGER_SCHEMA}.ranges
-      WHERE run_id = $1 AND status <> 'copied' ORDER BY range_index LIMIT ${LISTED_FAILURES}`,
+  const { rows: failed } = await target.query<{ range_index: number; lo: string | null; hi: string | null; status: RangeStatus; error: string }>(
+    `SELECT range_index, lo::text, hi::text, status,
+            coalesce(error, CASE status WHEN 'copied' THEN 'copied but never verified' ELSE 'never reported back' END) AS error
+       FROM ${LEDGER_SCHEMA}.ranges
+      WHERE run_id = $1 AND NOT (${done}) ORDER BY range_index LIMIT ${LISTED_FAILURES}`,
+    [runId, run.verify],
+  );
+  const { rows: listed } = await target.query<{
+    range_index: number;
+    lo: string | null;
+    hi: string | null;
+    status: RangeStatus;
+    rows: string | null;
+    seconds: number | null;
+    attempts: number;
+    verification: Verification;
+    checksum: string | null;
+  }>(
+    `SELECT range_index, lo::text, hi::text, status, rows, seconds, attempts, verification, checksum
+       FROM ${LEDGER_SCHEMA}.ranges WHERE run_id = $1 ORDER BY range_index LIMIT ${LISTED_RANGES}`,
     [runId],
   );
   const { rows: counted } = await target.query<{ policy: string; count: string }>(
@@ -269,17 +365,33 @@ export async function summarizeRun(target: pg.Client, runId: string): Promise<Ru
   for (const { policy, count } of counted) {
     if ((POLICY_NAMES as string[]).includes(policy)) policyCounts[policy as keyof PolicyCounts] = Number(count);
   }
+  const count = (name: keyof (typeof totals)[number]) => Number(totals[0]![name]);
   return {
     runId,
     table: run.table_name,
     mode: run.mode,
     status: run.status,
-    rows: Number(totals[0]!.rows),
-    ranges: Number(totals[0]!.ranges),
-    copiedRanges: Number(totals[0]!.copied),
-    failed: Number(totals[0]!.ranges) - Number(totals[0]!.copied),
+    rows: count('rows'),
+    ranges: count('ranges'),
+    copiedRanges: count('copied'),
+    failed: count('ranges') - count('done'),
     failedRanges: failed.map((r) => ({ index: r.range_index, lo: r.lo, hi: r.hi, status: r.status, error: r.error })),
-    seconds: Math.round(run.seconds * 1000) / 1000,
+    verify: run.verify,
+    verifiedRanges: count('verified'),
+    verifiedRows: count('verified_rows'),
+    mismatchedRanges: count('mismatched'),
+    rangeResults: listed.map((r) => ({
+      index: r.range_index,
+      lo: r.lo,
+      hi: r.hi,
+      status: r.status,
+      rows: r.rows === null ? null : Number(r.rows),
+      seconds: r.seconds,
+      attempts: r.attempts,
+      verification: r.verification,
+      checksum: r.checksum,
+    })),
+    seconds: run.seconds,
     watermark: run.watermark,
     policies: run.policies ? policiesSchema.parse(run.policies) : DEFAULT_POLICIES,
     policyCounts,
@@ -287,8 +399,14 @@ export async function summarizeRun(target: pg.Client, runId: string): Promise<Ru
   };
 }
 
-export async function finishRun(target: pg.Client, runId: string, status: RunStatus): Promise<void> {
-  await target.query(`UPDATE ${LEDGER_SCHEMA}.runs SET status = $2, ended_at = clock_timestamp() WHERE run_id = $1`, [runId, status]);
+/** Closes the run with its status; returns its duration in seconds as the ledger now has it. */
+export async function finishRun(target: pg.Client, runId: string, status: RunStatus): Promise<number> {
+  const { rows } = await target.query<{ seconds: number }>(
+    `UPDATE ${LEDGER_SCHEMA}.runs SET status = $2, ended_at = clock_timestamp() WHERE run_id = $1
+     RETURNING ${SECONDS}`,
+    [runId, status],
+  );
+  return rows[0]!.seconds;
 }
 
 /** Runs `work` in a transaction, rolling back when it throws. */

@@ -38,6 +38,8 @@ export interface PlanResult {
   changes: ChangedRows | null;
   /** Handed to every range, so all of them treat values alike. */
   policies: Policies;
+  /** Whether each range is verified after it is copied; the workflow skips VerifyRange when false. */
+  verify: boolean;
   ranges: KeyRange[];
 }
 
@@ -77,6 +79,7 @@ export async function plan(event: PlanEvent, { source, target }: ConnectionPair,
       concurrency: settings.concurrency,
       changes,
       policies: settings.policies,
+      verify: settings.verify,
       ranges,
     };
     const bytes = Buffer.byteLength(JSON.stringify(result));

@@ -44,6 +44,11 @@ export function rangesBetween(boundaries: string[]): KeyRange[] {
   return edges.slice(0, -1).map((lo, index) => ({ index, lo, hi: edges[index + 1] ?? null }));
 }
 
+/** A range as people read it: `[lo, hi)`, with open ends shown as -inf and +inf. */
+export function formatRange(range: Pick<KeyRange, 'lo' | 'hi'>): string {
+  return `[${range.lo ?? '-inf'}, ${range.hi ?? '+inf'})`;
+}
+
 /** The SQL condition selecting a range's rows, for either database (keys are plain integer literals). */
 export function rangeCondition(quotedKey: string, range: Pick<KeyRange, 'lo' | 'hi'>): string {
   const parts: string[] = [];

@@ -3,6 +3,7 @@ import { RangesFailedError } from './errors.js';
 import { advanceWatermark } from './incremental.js';
 import { releaseLease } from './lease.js';
 import { finishRun, inTransaction, summarizeRun, type RunSummary } from './ledger.js';
+import { formatRange } from './ranges.js';
 
 export interface SummarizeEvent {
   runId: string;
@@ -16,15 +17,16 @@ export interface SummarizeEvent {
 export async function summarize(event: SummarizeEvent, target: pg.Client): Promise<RunSummary> {
   const totals = await summarizeRun(target, event.runId);
   const status = totals.failed === 0 ? 'succeeded' : 'failed';
-  await inTransaction(target, async () => {
-    await finishRun(target, event.runId, status);
+  const seconds = await inTransaction(target, async () => {
+    const seconds = await finishRun(target, event.runId, status);
     if (status === 'succeeded') await advanceWatermark(target, event.runId);
     await releaseLease(target, totals.table, event.runId);
+    return seconds;
   });
-  const summary = { ...totals, status } satisfies RunSummary;
+  const summary = { ...totals, status, seconds } satisfies RunSummary;
   if (status === 'failed') {
-    const listed = summary.failedRanges.map((r) => `[${r.lo ?? '-inf'}, ${r.hi ?? '+inf'}) ${r.error ?? r.status}`).join('; ');
-    throw new RangesFailedError(`${summary.failed} of ${summary.ranges} ranges of ${summary.table} failed: ${listed}`);
+    const listed = summary.failedRanges.map((r) => `${formatRange(r)} ${r.error ?? r.status}`).join('; ');
+    throw new RangesFailedError(`${summary.failed} of ${summary.ranges} ranges of ${summary.table} failed: ${listed}`, summary.failed);
   }
   return summary;
 }

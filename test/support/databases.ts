@@ -7,9 +7,11 @@ import {
   openTarget,
   type ConnectionPair,
 } from '../../functions/core/connections.js';
+import { canonicalForms, canonicalSourceRow, canonicalTargetRow, type CanonicalRow } from '../../functions/core/canonical.js';
 import { quoteMysql, quotePg, TARGET_SCHEMA } from '../../functions/core/identifiers.js';
 import { ensureLedger, LEDGER_SCHEMA } from '../../functions/core/ledger.js';
-import { describeSourceTable, type Encoding } from '../../functions/core/schema.js';
+import { sourceRangeRows, targetRangeRows } from '../../functions/core/range-rows.js';
+import { describeSourceTable } from '../../functions/core/schema.js';
 import { seedUsers } from '../../infra/local/seed.js';
 
 /** The test databases: the local MariaDB and PostgreSQL unless the environment names others. */
@@ -55,57 +57,19 @@ export function seededSuite(table: string, rows: number): () => ConnectionPair {
   return () => pair;
 }
 
-type Row = (string | null)[];
-
 /**
- * Every row of the table on both sides, in key order, each value in one canonical text form
- * per column kind, so `assert.deepEqual` compares meaning, not how each server prints it.
+ * Every row of the table on both sides, in key order, each value in its canonical form, so
+ * `assert.deepEqual` compares meaning, not how each server prints it.
  */
-export async function readBothSides(pair: ConnectionPair, table: string): Promise<{ source: Row[]; target: Row[] }> {
+export async function readBothSides(pair: ConnectionPair, table: string): Promise<{ source: CanonicalRow[]; target: CanonicalRow[] }> {
   const description = await describeSourceTable(pair.source, table);
-  const names = description.columns.map((column) => column.name);
-  const key = description.primaryKey;
-  const [sourceRows] = await pair.source.promise().query({
-    sql: `SELECT ${names.map(quoteMysql).join(', ')} FROM ${quoteMysql(table)} ORDER BY ${quoteMysql(key)}`,
-    rowsAsArray: true,
-    typeCast: (field, next) => (field.type === 'BLOB' || field.type === 'VAR_STRING' || field.type === 'STRING' ? field.buffer() : next()),
-  });
-  const { rows: targetRows } = await pair.target.query({
-    text: `SELECT ${names.map(quotePg).join(', ')} FROM ${quotePg(TARGET_SCHEMA)}.${quotePg(table)} ORDER BY ${quotePg(key)}`,
-    rowMode: 'array',
-    types: { getTypeParser: () => (value: string) => value },
-  });
-  const encodings = description.columns.map((column) => column.encoding);
-  return {
-    source: (sourceRows as unknown[][]).map((row) => row.map((value, i) => canonicalSource(value, encodings[i]!))),
-    target: (targetRows as (string | null)[][]).map((row) => row.map((value, i) => canonicalTarget(value, encodings[i]!))),
-  };
-}
-
-function canonicalSource(value: unknown, encoding: Encoding): string | null {
-  if (value === null) return null;
-  if (Buffer.isBuffer(value)) return encoding === 'bytea' ? value.toString('hex') : canonicalText(value.toString('utf8'), encoding);
-  return canonicalText(String(value), encoding);
-}
-
-function canonicalTarget(value: string | null, encoding: Encoding): string | null {
-  if (value === null) return null;
-  switch (encoding) {
-    case 'bytea':
-      return value.replace(/^\\x/, '');
-    case 'boolean':
-      return value === 't' ? '1' : '0';
-    case 'timestamptz':
-      return canonicalText(value.replace(/\+00$/, ''), encoding);
-    default:
-      return canonicalText(value, encoding);
-  }
-}
-
-function canonicalText(value: string, encoding: Encoding): string {
-  // Fractional seconds: MySQL pads to the column's precision, PostgreSQL trims trailing zeros.
-  if (encoding === 'datetime' || encoding === 'timestamptz') return value.replace(/(\.\d*?)0+$/, '$1').replace(/\.$/, '');
-  return value;
+  const forms = canonicalForms(description.columns);
+  const everything = { lo: null, hi: null };
+  const source: CanonicalRow[] = [];
+  for await (const row of sourceRangeRows(pair.source, description, everything)) source.push(canonicalSourceRow(forms, row));
+  const target: CanonicalRow[] = [];
+  for await (const row of targetRangeRows(pair.target, description, everything)) target.push(canonicalTargetRow(forms, row));
+  return { source, target };
 }
 
 /** How many connections each server has open from this tool (by its application name / our test user). */

@@ -1,0 +1,63 @@
+import type { Readable } from 'node:stream';
+import type mysql from 'mysql2';
+import type pg from 'pg';
+import QueryStream from 'pg-query-stream';
+import { quoteMysql, quotePg, TARGET_SCHEMA } from './identifiers.js';
+import { rangeCondition, type KeyRange, type RowCondition } from './ranges.js';
+import { rowBatches } from './row-batches.js';
+import type { TableDescription } from './schema.js';
+
+type Bounds = Pick<KeyRange, 'lo' | 'hi'>;
+
+/** The target table, schema-qualified and quoted. */
+export function targetTable(description: TableDescription): string {
+  return `${quotePg(TARGET_SCHEMA)}.${quotePg(description.table)}`;
+}
+
+/** The MySQL condition selecting a range's rows, and only those meeting `condition` when one is given. */
+export function rowsOfRange(description: TableDescription, range: Bounds, condition: RowCondition | null = null): RowCondition {
+  return {
+    sql: [rangeCondition(quoteMysql(description.primaryKey), range), ...(condition ? [condition.sql] : [])].join(' AND '),
+    values: condition?.values ?? [],
+  };
+}
+
+/**
+ * The source's rows of a range in key order (only those meeting `condition` when one is given),
+ * streamed in batches (arrays of rows, see {@link rowBatches}): each row an array in column
+ * order, each value as the server printed it (exact for numbers and dates; each column read by
+ * its plan's expression), bytes for binary columns, or null.
+ */
+export function sourceRangeRows(source: mysql.Connection, description: TableDescription, range: Bounds, condition: RowCondition | null = null): Readable {
+  const columns = description.columns;
+  const binary = new Set(columns.filter((column) => column.encoding === 'bytea').map((column) => column.name));
+  // MySQL 8 marks JSON results as binary; their text is UTF-8.
+  const json = new Set(columns.filter((column) => column.encoding === 'json').map((column) => column.name));
+  const where = rowsOfRange(description, range, condition);
+  const query = source.query({
+    sql:
+      `SELECT ${columns.map((column) => column.read).join(', ')} FROM ${quoteMysql(description.table)}` +
+      ` WHERE ${where.sql} ORDER BY ${quoteMysql(description.primaryKey)}`,
+    values: where.values,
+    rowsAsArray: true,
+    typeCast: (field, next) =>
+      binary.has(field.name) ? field.buffer() : json.has(field.name) ? field.string('utf8') : field.type === 'NULL' ? next() : field.string(),
+  });
+  return rowBatches(query, source);
+}
+
+// Every value as PostgreSQL prints it: no parsing into JavaScript types on the way.
+const AS_TEXT = { getTypeParser: () => (value: string) => value };
+
+/** The target's rows of a range in key order, streamed through a cursor: arrays of text or null. */
+export function targetRangeRows(target: pg.Client, description: TableDescription, range: Bounds): Readable {
+  const key = quotePg(description.primaryKey);
+  return target.query(
+    new QueryStream(
+      `SELECT ${description.columns.map((column) => quotePg(column.name)).join(', ')} FROM ${targetTable(description)}` +
+        ` WHERE ${rangeCondition(key, range)} ORDER BY ${key}`,
+      [],
+      { rowMode: 'array', types: AS_TEXT, batchSize: 1_000 },
+    ),
+  );
+}

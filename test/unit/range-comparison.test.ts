@@ -1,0 +1,78 @@
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { describe, test } from 'node:test';
+import type { CanonicalRow } from '../../functions/core/canonical.js';
+import { compareRanges, describeDifferences } from '../../functions/core/range-comparison.js';
+
+const COLUMNS = { names: ['id', 'name', 'bio'], keyIndex: 0 };
+
+async function* stream(rows: CanonicalRow[]): AsyncGenerator<CanonicalRow> {
+  for (const row of rows) yield row;
+}
+
+const rows = (...ids: (number | string)[]): CanonicalRow[] => ids.map((id) => [String(id), `name ${id}`, null]);
+
+describe('compareRanges', () => {
+  test('identical sides have no differences and a checksum over the rows in key order', async () => {
+    const both = rows(1, 2, 5);
+    const comparison = await compareRanges(stream(both), stream(both), COLUMNS);
+    const expected = createHash('sha256').update(both.map((row) => JSON.stringify(row) + '\n').join('')).digest('hex');
+    assert.deepEqual(comparison, { sourceRows: 3, targetRows: 3, missing: 0, extra: 0, changed: 0, differences: [], omitted: 0, checksum: expected });
+  });
+
+  test('names a missing row, an extra row and a changed column by key', async () => {
+    const source = rows(1, 2, 3, 5);
+    const target = rows(1, 3, 4, 5);
+    target[3]![1] = 'changed';
+    const comparison = await compareRanges(stream(source), stream(target), COLUMNS);
+    assert.equal(comparison.missing, 1);
+    assert.equal(comparison.extra, 1);
+    assert.equal(comparison.changed, 1);
+    assert.deepEqual(comparison.differences, [
+      { kind: 'missing', key: '2' },
+      { kind: 'extra', key: '4' },
+      { kind: 'changed', key: '5', column: 'name', source: 'name 5', target: 'changed' },
+    ]);
+    assert.match(describeDifferences(comparison), /^4 source rows, 4 target rows: 1 missing, 1 extra, 1 changed; key 2 is missing from the target; key 4 is in the target but not in the source; column name at key 5: source "name 5", target "changed"$/);
+  });
+
+  test('orders keys as integers, also beyond 2^53 and below zero', async () => {
+    const keys = ['-5', '9', '10', '9007199254740993', '18446744073709551615'];
+    const comparison = await compareRanges(stream(rows(...keys)), stream(rows(...keys)), COLUMNS);
+    assert.equal(comparison.differences.length, 0);
+    const shifted = await compareRanges(stream(rows(...keys)), stream(rows('-5', '9', '10', '9007199254740992', '18446744073709551615')), COLUMNS);
+    assert.deepEqual(shifted.differences, [
+      { kind: 'extra', key: '9007199254740992' },
+      { kind: 'missing', key: '9007199254740993' },
+    ]);
+  });
+
+  test('tells NULL from the text "null" and from an empty string', async () => {
+    const source: CanonicalRow[] = [['1', 'null', null], ['2', '', null]];
+    const target: CanonicalRow[] = [['1', null, null], ['2', null, '']];
+    const comparison = await compareRanges(stream(source), stream(target), COLUMNS);
+    assert.equal(comparison.changed, 2);
+    assert.match(describeDifferences(comparison), /column name at key 1: source "null", target NULL; column name at key 2: source "", target NULL; column bio at key 2: source NULL, target ""/);
+  });
+
+  test('one changed value changes the checksum', async () => {
+    const target = rows(1, 2);
+    const before = await compareRanges(stream(rows(1, 2)), stream(target), COLUMNS);
+    target[1]![2] = 'x';
+    const after = await compareRanges(stream(rows(1, 2)), stream(target), COLUMNS);
+    assert.notEqual(before.checksum, after.checksum);
+  });
+
+  test('reads both sides to the end, lists the first differences and counts the rest', async () => {
+    const comparison = await compareRanges(stream(rows(...Array.from({ length: 20 }, (_, i) => i))), stream([]), COLUMNS, 3);
+    assert.equal(comparison.missing, 20);
+    assert.equal(comparison.differences.length, 3);
+    assert.equal(comparison.omitted, 17);
+    assert.match(describeDifferences(comparison), /; and 17 more$/);
+  });
+
+  test('long values are shortened in the description', async () => {
+    const comparison = await compareRanges(stream([['1', 'a'.repeat(500), null]]), stream([['1', 'b', null]]), COLUMNS);
+    assert.match(describeDifferences(comparison), /source "a{80}…", target "b"/);
+  });
+});
