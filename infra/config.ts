@@ -65,6 +65,8 @@ export const stackConfigSchema = z.object({
   schedule: z.string().optional(),
   /** A schedule expression that starts a full run, which also removes rows deleted from the source. */
   fullSchedule: z.string().optional(),
+  /** Where the alarms (failed batches waiting, failed executions) send email; no subscription when absent. */
+  alarmEmail: z.email('must be an email address').optional(),
 });
 
 export type StackConfig = z.infer<typeof stackConfigSchema>;

@@ -12,6 +12,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import type { ExecutionInput } from '../functions/core/input.js';
 import { ROOT, type StackConfig } from './config.js';
+import { MigrationObservability } from './observability.js';
 import { buildWorkflow } from './workflow.js';
 
 /** Template metadata naming a function's handler source, which the local runner binds to its task. */
@@ -53,10 +54,11 @@ export interface MigrationStackProps extends StackProps {
   config: StackConfig;
 }
 
-/** The migration: the functions in their VPC, the failed-batches queue, the state machine and its schedules. */
+/** The migration: the functions in their VPC, the failed-batches queue, the state machine, its schedules, alarms and dashboard. */
 export class MigrationStack extends Stack {
   readonly stateMachine: sfn.StateMachine;
   readonly failedBatches: sqs.Queue;
+  readonly observability: MigrationObservability;
 
   constructor(scope: Construct, id: string, props: MigrationStackProps) {
     super(scope, id, props);
@@ -163,6 +165,12 @@ export class MigrationStack extends Stack {
       },
     });
 
+    this.observability = new MigrationObservability(this, 'Observability', {
+      stateMachine: this.stateMachine,
+      failedBatches: this.failedBatches,
+      alarmEmail: config.alarmEmail,
+    });
+
     acknowledgeStateMachineGrants(this.stateMachine, Object.values(functions));
 
     // Redrive: takes a table's messages off the queue and starts one execution for their ranges.
@@ -193,6 +201,7 @@ export class MigrationStack extends Stack {
         description: "Allow this group on both databases' ports (3306, 5432) in their security groups",
       });
     }
+    new CfnOutput(this, 'AlarmTopicArn', { value: this.observability.alarmTopic.topicArn });
   }
 }
 

@@ -1,9 +1,21 @@
 import middy from '@middy/core';
-import { copyRange, timeBudget, type CopyRangeEvent } from '../core/copy-range.js';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { copyRange, timeBudget, type CopyRangeEvent, type CopyRangeResult } from '../core/copy-range.js';
 import { connectionPair, type ConnectionPairContext } from '../middleware/connection-pair.js';
+import { METRIC } from '../middleware/metric-names.js';
+import { observability } from '../middleware/observability.js';
 import { rangeFailure } from '../middleware/range-failure.js';
 
-export const handler = middy<CopyRangeEvent, unknown, Error, ConnectionPairContext>()
+export const handler = middy<CopyRangeEvent, CopyRangeResult, Error, ConnectionPairContext>()
+  // First, so it sees the error last: the logs and metrics get the error as it was thrown.
   .use(rangeFailure())
+  .use(
+    observability<CopyRangeEvent, CopyRangeResult>({
+      step: 'CopyRange',
+      measure: (result, metrics) =>
+        metrics.addMetric(METRIC.rowsCopied, MetricUnit.Count, result.rows).addMetric(METRIC.rangeSeconds, MetricUnit.Seconds, result.seconds),
+      measureError: (_error, metrics) => metrics.addMetric(METRIC.rangeErrors, MetricUnit.Count, 1),
+    }),
+  )
   .use(connectionPair())
   .handler((event, context) => copyRange(event, context.connections, timeBudget(() => context.getRemainingTimeInMillis())));

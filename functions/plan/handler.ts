@@ -1,8 +1,16 @@
 import middy from '@middy/core';
 import { defaultsFromEnvironment } from '../core/input.js';
-import { plan, type PlanEvent } from '../core/plan.js';
+import { plan, type PlanEvent, type PlanResult } from '../core/plan.js';
 import { connectionPair, type ConnectionPairContext } from '../middleware/connection-pair.js';
+import { observability } from '../middleware/observability.js';
 
-export const handler = middy<PlanEvent, unknown, Error, ConnectionPairContext>()
+export const handler = middy<PlanEvent, PlanResult, Error, ConnectionPairContext>()
+  .use(
+    observability<PlanEvent, PlanResult>({
+      step: 'Plan',
+      // The range list can be long; the ledger has it.
+      loggedResult: ({ ranges, ...rest }) => ({ ...rest, ranges: ranges.length }),
+    }),
+  )
   .use(connectionPair())
   .handler((event, context) => plan(event, context.connections, defaultsFromEnvironment()));

@@ -1,7 +1,22 @@
 import middy from '@middy/core';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { RangesFailedError } from '../core/errors.js';
+import type { RunSummary } from '../core/ledger.js';
 import { summarize, type SummarizeEvent } from '../core/summarize.js';
 import { connectionPair, type ConnectionPairContext } from '../middleware/connection-pair.js';
+import { METRIC } from '../middleware/metric-names.js';
+import { observability } from '../middleware/observability.js';
 
-export const handler = middy<SummarizeEvent, unknown, Error, ConnectionPairContext>()
+export const handler = middy<SummarizeEvent, RunSummary, Error, ConnectionPairContext>()
+  .use(
+    observability<SummarizeEvent, RunSummary>({
+      step: 'Summarize',
+      measure: (summary, metrics) => metrics.addMetric(METRIC.rangesFailed, MetricUnit.Count, summary.failed),
+      measureError: (error, metrics) => {
+        if (error instanceof RangesFailedError) metrics.addMetric(METRIC.rangesFailed, MetricUnit.Count, error.failed);
+      },
+      loggedResult: ({ rangeResults, ...totals }) => totals,
+    }),
+  )
   .use(connectionPair())
   .handler((event, context) => summarize(event, context.connections.target));

@@ -57,6 +57,10 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
   process.env.TARGET_URL = options.targetUrl;
   delete process.env.SOURCE_SECRET_ID;
   delete process.env.TARGET_SECRET_ID;
+  // The functions' JSON logs and metrics are for CloudWatch; locally they would bury the progress
+  // and the report. Set POWERTOOLS_LOG_LEVEL=INFO to see the logs anyway.
+  process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
+  process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
 
   const workflow = await loadWorkflow(options.context);
   const handlers: Record<string, (input: unknown) => Promise<unknown>> = {};

@@ -1,3 +1,4 @@
+import '../support/quiet-functions.js';
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { copyRange } from '../../functions/core/copy-range.js';

@@ -1,0 +1,16 @@
+/** The `service` on every log line and metric. */
+export const SERVICE = 'mysql-to-postgres';
+/** The CloudWatch namespace of the functions' metrics, which the stack's dashboard reads. */
+export const METRICS_NAMESPACE = 'MysqlToPostgres';
+
+/** Metric names: one word each for what the workflow did. */
+export const METRIC = {
+  rowsCopied: 'RowsCopied',
+  rangeSeconds: 'RangeSeconds',
+  rowsVerified: 'RowsVerified',
+  verificationMismatches: 'VerificationMismatches',
+  /** Failed CopyRange or VerifyRange invocations, including those the workflow retries. */
+  rangeErrors: 'RangeErrors',
+  /** Ranges a run ended without, counted by Summarize from the ledger. */
+  rangesFailed: 'RangesFailed',
+} as const;
