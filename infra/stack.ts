@@ -22,6 +22,7 @@ export const ENTRY_METADATA = 'migration:entry';
 const HANDLERS = {
   Plan: 'plan',
   CopyRange: 'copy-range',
+  VerifyRange: 'verify-range',
   DescribeFailure: 'describe-failure',
   Summarize: 'summarize',
   Redrive: 'redrive',
@@ -150,6 +151,7 @@ export class MigrationStack extends Stack {
         buildWorkflow(new Construct(this, 'Workflow'), {
           plan: functions.Plan,
           copyRange: functions.CopyRange,
+          verifyRange: functions.VerifyRange,
           describeFailure: functions.DescribeFailure,
           summarize: functions.Summarize,
           failedBatches: this.failedBatches,

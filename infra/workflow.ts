@@ -10,6 +10,7 @@ import { ALREADY_RUNNING_PATH, STATE } from './states.js';
 export interface WorkflowParts {
   plan: IFunction;
   copyRange: IFunction;
+  verifyRange: IFunction;
   describeFailure: IFunction;
   summarize: IFunction;
   failedBatches: IQueue;
@@ -48,8 +49,9 @@ const tableBusyRetry: sfn.RetryProps = {
 };
 
 /**
- * Plan → CopyRanges (a Distributed Map of CopyRange, failed ranges to the queue) → Summarize.
- * When another run holds the table, Plan ends the execution in AlreadyRunning instead.
+ * Plan → CopyRanges (a Distributed Map of CopyRange then VerifyRange, failed ranges to the
+ * queue) → Summarize. When another run holds the table, Plan ends the execution in
+ * AlreadyRunning instead.
  * This is the only definition of the workflow; the local runner executes this very one.
  */
 export function buildWorkflow(scope: Construct, parts: WorkflowParts): sfn.IChainable {
@@ -94,6 +96,29 @@ export function buildWorkflow(scope: Construct, parts: WorkflowParts): sfn.IChai
     .addRetry(throttledRetry)
     .addCatch(describeFailure.next(sendFailedBatch), { errors: [sfn.Errors.ALL], resultPath: '$.error' });
 
+  // The whole range, as planned, again: a continuation moved `range.lo`, and VerifyRange proves
+  // (and a failed verification sends back) the range from its start.
+  const plannedRange = new sfn.Pass(scope, STATE.plannedRange, { inputPath: '$.planned', resultPath: '$.range' });
+
+  // The result goes beside the Map item, which a failed batch needs whole.
+  const verifyRange = new tasks.LambdaInvoke(scope, STATE.verifyRange, {
+    lambdaFunction: parts.verifyRange,
+    payloadResponseOnly: true,
+    taskTimeout: sfn.Timeout.duration(RANGE_TIMEOUT),
+    resultPath: '$.verified',
+  })
+    .addRetry(transientRetry)
+    .addRetry(throttledRetry)
+    .addCatch(describeFailure, { errors: [sfn.Errors.ALL], resultPath: '$.error' });
+
+  // Verifying is the default: only an explicit `verify: false` skips it.
+  const verifyEnabled = new sfn.Choice(scope, STATE.verifyEnabled)
+    .when(
+      sfn.Condition.and(sfn.Condition.isPresent('$.verify'), sfn.Condition.booleanEquals('$.verify', false)),
+      new sfn.Succeed(scope, STATE.verificationSkipped),
+    )
+    .otherwise(plannedRange.next(verifyRange));
+
   // CopyRange stops before its time runs out and says where the rest of the range starts.
   const resumeRange = new sfn.Pass(scope, STATE.resumeRange, {
     parameters: {
@@ -107,11 +132,13 @@ export function buildWorkflow(scope: Construct, parts: WorkflowParts): sfn.IChai
       },
       changes: sfn.JsonPath.objectAt('$.changes'),
       policies: sfn.JsonPath.objectAt('$.policies'),
+      verify: sfn.JsonPath.stringAt('$.verify'),
+      planned: sfn.JsonPath.objectAt('$.planned'),
     },
   });
   const rangeFinished = new sfn.Choice(scope, STATE.rangeFinished)
     .when(sfn.Condition.isPresent('$.copied.next'), resumeRange.next(copyRange))
-    .otherwise(new sfn.Succeed(scope, STATE.rangeCopied));
+    .otherwise(verifyEnabled);
 
   const copyRanges = new sfn.DistributedMap(scope, STATE.copyRanges, {
     itemsPath: '$.ranges',
@@ -122,7 +149,9 @@ export function buildWorkflow(scope: Construct, parts: WorkflowParts): sfn.IChai
       table: sfn.JsonPath.stringAt('$.table'),
       changes: sfn.JsonPath.objectAt('$.changes'),
       range: sfn.JsonPath.stringAt('$$.Map.Item.Value'),
+      planned: sfn.JsonPath.stringAt('$$.Map.Item.Value'),
       policies: sfn.JsonPath.objectAt('$.policies'),
+      verify: sfn.JsonPath.stringAt('$.verify'),
     },
     // Results live in the ledger; the Map's output would grow with the range count.
     resultPath: sfn.JsonPath.DISCARD,

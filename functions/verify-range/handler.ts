@@ -1,0 +1,21 @@
+import middy from '@middy/core';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { VerificationMismatchError } from '../core/errors.js';
+import { verifyRange, type VerifyRangeEvent, type VerifyRangeResult } from '../core/verify-range.js';
+import { connectionPair, type ConnectionPairContext } from '../middleware/connection-pair.js';
+import { METRIC } from '../middleware/metric-names.js';
+import { observability } from '../middleware/observability.js';
+
+export const handler = middy<VerifyRangeEvent, VerifyRangeResult, Error, ConnectionPairContext>()
+  .use(
+    observability<VerifyRangeEvent, VerifyRangeResult>({
+      step: 'VerifyRange',
+      measure: (result, metrics) => metrics.addMetric(METRIC.rowsVerified, MetricUnit.Count, result.rows),
+      measureError: (error, metrics) => {
+        metrics.addMetric(METRIC.rangeErrors, MetricUnit.Count, 1);
+        if (error instanceof VerificationMismatchError) metrics.addMetric(METRIC.verificationMismatches, MetricUnit.Count, 1);
+      },
+    }),
+  )
+  .use(connectionPair())
+  .handler((event, context) => verifyRange(event, context.connections));

@@ -1,0 +1,130 @@
+import '../support/quiet-functions.js';
+import assert from 'node:assert/strict';
+import { after, before, beforeEach, describe, mock, test } from 'node:test';
+import type { ConnectionPair } from '../../functions/core/connections.js';
+import { copyRange } from '../../functions/core/copy-range.js';
+import { plan, type PlanResult } from '../../functions/core/plan.js';
+import { verifyRange } from '../../functions/core/verify-range.js';
+import { handler as verifyRangeHandler } from '../../functions/verify-range/handler.js';
+import { metrics } from '../../functions/middleware/observability.js';
+import { seededId, seedUsers } from '../../infra/local/seed.js';
+import { closePair, dropTables, openConnectionCounts, openPair, SOURCE_URL, TARGET_URL } from '../support/databases.js';
+
+const TABLE = 'i4_verify_range';
+const ROWS = 3_000;
+const DEFAULTS = { table: TABLE, chunkRows: 1_000, concurrency: 2 };
+
+describe('VerifyRange against MariaDB and PostgreSQL', () => {
+  let pair: ConnectionPair;
+  let planned: PlanResult;
+  // The middle range: keys from seededId(1000) to seededId(2000), exclusive.
+  const key = (i: number) => String(seededId(1_000 + i, ROWS));
+  const item = () => ({ runId: planned.runId, table: TABLE, range: planned.ranges[1]! });
+
+  async function ledgerRange() {
+    const { rows } = await pair.target.query(
+      'SELECT status, rows::int AS rows, verification, checksum, error FROM migration.ranges WHERE run_id = $1 AND range_index = 1',
+      [planned.runId],
+    );
+    return rows[0] as { status: string; rows: number; verification: string | null; checksum: string | null; error: string | null };
+  }
+
+  async function assertMismatch(pattern: RegExp) {
+    await assert.rejects(verifyRange(item(), pair), (error: Error) => {
+      assert.equal(error.name, 'VerificationMismatchError');
+      assert.match(error.message, pattern);
+      return true;
+    });
+    const ledger = await ledgerRange();
+    assert.equal(ledger.status, 'failed');
+    assert.equal(ledger.verification, 'mismatch');
+    assert.equal(ledger.checksum, null);
+    assert.match(ledger.error!, new RegExp(`^VerificationMismatchError: ${TABLE} range \\[${key(0)}, ${key(1_000)}\\) differs: .*${pattern.source}`));
+  }
+
+  before(async () => {
+    pair = await openPair();
+    await dropTables(pair, TABLE);
+    await seedUsers(pair.source, { table: TABLE, rows: ROWS });
+    const runId = `i4-verify-range-${process.pid}`;
+    planned = await plan({ input: {}, runId, execution: `local:${runId}` }, pair, DEFAULTS);
+  });
+  after(async () => {
+    await pair.target.query('DELETE FROM migration.runs WHERE run_id = $1', [planned.runId]);
+    await dropTables(pair, TABLE);
+    await closePair(pair);
+  });
+  beforeEach(async () => {
+    await copyRange(item(), pair);
+  });
+
+  test('a faithful copy verifies, with its row count and checksum in the ledger', async () => {
+    const result = await verifyRange(item(), pair);
+    assert.equal(result.rows, 1_000);
+    assert.match(result.checksum, /^[0-9a-f]{64}$/);
+    assert.deepEqual(await ledgerRange(), { status: 'copied', rows: 1_000, verification: 'verified', checksum: result.checksum, error: null });
+    // The same rows give the same checksum.
+    assert.equal((await verifyRange(item(), pair)).checksum, result.checksum);
+  });
+
+  test('one changed value is named by column, key and both values', async () => {
+    await pair.target.query(`UPDATE public.${TABLE} SET name = 'Mallory' WHERE id = $1`, [key(10)]);
+    await assertMismatch(new RegExp(`0 missing, 0 extra, 1 changed; column name at key ${key(10)}: source "User 1010", target "Mallory"`));
+  });
+
+  test('a row missing from the target is named by its key', async () => {
+    await pair.target.query(`DELETE FROM public.${TABLE} WHERE id = $1`, [key(500)]);
+    await assertMismatch(new RegExp(`1000 source rows, 999 target rows: 1 missing, 0 extra, 0 changed; key ${key(500)} is missing from the target`));
+  });
+
+  test('a row the source does not have is named by its key', async () => {
+    // Past the dense ids, seeded ids are three apart.
+    const extra = String(BigInt(key(500)) + 1n);
+    await pair.target.query(
+      `INSERT INTO public.${TABLE} SELECT $1::numeric, email, name, created_at, updated_at, is_active, balance, status, bio FROM public.${TABLE} WHERE id = $2`,
+      [extra, key(0)],
+    );
+    await assertMismatch(new RegExp(`1000 source rows, 1001 target rows: 0 missing, 1 extra, 0 changed; key ${extra} is in the target but not in the source`));
+  });
+
+  test('a timestamp shifted by an hour is caught', async () => {
+    await pair.target.query(`UPDATE public.${TABLE} SET updated_at = updated_at + interval '1 hour' WHERE id = $1`, [key(20)]);
+    const [[{ updated_at: original }]] = (await pair.source.promise().query(`SELECT updated_at FROM ${TABLE} WHERE id = ?`, [key(20)])) as unknown as [[{ updated_at: string }]];
+    const hour = Number(original.slice(11, 13));
+    const shifted = `${original.slice(0, 11)}${String(hour + 1).padStart(2, '0')}${original.slice(13)}`;
+    await assertMismatch(new RegExp(`column updated_at at key ${key(20)}: source "${original}", target "${shifted}"`));
+  });
+
+  test('copying the range again clears its mismatch, and it verifies', async () => {
+    await pair.target.query(`UPDATE public.${TABLE} SET balance = balance + 1 WHERE id = $1`, [key(30)]);
+    await assert.rejects(verifyRange(item(), pair), { name: 'VerificationMismatchError' });
+    await copyRange(item(), pair);
+    assert.equal((await ledgerRange()).verification, null);
+    await verifyRange(item(), pair);
+    assert.equal((await ledgerRange()).verification, 'verified');
+  });
+
+  test('the handler verifies with its own connection pair, closes it, and counts rows and mismatches', async (t) => {
+    process.env.SOURCE_URL = SOURCE_URL;
+    process.env.TARGET_URL = TARGET_URL;
+    const added = mock.method(metrics, 'addMetric');
+    t.after(() => mock.restoreAll());
+    const idle = await openConnectionCounts(pair);
+
+    await verifyRangeHandler(item(), {} as never);
+    assert.deepEqual(await openConnectionCounts(pair), idle);
+
+    await pair.target.query(`UPDATE public.${TABLE} SET bio = 'changed' WHERE id = $1`, [key(40)]);
+    await assert.rejects(verifyRangeHandler(item(), {} as never), { name: 'VerificationMismatchError' });
+    assert.deepEqual(await openConnectionCounts(pair), idle);
+
+    assert.deepEqual(
+      added.mock.calls.map((call) => call.arguments.slice(0, 1).concat(call.arguments[2])),
+      [
+        ['RowsVerified', 1_000],
+        ['RangeErrors', 1],
+        ['VerificationMismatches', 1],
+      ],
+    );
+  });
+});
