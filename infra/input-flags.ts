@@ -11,13 +11,17 @@ const FIELDS = {
   overlapSeconds: 'number',
 } as const satisfies Partial<Record<keyof ExecutionInput, 'text' | 'number'>>;
 
+/** Fields that are on unless a flag turns them off: `--no-verify` gives `verify: false`. */
+const OFF_SWITCHES = { verify: 'no-verify' } as const satisfies Partial<Record<keyof ExecutionInput, string>>;
+
 /** `chunkRows` → `chunk-rows`, `policies.zeroDates` → `zero-dates`: a flag is its field's name, kebab-cased. */
 const flagOf = (field: string) => field.replace(/^policies\./, '').replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 
-/** The flags for `util.parseArgs`: every one a string, checked by the execution input's own schema. */
-export const INPUT_FLAG_OPTIONS = Object.fromEntries(
-  [...Object.keys(FIELDS), ...POLICY_NAMES].map((field) => [flagOf(field), { type: 'string' as const }]),
-);
+/** The flags for `util.parseArgs`: strings checked by the execution input's own schema, and the off switches. */
+export const INPUT_FLAG_OPTIONS: Record<string, { type: 'string' | 'boolean' }> = {
+  ...Object.fromEntries([...Object.keys(FIELDS), ...POLICY_NAMES].map((field) => [flagOf(field), { type: 'string' as const }])),
+  ...Object.fromEntries(Object.values(OFF_SWITCHES).map((flag) => [flag, { type: 'boolean' as const }])),
+};
 
 const FIELD_NAMES = new RegExp(`"(${[...Object.keys(executionInputSchema.shape), ...POLICY_NAMES.map((name) => `policies\\.${name}`)].join('|')})"`, 'g');
 
@@ -42,6 +46,9 @@ export function executionInputFromFlags(values: Record<string, unknown>, base: R
     if (typeof value !== 'string') continue;
     raw.policies = { ...(raw.policies as object | undefined), [name]: value };
     fromFlags.add(`policies.${name}`);
+  }
+  for (const [field, flag] of Object.entries(OFF_SWITCHES)) {
+    if (values[flag] === true) raw[field] = false;
   }
   const parsed = executionInputSchema.safeParse(raw);
   if (!parsed.success) {

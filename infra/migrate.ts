@@ -3,15 +3,16 @@ import cliProgress from 'cli-progress';
 import { z } from 'zod';
 import { closeTarget, endpointFromUrl, openTarget } from '../functions/core/connections.js';
 import { formatIssues } from '../functions/core/input.js';
-import { lastRunOf, type UnfinishedRun } from '../functions/core/ledger.js';
+import { lastRunOf, type RunSummary, type UnfinishedRun } from '../functions/core/ledger.js';
 import { DEFAULT_POLICIES, POLICY_NAMES } from '../functions/core/policies.js';
 import { executionInputFromFlags, INPUT_FLAG_OPTIONS } from './input-flags.js';
+import { formatRange } from '../functions/core/ranges.js';
 import { STATE } from './states.js';
 import { migrateLocally, type LocalMigrationResult } from './local/local-migration.js';
 import type { WorkflowEvent } from './local/runner.js';
 
 const USAGE = `Usage: npm run migrate -- --source mysql://user[:pass]@host:port/db --target postgres://user[:pass]@host:port/db
-                           --table users [--chunk-rows 100000] [--concurrency 4] [--retry-failed] [--json]
+                           --table users [--chunk-rows 100000] [--concurrency 4] [--retry-failed] [--no-verify] [--json]
                            [--mode full|incremental] [--change-column updated_at] [--overlap-seconds 60]
                            [--zero-dates null|fail] [--nul-bytes fail|strip] [--tinyint1 fail|nonzero-true] [--empty-enum keep|null|fail]`;
 
@@ -66,65 +67,103 @@ async function lastRunOfTable(targetUrl: string, table: string): Promise<Unfinis
   }
 }
 
-/** A progress bar on stderr fed by the workflow's own events: ranges done of planned, rows, rows/s. */
+/**
+ * A progress bar on stderr fed by the workflow's own events: ranges done (a Map iteration ends
+ * after CopyRange and VerifyRange, or after its failure is queued) of planned, rows, rows/s, ETA.
+ */
 function progressBar(enabled: boolean) {
   const bar = new cliProgress.SingleBar(
-    { format: 'CopyRanges [{bar}] {value}/{total} ranges | {rows} rows | {rate} rows/s | ETA {eta_formatted}', hideCursor: true, stream: process.stderr },
+    {
+      format: 'CopyRanges [{bar}] {value}/{total} ranges ({failed} failed) | {rows} rows | {rate} rows/s | ETA {eta_formatted}',
+      hideCursor: true,
+      stream: process.stderr,
+    },
     cliProgress.Presets.shades_classic,
   );
   let rows = 0;
+  let failed = 0;
   let started = 0;
+  const rate = () => Math.round(rows / Math.max(0.001, (Date.now() - started) / 1000));
   const onEvent = (event: WorkflowEvent) => {
-    if (!enabled || !('state' in event) || !event.state) return;
-    const { name } = event.state;
+    if (!enabled) return;
+    if (event.type === 'MapIterationSucceeded' || event.type === 'MapIterationFailed') {
+      bar.increment(1, { rows, failed, rate: rate() });
+      return;
+    }
+    if (event.type !== 'StateExited' || !('state' in event) || !event.state) return;
+    const { name, output } = event.state;
     // A Plan that found the table busy exits with no ranges: there is nothing to show.
-    const planned = name === STATE.plan && event.type === 'StateExited' && (event.state.output as { ranges?: unknown[] }).ranges;
+    const planned = name === STATE.plan && (output as { ranges?: unknown[] }).ranges;
     if (planned) {
       started = Date.now();
-      bar.start(planned.length, 0, { rows: 0, rate: 0 });
-    } else if ((event.type === 'StateExited' && name === STATE.copyRange) || (event.type === 'StateCaught' && name === STATE.copyRange)) {
-      // A range copied in several invocations counts once, when its last part is in.
-      const copied = event.type === 'StateExited' ? (event.state.output as { copied: { rows: number; next?: string } }).copied : undefined;
-      rows += copied?.rows ?? 0;
-      const rate = Math.round(rows / Math.max(0.001, (Date.now() - started) / 1000));
-      bar.increment(copied?.next === undefined ? 1 : 0, { rows, rate });
+      bar.start(planned.length, 0, { rows, failed, rate: 0 });
+    } else if (name === STATE.copyRange) {
+      rows += (output as { copied: { rows: number } }).copied.rows;
+      bar.update({ rows, rate: rate() });
+    } else if (name === STATE.sendFailedBatch) {
+      failed++;
     }
   };
   return { onEvent, stop: () => enabled && bar.stop() };
 }
 
+/** Left-aligned columns, two spaces apart. */
+function columns(rows: (string | number)[][]): string[] {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => String(row[i]).length)));
+  return rows.map((row) => row.map((cell, i) => String(cell).padEnd(widths[i]!)).join('  ').trimEnd());
+}
+
+function verificationResult(summary: RunSummary): string {
+  if (!summary.verify) return 'off (--no-verify)';
+  const mismatched = summary.mismatchedRanges > 0 ? `, ${summary.mismatchedRanges} mismatched` : '';
+  return `${summary.verifiedRanges} of ${summary.ranges} ranges verified (${summary.verifiedRows} rows)${mismatched}`;
+}
+
 function report(outcome: LocalMigrationResult): string {
   const { summary, run } = outcome;
-  const lines: string[] = [];
   if (outcome.alreadyRunning) return `Run ${run.runId}: ${outcome.alreadyRunning}`;
-  if (!summary) {
-    lines.push(`Run ${run.runId} failed before any range was copied: ${run.error?.name}: ${run.error?.message}`);
-    return lines.join('\n');
-  }
-  const rate = Math.round(summary.rows / Math.max(outcome.seconds, 0.001));
-  const rows: [string, string | number][] = [
+  if (!summary) return `Run ${run.runId} failed before any range was copied: ${run.error?.name}: ${run.error?.message}`;
+  const lines = columns([
     ['run', summary.runId],
     ['table', summary.table],
     ['mode', summary.mode],
     ['status', summary.status],
-    ['ranges copied', `${summary.copiedRanges} of ${summary.ranges}`],
+    ['ranges ok', `${summary.ranges - summary.failed} of ${summary.ranges}`],
     ['ranges failed', summary.failed],
-    ['rows', summary.rows],
+    ['rows copied', summary.rows],
     ['seconds', outcome.seconds],
-    ['rows/s', rate],
-    ...(summary.watermark ? [['watermark', `${summary.watermark}${summary.status === 'succeeded' ? '' : ' (not reached: the run failed)'}`] as [string, string]] : []),
+    ['rows/s', Math.round(summary.rows / Math.max(outcome.seconds, 0.001))],
+    ['verification', verificationResult(summary)],
+    ...(summary.watermark ? [['watermark', `${summary.watermark}${summary.status === 'succeeded' ? '' : ' (not reached: the run failed)'}`]] : []),
     // Every policy with its setting, so a zero says the policy ran and found nothing.
-    ...POLICY_NAMES.map((name): [string, number] => [`${name}: ${summary.policies[name]}`, summary.policyCounts[name]]),
-  ];
-  const width = Math.max(...rows.map(([label]) => label.length));
-  lines.push(...rows.map(([label, value]) => `${label.padEnd(width)}  ${value}`));
+    ...POLICY_NAMES.map((name) => [`${name}: ${summary.policies[name]}`, summary.policyCounts[name]]),
+  ]);
+  lines.push(
+    '',
+    ...columns([
+      ['range', 'lo', 'hi', 'status', 'rows', 'seconds', 'verification', 'checksum'],
+      ...summary.rangeResults.map((r) => [
+        `#${r.index}`,
+        r.lo ?? '-inf',
+        r.hi ?? '+inf',
+        r.status,
+        r.rows ?? '-',
+        r.seconds ?? '-',
+        r.verification ?? (summary.verify ? 'not verified' : 'off'),
+        r.checksum ? r.checksum.slice(0, 16) : '-',
+      ]),
+    ]).map((line) => `  ${line}`),
+  );
+  if (summary.ranges > summary.rangeResults.length) {
+    lines.push(`  ... ${summary.ranges - summary.rangeResults.length} more: SELECT * FROM migration.ranges WHERE run_id = '${summary.runId}' ORDER BY range_index;`);
+  }
   if (summary.schemaNotes.length > 0) {
     lines.push('', 'Created the target table without these source definitions:');
     for (const note of summary.schemaNotes) lines.push(`  ${note}`);
   }
   if (summary.failed > 0) {
     lines.push('', 'Failed ranges (run again with the same flags and --retry-failed to copy just these):');
-    for (const range of summary.failedRanges) lines.push(`  #${range.index} [${range.lo ?? '-inf'}, ${range.hi ?? '+inf'})  ${range.error ?? range.status}`);
+    for (const range of summary.failedRanges) lines.push(`  #${range.index} ${formatRange(range)}  ${range.error ?? range.status}`);
   }
   return lines.join('\n');
 }
@@ -170,6 +209,10 @@ export async function main(argv: string[]): Promise<number> {
         ranges: summary?.ranges ?? 0,
         failed: summary?.failed ?? 0,
         failedRanges: summary?.failedRanges ?? [],
+        verify: summary?.verify ?? flags.input.verify !== false,
+        verifiedRanges: summary?.verifiedRanges ?? 0,
+        verifiedRows: summary?.verifiedRows ?? 0,
+        mismatchedRanges: summary?.mismatchedRanges ?? 0,
         seconds: outcome.seconds,
         watermark: summary?.watermark ?? null,
         policies: summary?.policies ?? { ...DEFAULT_POLICIES, ...flags.input.policies },

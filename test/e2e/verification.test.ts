@@ -1,0 +1,132 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { promisify } from 'node:util';
+import { after, before, describe, test } from 'node:test';
+import type { ConnectionPair } from '../../functions/core/connections.js';
+import type { RunSummary } from '../../functions/core/ledger.js';
+import { migrateLocally } from '../../infra/local/local-migration.js';
+import { seededId, seedUsers } from '../../infra/local/seed.js';
+import { closePair, dropTables, openPair, readBothSides, SOURCE_URL, TARGET_URL } from '../support/databases.js';
+
+const TABLE = 'i4_e2e_verification';
+const ROWS = 6_000;
+const INPUT = { table: TABLE, chunkRows: 1_500, concurrency: 2 };
+
+interface LedgerRange {
+  range_index: number;
+  lo: string | null;
+  hi: string | null;
+  status: string;
+  rows: number | null;
+  verification: string | null;
+  checksum: string | null;
+  error: string | null;
+}
+
+describe('verification in the workflow, run locally', () => {
+  let pair: ConnectionPair;
+  const runIds: string[] = [];
+
+  const ledger = async (runId: string) =>
+    (
+      await pair.target.query<LedgerRange>(
+        `SELECT range_index, lo::text, hi::text, status, rows::int AS rows, verification, checksum, error
+           FROM migration.ranges WHERE run_id = $1 ORDER BY range_index`,
+        [runId],
+      )
+    ).rows;
+
+  const migrate = async (input: Record<string, unknown>) => {
+    const outcome = await migrateLocally({ sourceUrl: SOURCE_URL, targetUrl: TARGET_URL, input });
+    runIds.push(outcome.run.runId);
+    return outcome;
+  };
+
+  before(async () => {
+    pair = await openPair();
+    await dropTables(pair, TABLE);
+    await seedUsers(pair.source, { table: TABLE, rows: ROWS });
+  });
+  after(async () => {
+    await pair.target.query('DELETE FROM migration.runs WHERE run_id = ANY($1)', [runIds]);
+    await dropTables(pair, TABLE);
+    await closePair(pair);
+  });
+
+  test("the execution's result says per range and in total what was copied and that it was verified, as the ledger has it", async () => {
+    const outcome = await migrate(INPUT);
+    assert.equal(outcome.run.status, 'SUCCEEDED', JSON.stringify(outcome.run.error));
+    const result = outcome.run.output as RunSummary;
+    assert.deepEqual(result, outcome.summary);
+
+    const ranges = await ledger(outcome.run.runId);
+    assert.equal(ranges.length, 4);
+    assert.deepEqual(
+      result.rangeResults.map(({ index, lo, hi, status, rows, verification, checksum }) => ({ index, lo, hi, status, rows, verification, checksum })),
+      ranges.map((r) => ({ index: r.range_index, lo: r.lo, hi: r.hi, status: r.status, rows: r.rows, verification: r.verification, checksum: r.checksum })),
+    );
+    assert.ok(ranges.every((r) => r.status === 'copied' && r.verification === 'verified'));
+    assert.equal(result.rows, ranges.reduce((sum, r) => sum + r.rows!, 0));
+    assert.equal(result.rows, ROWS);
+    assert.deepEqual(
+      { verify: result.verify, ranges: result.ranges, verifiedRanges: result.verifiedRanges, verifiedRows: result.verifiedRows, mismatched: result.mismatchedRanges, failed: result.failed },
+      { verify: true, ranges: 4, verifiedRanges: 4, verifiedRows: ROWS, mismatched: 0, failed: 0 },
+    );
+
+    // Each checksum is the sha256 of that range's rows on the target, canonical, in key order.
+    const { target } = await readBothSides(pair, TABLE);
+    for (const range of ranges) {
+      const inRange = target.filter(([id]) => (range.lo === null || BigInt(id!) >= BigInt(range.lo)) && (range.hi === null || BigInt(id!) < BigInt(range.hi)));
+      const expected = createHash('sha256').update(inRange.map((row) => JSON.stringify(row) + '\n').join('')).digest('hex');
+      assert.equal(range.checksum, expected, `range ${range.range_index}`);
+    }
+  });
+
+  test('a target that alters a value on the way in fails that range at VerifyRange, and the failure reaches the queue', async () => {
+    const altered = seededId(4_000, ROWS);
+    // A trigger stands in for a faulty copy path: the data is changed after CopyRange wrote it faithfully.
+    await pair.target.query(`CREATE OR REPLACE FUNCTION public.i4_alter_name() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN NEW.name := 'altered'; RETURN NEW; END $$`);
+    await pair.target.query(`CREATE TRIGGER i4_alter_name BEFORE INSERT ON public.${TABLE} FOR EACH ROW WHEN (NEW.id = ${altered}) EXECUTE FUNCTION public.i4_alter_name()`);
+    try {
+      const outcome = await migrate(INPUT);
+      assert.equal(outcome.run.status, 'FAILED');
+      assert.equal(outcome.run.error?.name, 'RangesFailedError');
+      assert.equal(outcome.failedBatches.length, 1);
+      const message = outcome.failedBatches[0] as { runId: string; range: { index: number }; error: { Error: string; Cause: string } };
+      assert.equal(message.runId, outcome.run.runId);
+      assert.equal(message.error.Error, 'VerificationMismatchError');
+      assert.match(message.error.Cause, new RegExp(`column name at key ${altered}: source "User 4000", target "altered"`));
+
+      const summary = outcome.summary!;
+      assert.deepEqual(
+        { failed: summary.failed, mismatched: summary.mismatchedRanges, verified: summary.verifiedRanges, rows: summary.rows, verifiedRows: summary.verifiedRows },
+        { failed: 1, mismatched: 1, verified: 3, rows: ROWS, verifiedRows: ROWS - 1_500 },
+      );
+      assert.deepEqual(summary.failedRanges.map((r) => r.index), [message.range.index]);
+      const failed = (await ledger(outcome.run.runId)).find((r) => r.range_index === message.range.index)!;
+      assert.equal(failed.status, 'failed');
+      assert.equal(failed.verification, 'mismatch');
+      assert.match(failed.error!, /^VerificationMismatchError: /);
+    } finally {
+      await pair.target.query(`DROP TRIGGER IF EXISTS i4_alter_name ON public.${TABLE}`);
+      await pair.target.query('DROP FUNCTION IF EXISTS public.i4_alter_name()');
+    }
+  });
+
+  test('npm run migrate --no-verify skips VerifyRange and says so in its JSON summary', async () => {
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ['--import', 'tsx', 'infra/migrate.ts', '--source', SOURCE_URL, '--target', TARGET_URL, '--table', TABLE, '--chunk-rows', '3000', '--no-verify', '--json'],
+      { env: { ...process.env, FORCE_COLOR: '0' } },
+    );
+    const summary = JSON.parse(stdout.trim().split('\n').at(-1)!);
+    runIds.push(summary.runId);
+    assert.deepEqual(
+      { status: summary.status, verify: summary.verify, ranges: summary.ranges, rows: summary.rows, verifiedRanges: summary.verifiedRanges, verifiedRows: summary.verifiedRows },
+      { status: 'succeeded', verify: false, ranges: 2, rows: ROWS, verifiedRanges: 0, verifiedRows: 0 },
+    );
+    assert.ok((await ledger(summary.runId)).every((r) => r.status === 'copied' && r.verification === null && r.checksum === null));
+  });
+});
