@@ -109,9 +109,9 @@ describe('the default stack (no optional context)', () => {
     });
   });
 
-  test('there are five functions, all on the nodejs22.x runtime', () => {
-    template.resourceCountIs('AWS::Lambda::Function', 5);
-    template.resourcePropertiesCountIs('AWS::Lambda::Function', { Runtime: 'nodejs22.x' }, 5);
+  test('there are six functions (Plan, CopyRange, VerifyRange, DescribeFailure, Summarize, Redrive), all on the nodejs22.x runtime', () => {
+    template.resourceCountIs('AWS::Lambda::Function', 6);
+    template.resourcePropertiesCountIs('AWS::Lambda::Function', { Runtime: 'nodejs22.x' }, 6);
   });
 
   test('without vpcId the functions run in a VPC the stack creates', () => {
@@ -190,7 +190,7 @@ describe('optional context', () => {
           SecurityGroupIds: ['sg-0cccccccccccccccc'],
         },
       },
-      5,
+      6,
     );
   });
 });

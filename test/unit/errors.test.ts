@@ -69,7 +69,7 @@ describe('classifyDatabaseError', () => {
       new DataRejectedError('target: bad'),
       new SchemaError('no primary key'),
       new ValueConversionError('users', 'born', '7', 'zero date'),
-      new RangesFailedError('2 ranges failed'),
+      new RangesFailedError('2 ranges failed', 2),
     ]) {
       assert.equal(classifyDatabaseError(named, 'target'), named);
       assert.equal(classifyDatabaseError(named, 'source'), named);

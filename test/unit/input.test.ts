@@ -6,8 +6,8 @@ import { DEFAULT_POLICIES } from '../../functions/core/policies.js';
 import { parseFlags } from '../../infra/migrate.js';
 
 const DEFAULTS: RunDefaults = { table: 'users', chunkRows: 50_000, concurrency: 8 };
-/** What every run is unless its input says otherwise: a full run with the default overlap and value policies. */
-const FULL_RUN = { mode: 'full', overlapSeconds: DEFAULT_OVERLAP_SECONDS, policies: DEFAULT_POLICIES } as const;
+/** What every run is unless its input says otherwise: a full, verified run with the default overlap and value policies. */
+const FULL_RUN = { mode: 'full', overlapSeconds: DEFAULT_OVERLAP_SECONDS, policies: DEFAULT_POLICIES, verify: true } as const;
 
 /** Asserts that resolving `raw` is refused with an InputValidationError whose message matches. */
 function assertRefused(raw: unknown, message: RegExp): void {
@@ -33,11 +33,12 @@ describe('resolveRunSettings', () => {
   });
 
   test('a full valid input overrides every default', () => {
-    assert.deepEqual(resolveRunSettings({ table: 'orders_2024', chunkRows: 2_500, concurrency: 1000 }, DEFAULTS), {
+    assert.deepEqual(resolveRunSettings({ table: 'orders_2024', chunkRows: 2_500, concurrency: 1000, verify: false }, DEFAULTS), {
       table: 'orders_2024',
       chunkRows: 2_500,
       concurrency: 1000,
       ...FULL_RUN,
+      verify: false,
     });
   });
 
@@ -70,6 +71,12 @@ describe('resolveRunSettings', () => {
   for (const concurrency of [0, 1001, 2.5]) {
     test(`concurrency ${concurrency} is refused, naming "concurrency"`, () => {
       assertRefused({ concurrency }, /"concurrency"/);
+    });
+  }
+
+  for (const verify of ['false', 0, null]) {
+    test(`verify ${JSON.stringify(verify)} is refused, naming "verify"`, () => {
+      assertRefused({ verify }, /"verify" must be true or false/);
     });
   }
 
