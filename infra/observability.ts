@@ -39,26 +39,31 @@ export class MigrationObservability extends Construct {
     if (props.alarmEmail) this.alarmTopic.addSubscription(new subscriptions.EmailSubscription(props.alarmEmail));
     const notify = new cloudwatchActions.SnsAction(this.alarmTopic);
 
+    // Any failure is worth a look: each alarm fires on the first minute its metric is above 0.
+    const alarmAboveZero = (id: string, metric: cloudwatch.IMetric, alarmDescription: string) => {
+      const alarm = new cloudwatch.Alarm(this, id, {
+        alarmDescription,
+        metric,
+        threshold: 0,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
+      alarm.addAlarmAction(notify);
+      return alarm;
+    };
     const queueDepth = props.failedBatches.metricApproximateNumberOfMessagesVisible({ period: PERIOD, statistic: 'Maximum' });
-    this.failedBatchesAlarm = new cloudwatch.Alarm(this, 'FailedBatchesWaiting', {
-      alarmDescription: 'Failed ranges are waiting on the failed-batches queue: read them, fix the cause, redrive them',
-      metric: queueDepth,
-      threshold: 0,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-      evaluationPeriods: 1,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    });
-
+    this.failedBatchesAlarm = alarmAboveZero(
+      'FailedBatchesWaiting',
+      queueDepth,
+      'Failed ranges are waiting on the failed-batches queue: read their errors, fix the cause, run them again',
+    );
     const failedExecutions = props.stateMachine.metricFailed({ period: PERIOD, statistic: 'Sum' });
-    this.failedExecutionsAlarm = new cloudwatch.Alarm(this, 'FailedExecutions', {
-      alarmDescription: 'A migration execution failed: its Summarize error and the ledger (migration.ranges) say which ranges and why',
-      metric: failedExecutions,
-      threshold: 0,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-      evaluationPeriods: 1,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    });
-    for (const alarm of [this.failedBatchesAlarm, this.failedExecutionsAlarm]) alarm.addAlarmAction(notify);
+    this.failedExecutionsAlarm = alarmAboveZero(
+      'FailedExecutions',
+      failedExecutions,
+      'A migration execution failed: its Summarize error and the ledger (migration.ranges) say which ranges and why',
+    );
 
     // Metric ids in one graph must differ, so each rate names its own.
     const perSecond = (id: string, metricName: string) =>
