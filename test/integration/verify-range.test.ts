@@ -128,3 +128,49 @@ describe('VerifyRange against MariaDB and PostgreSQL', () => {
     );
   });
 });
+
+describe('VerifyRange on every mapped type', () => {
+  const TYPES_TABLE = 'i4_verify_types';
+  let pair: ConnectionPair;
+
+  before(async () => {
+    pair = await openPair();
+    await dropTables(pair, TYPES_TABLE);
+  });
+  after(async () => {
+    await dropTables(pair, TYPES_TABLE);
+    await closePair(pair);
+  });
+
+  test('values each server prints differently still verify, and one changed byte does not', async () => {
+    await pair.source.promise().query(`CREATE TABLE ${TYPES_TABLE} (
+      id BIGINT UNSIGNED PRIMARY KEY, flag TINYINT(1), tiny TINYINT, small_u SMALLINT UNSIGNED, medium MEDIUMINT, int_u INT UNSIGNED,
+      big BIGINT, dec65 DECIMAL(65,30), real_f FLOAT, dbl DOUBLE, yr YEAR, fixed CHAR(5), var VARCHAR(20), txt TEXT, long_txt LONGTEXT,
+      en ENUM('', 'a', 'b'), st SET('x', 'y'), doc JSON, d DATE, dt DATETIME, dt6 DATETIME(6), ts TIMESTAMP(3) NULL,
+      bin BINARY(4), vbin VARBINARY(8), blb BLOB
+    )`);
+    await pair.source.promise().query(`INSERT INTO ${TYPES_TABLE} VALUES
+      (1, 1, -128, 65535, -8388608, 4294967295, -9223372036854775808, '-12345678901234567890123456789012345.123456789012345678901234567890',
+       0.1, 1e20, 2155, 'ab', 'tab\\there', 'line\\nbreak \\\\ back', 'emoji 🚀 é', '', 'x,y', '{"b": [1, 2.50, {"z": null, "a": "s"}], "a": true}',
+       '2024-02-29', '1970-01-01 00:00:00', '2038-01-19 03:14:07.999999', '2020-09-14 12:26:40.120', UNHEX('00FF0000'), UNHEX('0001'), UNHEX('DEADBEEF00')),
+      (18446744073709551615, 0, 127, 0, 8388607, 0, 9223372036854775807, '0.000000000000000000000000000001',
+       1.2345678, 0.0000001, 1901, '', '', '', NULL, 'b', '', '[]', '1000-01-01', '9999-12-31 23:59:59', '2020-01-01 00:00:00.100000', NULL,
+       UNHEX('00000000'), UNHEX(''), UNHEX('')),
+      (2, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)`);
+    const runId = `i4-verify-types-${process.pid}`;
+    const planned = await plan({ input: { table: TYPES_TABLE }, runId, execution: `local:${runId}` }, pair, DEFAULTS);
+    try {
+      const item = { runId, table: TYPES_TABLE, range: planned.ranges[0]! };
+      await copyRange(item, pair);
+      assert.equal((await verifyRange(item, pair)).rows, 3);
+
+      await pair.target.query(`UPDATE public.${TYPES_TABLE} SET blb = '\\xdeadbeef'::bytea WHERE id = 1`);
+      await assert.rejects(verifyRange(item, pair), {
+        name: 'VerificationMismatchError',
+        message: /column blb at key 1: source "\\\\xdeadbeef00", target "\\\\xdeadbeef"/,
+      });
+    } finally {
+      await pair.target.query('DELETE FROM migration.runs WHERE run_id = $1', [runId]);
+    }
+  });
+});
