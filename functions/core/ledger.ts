@@ -172,7 +172,11 @@ export async function recordRangeCopied(target: pg.Client, runId: string, range:
       WHERE run_id = $1 AND range_index = $2`,
     [runId, range.index, range.lo, chunk.rows, seconds, chunk.next === undefined ? 'copied' : 'pending', chunk.next ?? null, JSON.stringify(chunk.policyCounts)],
   );
-  if (rowCount !== 1) throw new Error(`Range ${range.index} of run ${runId} is not in the ledger: was the run planned?`);
+  assertPlanned(rowCount, runId, range);
+}
+
+function assertPlanned(updated: number | null, runId: string, range: KeyRange): void {
+  if (updated !== 1) throw new Error(`Range ${range.index} of run ${runId} is not in the ledger: was the run planned?`);
 }
 
 /**
@@ -224,12 +228,13 @@ export async function lastRunOf(target: pg.Client, table: string): Promise<Unfin
 
 /** Marks a copied range verified, with the checksum of its rows; a failed earlier attempt is forgotten. */
 export async function recordRangeVerified(target: pg.Client, runId: string, range: KeyRange, checksum: string, seconds: number): Promise<void> {
-  await target.query(
+  const { rowCount } = await target.query(
     `UPDATE ${LEDGER_SCHEMA}.ranges
         SET status = 'copied', verification = 'verified', checksum = $3, verify_seconds = $4, error = NULL, updated_at = clock_timestamp()
       WHERE run_id = $1 AND range_index = $2`,
     [runId, range.index, checksum, seconds],
   );
+  assertPlanned(rowCount, runId, range);
 }
 
 /** Marks a range failed by its verification: a mismatch, or a verification that could not finish. */
