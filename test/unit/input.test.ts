@@ -126,6 +126,11 @@ describe('the migrate command flags', () => {
     });
   });
 
+  test('--no-verify turns verification off; without it the input leaves verify to its default', () => {
+    assert.deepEqual(inputOf(['--no-verify']), { table: 'users', verify: false });
+    assert.deepEqual(inputOf([]), { table: 'users' });
+  });
+
   test('a bad flag value is refused naming the flag', () => {
     assert.throws(() => parseFlags([...base, '--mode', 'delta']), /--mode must be "full" or "incremental"/);
     assert.throws(() => parseFlags([...base, '--overlap-seconds', '1.5']), /--overlap-seconds must be a whole number/);
