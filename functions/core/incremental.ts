@@ -138,6 +138,21 @@ export async function advanceWatermark(target: pg.Client, runId: string): Promis
   );
 }
 
+/**
+ * The change column a run tracks and its high watermark (the source's clock when Plan began):
+ * a row whose change column is at or after it changed while the run went on. Null when the
+ * table has no change column.
+ */
+export async function readRunHighWatermark(target: pg.Client, runId: string): Promise<{ column: string; highWatermark: string } | null> {
+  const { rows } = await target.query<{ change_column: string; high_watermark: string }>(
+    `SELECT change_column, ${asSourceTime('high_watermark')} AS high_watermark
+       FROM ${LEDGER_SCHEMA}.runs WHERE run_id = $1 AND high_watermark IS NOT NULL`,
+    [runId],
+  );
+  const run = rows[0];
+  return run ? { column: run.change_column, highWatermark: run.high_watermark } : null;
+}
+
 /** The MySQL condition selecting the changed rows; null when every row counts. */
 export function changedRowsCondition(changes: ChangedRows): RowCondition | null {
   return changes.since === null ? null : { sql: `${quoteMysql(changes.column)} >= ?`, values: [changes.since] };

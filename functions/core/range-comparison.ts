@@ -8,8 +8,11 @@ export type Difference =
   | { kind: 'changed'; key: string; column: string; source: string | null; target: string | null };
 
 export interface RangeComparison {
+  /** Rows compared on each side. */
   sourceRows: number;
   targetRows: number;
+  /** Source rows left out because they changed after the run began, with their target rows. */
+  unsettled: number;
   /** Source rows absent from the target. */
   missing: number;
   /** Target rows absent from the source. */
@@ -20,71 +23,105 @@ export interface RangeComparison {
   differences: Difference[];
   /** Differences found beyond those listed. */
   omitted: number;
-  /** sha256 over the target's canonical rows in key order. */
+  /** sha256 over the target's compared canonical rows in key order. */
   checksum: string;
 }
 
-export interface ComparisonColumns {
+export interface ComparisonOptions {
   names: string[];
   /** Position of the primary key among the values. */
   keyIndex: number;
+  /** How many differences to name. */
+  listed?: number;
+  /** A source row the source changed after the run began: neither side of it is compared. */
+  unsettled?: (sourceRow: CanonicalRow) => boolean;
 }
 
+type Rows = AsyncIterable<CanonicalRow> | Iterable<CanonicalRow>;
+
 /**
- * Merge-joins two streams of canonical rows, each in ascending key order, one row of each in
- * memory at a time. Reads both to the end so the counts are whole, and keeps the first
- * `listed` differences to name them.
+ * Merge-joins rows of both sides, each in ascending key order, one row of each in memory at a
+ * time. {@link RangeComparer.merge} can be given the next rows of both sides again (batches
+ * that continue in key order), so a range is compared in one pass or in many.
  */
-export async function compareRanges(
-  source: AsyncIterable<CanonicalRow>,
-  target: AsyncIterable<CanonicalRow>,
-  { names, keyIndex }: ComparisonColumns,
-  listed = 5,
-): Promise<RangeComparison> {
-  const result: RangeComparison = { sourceRows: 0, targetRows: 0, missing: 0, extra: 0, changed: 0, differences: [], omitted: 0, checksum: '' };
-  const hash = createHash('sha256');
-  const note = (difference: Difference) => {
-    if (result.differences.length < listed) result.differences.push(difference);
-    else result.omitted++;
-  };
-  const sourceRows = source[Symbol.asyncIterator]();
-  const targetRows = target[Symbol.asyncIterator]();
-  try {
-    let s = await sourceRows.next();
-    let t = await targetRows.next();
-    while (!s.done || !t.done) {
-      const order = s.done ? 1 : t.done ? -1 : compareKeys(s.value[keyIndex]!, t.value[keyIndex]!);
-      if (order <= 0) result.sourceRows++;
-      if (order >= 0) {
-        result.targetRows++;
-        // JSON keeps NULL apart from the text "null" and makes the row boundaries unambiguous.
-        hash.update(JSON.stringify(t.value!) + '\n');
-      }
-      if (order < 0) {
-        result.missing++;
-        note({ kind: 'missing', key: s.value![keyIndex]! });
-      } else if (order > 0) {
-        result.extra++;
-        note({ kind: 'extra', key: t.value![keyIndex]! });
-      } else {
-        const key = s.value![keyIndex]!;
-        let differs = false;
-        for (let i = 0; i < names.length; i++) {
-          if (s.value![i] === t.value![i]) continue;
-          differs = true;
-          note({ kind: 'changed', key, column: names[i]!, source: s.value![i]!, target: t.value![i]! });
-        }
-        if (differs) result.changed++;
-      }
-      if (order <= 0) s = await sourceRows.next();
-      if (order >= 0) t = await targetRows.next();
-    }
-  } finally {
-    // Stops whichever side is still streaming when the other failed.
-    await Promise.allSettled([sourceRows.return?.(), targetRows.return?.()]);
+export class RangeComparer {
+  private readonly counts = { sourceRows: 0, targetRows: 0, unsettled: 0, missing: 0, extra: 0, changed: 0, omitted: 0 };
+  private readonly differences: Difference[] = [];
+  private readonly hash = createHash('sha256');
+  private readonly listed: number;
+
+  constructor(private readonly options: ComparisonOptions) {
+    this.listed = options.listed ?? 5;
   }
-  result.checksum = hash.digest('hex');
-  return result;
+
+  async merge(source: Rows, target: Rows): Promise<void> {
+    const { keyIndex } = this.options;
+    const sourceRows = iterate(source);
+    const targetRows = iterate(target);
+    try {
+      let s = await sourceRows.next();
+      let t = await targetRows.next();
+      while (!s.done || !t.done) {
+        const order = s.done ? 1 : t.done ? -1 : compareKeys(s.value[keyIndex]!, t.value[keyIndex]!);
+        if (order <= 0 && this.options.unsettled?.(s.value!)) {
+          this.counts.unsettled++;
+        } else {
+          this.compare(order <= 0 ? s.value! : null, order >= 0 ? t.value! : null);
+        }
+        if (order <= 0) s = await sourceRows.next();
+        if (order >= 0) t = await targetRows.next();
+      }
+    } finally {
+      // Stops whichever side is still streaming when the other failed.
+      await Promise.allSettled([sourceRows.return?.(), targetRows.return?.()]);
+    }
+  }
+
+  finish(): RangeComparison {
+    return { ...this.counts, differences: this.differences, checksum: this.hash.digest('hex') };
+  }
+
+  /** One key: on the source only, on the target only, or on both. */
+  private compare(source: CanonicalRow | null, target: CanonicalRow | null): void {
+    const { keyIndex, names } = this.options;
+    if (source) this.counts.sourceRows++;
+    if (target) {
+      this.counts.targetRows++;
+      // JSON keeps NULL apart from the text "null" and makes the row boundaries unambiguous.
+      this.hash.update(JSON.stringify(target) + '\n');
+    }
+    if (!target) {
+      this.counts.missing++;
+      this.note({ kind: 'missing', key: source![keyIndex]! });
+    } else if (!source) {
+      this.counts.extra++;
+      this.note({ kind: 'extra', key: target[keyIndex]! });
+    } else {
+      let differs = false;
+      for (let i = 0; i < names.length; i++) {
+        if (source[i] === target[i]) continue;
+        differs = true;
+        this.note({ kind: 'changed', key: source[keyIndex]!, column: names[i]!, source: source[i]!, target: target[i]! });
+      }
+      if (differs) this.counts.changed++;
+    }
+  }
+
+  private note(difference: Difference): void {
+    if (this.differences.length < this.listed) this.differences.push(difference);
+    else this.counts.omitted++;
+  }
+}
+
+/** Compares two whole streams of one range. */
+export async function compareRanges(source: Rows, target: Rows, options: ComparisonOptions): Promise<RangeComparison> {
+  const comparer = new RangeComparer(options);
+  await comparer.merge(source, target);
+  return comparer.finish();
+}
+
+function iterate(rows: Rows): AsyncIterator<CanonicalRow> | Iterator<CanonicalRow> {
+  return Symbol.asyncIterator in rows ? rows[Symbol.asyncIterator]() : rows[Symbol.iterator]();
 }
 
 /** Keys are integers as decimal text, possibly beyond 2^53. */

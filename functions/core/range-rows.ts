@@ -61,3 +61,19 @@ export function targetRangeRows(target: pg.Client, description: TableDescription
     ),
   );
 }
+
+/** The target's rows with these keys, in key order: arrays of text or null. */
+export async function targetRowsWithKeys(target: pg.Client, description: TableDescription, keys: string[]): Promise<(string | null)[][]> {
+  const key = quotePg(description.primaryKey);
+  // Cast to the key's own type, so the primary-key index serves the lookup.
+  const keyType = description.columns[description.primaryKeyIndex]!.pgType;
+  const { rows } = await target.query<(string | null)[]>({
+    text:
+      `SELECT ${description.columns.map((column) => quotePg(column.name)).join(', ')} FROM ${targetTable(description)}` +
+      ` WHERE ${key} = ANY($1::${keyType}[]) ORDER BY ${key}`,
+    values: [keys],
+    rowMode: 'array',
+    types: AS_TEXT,
+  });
+  return rows;
+}

@@ -31,7 +31,9 @@ describe('VerifyRange in the workflow', () => {
     assert.deepEqual(verify.Catch, [{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: STATE.sendFailedBatch }]);
     assert.deepEqual(copy.Catch, verify.Catch);
     assert.equal(verify.TimeoutSeconds, copy.TimeoutSeconds);
-    assert.deepEqual(verify.Parameters, { 'runId.$': '$.runId', 'table.$': '$.table', 'range.$': '$.range' });
+    // No Parameters: each function gets the whole Map item (run, table, range, an incremental run's changes).
+    assert.equal(verify.Parameters, undefined);
+    assert.equal(copy.Parameters, undefined);
     assert.equal(verify.End, true);
   });
 });

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { ConnectionPair } from '../../functions/core/connections.js';
-import { copyRange } from '../../functions/core/copy-range.js';
+import { copyRange, type CopyRangeEvent } from '../../functions/core/copy-range.js';
 import { plan, type PlanEvent } from '../../functions/core/plan.js';
 import { summarize } from '../../functions/core/summarize.js';
+import { verifyRange } from '../../functions/core/verify-range.js';
 import { seedUsers } from '../../infra/local/seed.js';
 import { closePair, dropTables, openPair, readBothSides } from '../support/databases.js';
 
@@ -18,6 +19,12 @@ const planEvent = (input: Record<string, unknown>): PlanEvent => {
   const runId = `i6-it-${process.pid}-${++runs}`;
   return { input, runId, execution: `local:${runId}` };
 };
+
+/** What each Map item of a run goes through: CopyRange, then VerifyRange. */
+async function copyAndVerify(item: CopyRangeEvent, pair: ConnectionPair): Promise<void> {
+  await copyRange(item, pair);
+  await verifyRange(item, pair);
+}
 
 async function leaseHolder(pair: ConnectionPair, table: string): Promise<string | null> {
   const { rows } = await pair.target.query<{ run_id: string }>('SELECT run_id FROM migration.leases WHERE table_name = $1', [table]);
@@ -50,7 +57,7 @@ describe('incremental planning and the table lease, against MariaDB and PostgreS
     const planned = await plan(planEvent({ mode: 'incremental' }), pair, DEFAULTS);
     assert.deepEqual(planned.changes, { column: 'updated_at', since: null });
     assert.equal(planned.ranges.length, 3);
-    for (const range of planned.ranges) await copyRange({ runId: planned.runId, table: USERS, range, changes: planned.changes, policies: planned.policies }, pair);
+    for (const range of planned.ranges) await copyAndVerify({ runId: planned.runId, table: USERS, range, changes: planned.changes, policies: planned.policies }, pair);
     const summary = await summarize({ runId: planned.runId }, pair.target);
     assert.equal(summary.rows, 1_200);
     assert.match(summary.watermark!, /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{6}$/);
@@ -75,7 +82,7 @@ describe('incremental planning and the table lease, against MariaDB and PostgreS
     // Nothing above took the table: a full run plans at once.
     const planned = await plan(planEvent({ table: PLAIN }), pair, DEFAULTS);
     assert.equal(planned.changes, null);
-    for (const range of planned.ranges) await copyRange({ runId: planned.runId, table: PLAIN, range, policies: planned.policies }, pair);
+    for (const range of planned.ranges) await copyAndVerify({ runId: planned.runId, table: PLAIN, range, policies: planned.policies }, pair);
     const summary = await summarize({ runId: planned.runId }, pair.target);
     assert.equal(summary.status, 'succeeded');
     assert.equal(summary.watermark, null);
@@ -115,7 +122,7 @@ describe('incremental planning and the table lease, against MariaDB and PostgreS
     await assert.rejects(summarize({ runId: stale.runId }, pair.target), { name: 'RangesFailedError' });
     assert.equal(await leaseHolder(pair, USERS), fresh.runId);
 
-    for (const range of fresh.ranges) await copyRange({ runId: fresh.runId, table: USERS, range, policies: fresh.policies }, pair);
+    for (const range of fresh.ranges) await copyAndVerify({ runId: fresh.runId, table: USERS, range, policies: fresh.policies }, pair);
     await summarize({ runId: fresh.runId }, pair.target);
     const both = await readBothSides(pair, USERS);
     assert.deepEqual(both.target, both.source);

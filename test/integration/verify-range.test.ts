@@ -4,6 +4,7 @@ import { after, before, beforeEach, describe, mock, test } from 'node:test';
 import type { ConnectionPair } from '../../functions/core/connections.js';
 import { copyRange } from '../../functions/core/copy-range.js';
 import { plan, type PlanResult } from '../../functions/core/plan.js';
+import { summarize } from '../../functions/core/summarize.js';
 import { verifyRange } from '../../functions/core/verify-range.js';
 import { handler as verifyRangeHandler } from '../../functions/verify-range/handler.js';
 import { metrics } from '../../functions/middleware/observability.js';
@@ -172,5 +173,80 @@ describe('VerifyRange on every mapped type', () => {
     } finally {
       await pair.target.query('DELETE FROM migration.runs WHERE run_id = $1', [runId]);
     }
+  });
+});
+
+describe('VerifyRange in incremental runs and while the source changes', () => {
+  const LIVE = 'i4_verify_live';
+  const ROWS_LIVE = 1_200;
+  let pair: ConnectionPair;
+  let runs = 0;
+
+  /** Plans a run and copies every range, as the workflow does before VerifyRange. */
+  async function copyRun(input: Record<string, unknown>): Promise<PlanResult> {
+    const runId = `i4-verify-live-${process.pid}-${++runs}`;
+    const planned = await plan({ input: { table: LIVE, chunkRows: 500, ...input }, runId, execution: `local:${runId}` }, pair, DEFAULTS);
+    for (const range of planned.ranges) await copyRange({ runId, table: LIVE, range, changes: planned.changes }, pair);
+    return planned;
+  }
+  const verifyAll = (planned: PlanResult) =>
+    Promise.all(planned.ranges.map((range) => verifyRange({ runId: planned.runId, table: LIVE, range, changes: planned.changes }, pair)));
+
+  before(async () => {
+    pair = await openPair();
+    await dropTables(pair, LIVE);
+    await seedUsers(pair.source, { table: LIVE, rows: ROWS_LIVE });
+    const full = await copyRun({});
+    await verifyAll(full);
+    await summarize({ runId: full.runId }, pair.target);
+  });
+  after(async () => {
+    await pair.target.query(`DELETE FROM migration.runs WHERE run_id LIKE $1`, [`i4-verify-live-${process.pid}-%`]);
+    await dropTables(pair, LIVE);
+    await closePair(pair);
+  });
+
+  test("an incremental run proves its changed rows and leaves alone the target's rows it did not touch", async () => {
+    // Rows the source deleted stay in the target until a full run: not a difference here.
+    await pair.source.promise().query(`DELETE FROM ${LIVE} WHERE id = ?`, [seededId(10, ROWS_LIVE)]);
+    await pair.source.promise().query(`UPDATE ${LIVE} SET name = 'renamed' WHERE id IN (?, ?)`, [seededId(20, ROWS_LIVE), seededId(900, ROWS_LIVE)]);
+    // Changed rows carry a change time before the next run's Plan.
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    const incremental = await copyRun({ mode: 'incremental' });
+    const results = await verifyAll(incremental);
+    assert.equal(results.reduce((sum, result) => sum + result.rows, 0), 2);
+
+    await pair.target.query(`UPDATE public.${LIVE} SET name = 'renamed twice' WHERE id = $1`, [seededId(900, ROWS_LIVE)]);
+    const range = incremental.ranges.find((r) => r.hi === null)!;
+    await assert.rejects(verifyRange({ runId: incremental.runId, table: LIVE, range, changes: incremental.changes }, pair), {
+      name: 'VerificationMismatchError',
+      message: new RegExp(`2 source rows, 2 target rows: 0 missing, 0 extra, 1 changed; column name at key ${seededId(900, ROWS_LIVE)}: source "renamed", target "renamed twice"`),
+    });
+    await pair.target.query(`DELETE FROM public.${LIVE} WHERE id = $1`, [seededId(900, ROWS_LIVE)]);
+    await assert.rejects(verifyRange({ runId: incremental.runId, table: LIVE, range, changes: incremental.changes }, pair), {
+      name: 'VerificationMismatchError',
+      message: new RegExp(`key ${seededId(900, ROWS_LIVE)} is missing from the target`),
+    });
+    // The run ends failed, and gives the table back.
+    await assert.rejects(summarize({ runId: incremental.runId }, pair.target), { name: 'RangesFailedError' });
+  });
+
+  test('rows the source changes after the run began are left to the next run; a row deleted meanwhile still shows', async () => {
+    const full = await copyRun({});
+    await pair.source.promise().query(`UPDATE ${LIVE} SET bio = 'written during the run' WHERE id = ?`, [seededId(30, ROWS_LIVE)]);
+    // Past the dense ids, seeded ids are three apart: this one is new.
+    const inserted = seededId(499, ROWS_LIVE) + 1;
+    await pair.source.promise().query(
+      `INSERT INTO ${LIVE} (id, email, name, created_at, is_active, balance, status) VALUES (?, 'new@example.com', 'New', NOW(), 1, 0, 'active')`,
+      [inserted],
+    );
+    const results = await verifyAll(full);
+    assert.equal(results.reduce((sum, result) => sum + result.unsettled, 0), 2);
+
+    await pair.source.promise().query(`DELETE FROM ${LIVE} WHERE id = ?`, [seededId(40, ROWS_LIVE)]);
+    await assert.rejects(verifyRange({ runId: full.runId, table: LIVE, range: full.ranges[0]!, changes: null }, pair), {
+      name: 'VerificationMismatchError',
+      message: new RegExp(`key ${seededId(40, ROWS_LIVE)} is in the target but not in the source`),
+    });
   });
 });
