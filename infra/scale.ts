@@ -48,6 +48,7 @@ export function planBytes(ranges: number, keyDigits: number): number {
     concurrency: 16,
     changes: null,
     policies: DEFAULT_POLICIES,
+    verify: true,
     ranges: rangesBetween(boundaries),
   };
   return Buffer.byteLength(JSON.stringify(result));

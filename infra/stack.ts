@@ -38,11 +38,13 @@ interface Sizing {
   perRange?: boolean;
 }
 
-// Plan and Summarize wait on SQL; a copy encodes rows on the CPU, and 1,769 MB is one full vCPU.
+// Plan and Summarize wait on SQL; a copy encodes rows and a verification compares them on the CPU,
+// and 1,769 MB is one full vCPU.
 // Plan may walk a billion-key index, so it keeps Lambda's 15 minutes (see docs/SCALE.md).
 const DEFAULT_SIZING: Sizing = { memorySize: 512, timeout: Duration.minutes(15) };
 const SIZING: Partial<Record<keyof typeof HANDLERS, Sizing>> = {
   CopyRange: { memorySize: 1769, timeout: Duration.minutes(15), perRange: true },
+  VerifyRange: { memorySize: 1769, timeout: Duration.minutes(15), perRange: true },
   Summarize: { memorySize: 512, timeout: Duration.minutes(5) },
 };
 

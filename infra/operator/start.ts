@@ -8,7 +8,7 @@ import { watch } from './watch.js';
 export const start: OperatorCommand = {
   summary: 'start an execution of the deployed state machine',
   usage: `start [--table users] [--chunk-rows 100000] [--concurrency 4] [--mode full|incremental]
-        [--change-column updated_at] [--overlap-seconds 60] [--input '{"table":"users"}']
+        [--change-column updated_at] [--overlap-seconds 60] [--no-verify] [--input '{"table":"users"}']
         [--name <execution name>] [--state-machine <arn>] [--watch]
   Flags override the same fields of --input; no flags and no --input is {} (the stack's configured table).`,
   async run(argv, io) {

@@ -8,17 +8,6 @@ const templateOf = (context: Record<string, unknown> = {}) => Template.fromStack
 describe('observability in the stack', () => {
   const template = templateOf({ alarmEmail: 'ops@example.com' });
 
-  test('the state machine logs failures with their error to its own CloudWatch Logs group', () => {
-    template.hasResourceProperties('AWS::Logs::LogGroup', { LogGroupName: Match.stringLikeRegexp('^/aws/vendedlogs/states/'), RetentionInDays: 90 });
-    template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
-      LoggingConfiguration: {
-        Level: 'ERROR',
-        IncludeExecutionData: true,
-        Destinations: [{ CloudWatchLogsLogGroup: { LogGroupArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^ExecutionLogs'), 'Arn'] } } }],
-      },
-    });
-  });
-
   test('an alarm fires as soon as a failed batch waits on the queue, and notifies the topic', () => {
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       Namespace: 'AWS/SQS',

@@ -116,7 +116,7 @@ describe('the default stack (no optional context)', () => {
 
   test('without vpcId the functions run in a VPC the stack creates', () => {
     template.resourceCountIs('AWS::EC2::VPC', 1);
-    template.resourcePropertiesCountIs('AWS::Lambda::Function', { VpcConfig: Match.anyValue() }, 5);
+    template.resourcePropertiesCountIs('AWS::Lambda::Function', { VpcConfig: Match.anyValue() }, 6);
   });
 
   test('the failed-batches queue is encrypted with SQS-managed keys and keeps messages 14 days', () => {
