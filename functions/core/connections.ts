@@ -225,7 +225,7 @@ export async function openTarget(endpoint: Endpoint): Promise<pg.Client> {
   try {
     await client.connect();
     // Fixed output styles, whatever the server's defaults: verification compares this text.
-    await client.query("SET TIME ZONE 'UTC'; SET DateStyle = 'ISO, YMD'; SET bytea_output = 'hex'; SET extra_float_digits = 3");
+    await client.query("SET TIME ZONE 'UTC'; SET DateStyle = 'ISO, YMD'; SET bytea_output = 'hex'; SET extra_float_digits = 3; SET IntervalStyle = 'postgres'");
   } catch (error) {
     await client.end().catch(() => {});
     throw classifyDatabaseError(error, 'target');

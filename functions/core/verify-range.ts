@@ -42,12 +42,12 @@ const LOOKUP_BATCH = 1_000;
  * with its checksum.
  */
 export async function verifyRange(event: VerifyRangeEvent, { source, target }: ConnectionPair): Promise<VerifyRangeResult> {
-  const { runId, table, range, changes } = copyRangeEventSchema.parse(event);
+  const { runId, table, range, changes, policies } = copyRangeEventSchema.parse(event);
   const started = performance.now();
   const elapsed = () => Math.round(performance.now() - started) / 1000;
   try {
     const description = await describeSourceTable(source, table);
-    const forms = canonicalForms(description.columns);
+    const forms = canonicalForms(description.columns, policies);
     const options: ComparisonOptions = {
       names: description.columns.map((column) => column.name),
       keyIndex: description.primaryKeyIndex,

@@ -6,6 +6,7 @@ import { quoteMysql, quotePg } from '../../functions/core/identifiers.js';
 import { summarizeRun } from '../../functions/core/ledger.js';
 import { summarize } from '../../functions/core/summarize.js';
 import { plan, type PlanResult } from '../../functions/core/plan.js';
+import { verifyRange } from '../../functions/core/verify-range.js';
 import type { Policies } from '../../functions/core/policies.js';
 import { closePair, dropTables, openPair } from '../support/databases.js';
 
@@ -348,6 +349,11 @@ describe('every MySQL type arrives in PostgreSQL with the same meaning', () => {
     assert.deepEqual(result.policyCounts, counts);
     assert.deepEqual((await ledgerRange(pair, planned.runId, 0)).policy_counts, counts);
   });
+
+  test("VerifyRange finds every value the same on both sides, the policies' NULLs included", async () => {
+    const result = await verifyRange({ runId: planned.runId, table: TABLE, range: planned.ranges[0]!, policies: planned.policies }, pair);
+    assert.equal(result.rows, ROWS);
+  });
 });
 
 describe('a value PostgreSQL cannot hold fails its range with the table, column, key and reason, unless a policy says otherwise', () => {
@@ -386,7 +392,8 @@ describe('a value PostgreSQL cannot hold fails its range with the table, column,
     assert.equal(planned.ranges.length, ROWS_SQL.length);
     const outcomes: (string | Record<string, number>)[] = [];
     for (const range of planned.ranges) {
-      const outcome = await copyRange({ runId: planned.runId, table, range, policies: planned.policies }, pair).then(
+      const item = { runId: planned.runId, table, range, policies: planned.policies };
+      const outcome = await copyRange(item, pair).then(
         (result) => result.policyCounts,
         (error: Error) => `${error.name}: ${error.message}`,
       );
@@ -394,6 +401,8 @@ describe('a value PostgreSQL cannot hold fails its range with the table, column,
       const ledger = await ledgerRange(pair, planned.runId, range.index);
       if (typeof outcome === 'string') assert.deepEqual({ status: ledger.status, error: ledger.error }, { status: 'failed', error: outcome });
       else assert.deepEqual({ status: ledger.status, counts: ledger.policy_counts }, { status: 'copied', counts: outcome });
+      // What a policy did to a value is what VerifyRange expects of it.
+      if (typeof outcome !== 'string') await verifyRange(item, pair);
     }
     await endRun(pair, planned.runId);
     return { planned, outcomes };
@@ -584,7 +593,9 @@ describe('Plan creates the target from the source, or checks an existing one bef
       `INSERT INTO ${table} VALUES (1, '123e4567-e89b-12d3-a456-426614174000', '192.168.0.1', '::ffff:1.2.3.4'), (2, NULL, '0.0.0.0', '2001:db8::1')`,
     );
     const planned = await planRun(pair, table);
-    await copyRange({ runId: planned.runId, table, range: planned.ranges[0]!, policies: planned.policies }, pair);
+    const item = { runId: planned.runId, table, range: planned.ranges[0]!, policies: planned.policies };
+    await copyRange(item, pair);
+    assert.equal((await verifyRange(item, pair)).rows, 2);
     await endRun(pair, planned.runId);
     assert.deepEqual((await targetColumnTypes(pair, table)).map((c) => c.type), ['integer', 'uuid', 'inet', 'inet']);
     assert.deepEqual(await targetRows(pair, table, ['u', 'ip4', 'ip6']), [

@@ -20,7 +20,7 @@ describe('VerifyRange against MariaDB and PostgreSQL', () => {
   let planned: PlanResult;
   // The middle range: keys from seededId(1000) to seededId(2000), exclusive.
   const key = (i: number) => String(seededId(1_000 + i, ROWS));
-  const item = () => ({ runId: planned.runId, table: TABLE, range: planned.ranges[1]! });
+  const item = () => ({ runId: planned.runId, table: TABLE, range: planned.ranges[1]!, policies: planned.policies });
 
   async function ledgerRange() {
     const { rows } = await pair.target.query(
@@ -161,7 +161,7 @@ describe('VerifyRange on every mapped type', () => {
     const runId = `i4-verify-types-${process.pid}`;
     const planned = await plan({ input: { table: TYPES_TABLE }, runId, execution: `local:${runId}` }, pair, DEFAULTS);
     try {
-      const item = { runId, table: TYPES_TABLE, range: planned.ranges[0]! };
+      const item = { runId, table: TYPES_TABLE, range: planned.ranges[0]!, policies: planned.policies };
       await copyRange(item, pair);
       assert.equal((await verifyRange(item, pair)).rows, 3);
 
@@ -186,11 +186,11 @@ describe('VerifyRange in incremental runs and while the source changes', () => {
   async function copyRun(input: Record<string, unknown>): Promise<PlanResult> {
     const runId = `i4-verify-live-${process.pid}-${++runs}`;
     const planned = await plan({ input: { table: LIVE, chunkRows: 500, ...input }, runId, execution: `local:${runId}` }, pair, DEFAULTS);
-    for (const range of planned.ranges) await copyRange({ runId, table: LIVE, range, changes: planned.changes }, pair);
+    for (const range of planned.ranges) await copyRange({ runId, table: LIVE, range, changes: planned.changes, policies: planned.policies }, pair);
     return planned;
   }
   const verifyAll = (planned: PlanResult) =>
-    Promise.all(planned.ranges.map((range) => verifyRange({ runId: planned.runId, table: LIVE, range, changes: planned.changes }, pair)));
+    Promise.all(planned.ranges.map((range) => verifyRange({ runId: planned.runId, table: LIVE, range, changes: planned.changes, policies: planned.policies }, pair)));
 
   before(async () => {
     pair = await openPair();
@@ -218,12 +218,12 @@ describe('VerifyRange in incremental runs and while the source changes', () => {
 
     await pair.target.query(`UPDATE public.${LIVE} SET name = 'renamed twice' WHERE id = $1`, [seededId(900, ROWS_LIVE)]);
     const range = incremental.ranges.find((r) => r.hi === null)!;
-    await assert.rejects(verifyRange({ runId: incremental.runId, table: LIVE, range, changes: incremental.changes }, pair), {
+    await assert.rejects(verifyRange({ runId: incremental.runId, table: LIVE, range, changes: incremental.changes, policies: incremental.policies }, pair), {
       name: 'VerificationMismatchError',
       message: new RegExp(`2 source rows, 2 target rows: 0 missing, 0 extra, 1 changed; column name at key ${seededId(900, ROWS_LIVE)}: source "renamed", target "renamed twice"`),
     });
     await pair.target.query(`DELETE FROM public.${LIVE} WHERE id = $1`, [seededId(900, ROWS_LIVE)]);
-    await assert.rejects(verifyRange({ runId: incremental.runId, table: LIVE, range, changes: incremental.changes }, pair), {
+    await assert.rejects(verifyRange({ runId: incremental.runId, table: LIVE, range, changes: incremental.changes, policies: incremental.policies }, pair), {
       name: 'VerificationMismatchError',
       message: new RegExp(`key ${seededId(900, ROWS_LIVE)} is missing from the target`),
     });
@@ -244,7 +244,7 @@ describe('VerifyRange in incremental runs and while the source changes', () => {
     assert.equal(results.reduce((sum, result) => sum + result.unsettled, 0), 2);
 
     await pair.source.promise().query(`DELETE FROM ${LIVE} WHERE id = ?`, [seededId(40, ROWS_LIVE)]);
-    await assert.rejects(verifyRange({ runId: full.runId, table: LIVE, range: full.ranges[0]!, changes: null }, pair), {
+    await assert.rejects(verifyRange({ runId: full.runId, table: LIVE, range: full.ranges[0]!, changes: null, policies: full.policies }, pair), {
       name: 'VerificationMismatchError',
       message: new RegExp(`key ${seededId(40, ROWS_LIVE)} is in the target but not in the source`),
     });

@@ -10,6 +10,7 @@ import {
 import { canonicalForms, canonicalSourceRow, canonicalTargetRow, type CanonicalRow } from '../../functions/core/canonical.js';
 import { quoteMysql, quotePg, TARGET_SCHEMA } from '../../functions/core/identifiers.js';
 import { ensureLedger, LEDGER_SCHEMA } from '../../functions/core/ledger.js';
+import { DEFAULT_POLICIES, type Policies } from '../../functions/core/policies.js';
 import { sourceRangeRows, targetRangeRows } from '../../functions/core/range-rows.js';
 import { describeSourceTable } from '../../functions/core/schema.js';
 import { seedUsers } from '../../infra/local/seed.js';
@@ -61,9 +62,9 @@ export function seededSuite(table: string, rows: number): () => ConnectionPair {
  * Every row of the table on both sides, in key order, each value in its canonical form, so
  * `assert.deepEqual` compares meaning, not how each server prints it.
  */
-export async function readBothSides(pair: ConnectionPair, table: string): Promise<{ source: CanonicalRow[]; target: CanonicalRow[] }> {
+export async function readBothSides(pair: ConnectionPair, table: string, policies: Policies = DEFAULT_POLICIES): Promise<{ source: CanonicalRow[]; target: CanonicalRow[] }> {
   const description = await describeSourceTable(pair.source, table);
-  const forms = canonicalForms(description.columns);
+  const forms = canonicalForms(description.columns, policies);
   const everything = { lo: null, hi: null };
   const source: CanonicalRow[] = [];
   for await (const row of sourceRangeRows(pair.source, description, everything)) source.push(canonicalSourceRow(forms, row));
