@@ -3,29 +3,11 @@ import { describe, test } from 'node:test';
 import { canonicalForms } from '../../functions/core/canonical.js';
 import { DEFAULT_POLICIES, type Policies } from '../../functions/core/policies.js';
 import type { ColumnPlan, Encoding } from '../../functions/core/schema.js';
+import { sourceColumn } from '../support/source-columns.js';
 
 /** A column of this encoding and PostgreSQL type; `columnType` is the MySQL one where it matters. */
 function form(encoding: Encoding, pgType: string, columnType = '', policies: Policies = DEFAULT_POLICIES) {
-  const column: ColumnPlan = {
-    name: 'c',
-    pgType,
-    nullable: true,
-    encoding,
-    read: '`c`',
-    source: {
-      name: 'c',
-      dataType: columnType.replace(/\(.*$/, ''),
-      columnType,
-      nullable: true,
-      numericPrecision: null,
-      numericScale: null,
-      datetimePrecision: null,
-      characterMaximumLength: null,
-      default: { kind: 'none' },
-      extra: '',
-      generation: null,
-    },
-  };
+  const column: ColumnPlan = { name: 'c', pgType, nullable: true, encoding, read: '`c`', source: sourceColumn('c', columnType.replace(/\(.*$/, ''), columnType) };
   return canonicalForms([column], policies)[0]!;
 }
 
