@@ -16,6 +16,11 @@ export function rowBatches<Row>(query: mysql.Query, connection: mysql.Connection
     objectMode: true,
     highWaterMark: BUFFERED_BATCHES,
     read: () => connection.resume(),
+    // A reader that stops early: the query's remaining rows still have to be read off the socket.
+    destroy: (error, callback) => {
+      connection.resume();
+      callback(error);
+    },
   });
   // mysql2 emits every row of a socket read in one synchronous run; the microtask comes after it.
   const pushBatch = () => {
@@ -26,8 +31,19 @@ export function rowBatches<Row>(query: mysql.Query, connection: mysql.Connection
   query.on('result', (row) => {
     if (batch.push(row as Row) === 1) queueMicrotask(pushBatch);
   });
-  // Queued after any pending batch, so the last rows are pushed before the end.
-  query.on('end', () => queueMicrotask(() => stream.destroyed || stream.push(null)));
+  // Queued after any pending batch, so the last rows are pushed before the end. The last batch may
+  // have paused the connection; with the query done, it must deliver the next query's results.
+  query.on('end', () =>
+    queueMicrotask(() => {
+      connection.resume();
+      if (!stream.destroyed) stream.push(null);
+    }),
+  );
   query.on('error', (error) => stream.destroy(error));
   return stream;
+}
+
+/** The rows of a stream of row batches, one at a time, for readers that take rows singly. */
+export async function* eachRow<Row>(batches: AsyncIterable<Row[]>): AsyncGenerator<Row> {
+  for await (const batch of batches) yield* batch;
 }

@@ -39,6 +39,31 @@ describe('rowBatches', () => {
     assert.equal(connection.paused, false);
   });
 
+  test('leaves the connection running when the query ends, even if its last batch paused it', async () => {
+    const { query, connection, read, stream } = fakeQuery();
+    for (let i = 0; i < 5 && !connection.paused; i++) {
+      read(i);
+      await nextTurn();
+    }
+    assert.equal(connection.paused, true);
+    query.emit('end');
+    await nextTurn();
+    assert.equal(connection.paused, false, 'the next query on this connection gets its results');
+    stream.resume();
+    await once(stream, 'end');
+  });
+
+  test('a reader that stops early leaves the connection running, so the query drains', async () => {
+    const { connection, read, stream } = fakeQuery();
+    for (let i = 0; i < 5 && !connection.paused; i++) {
+      read(i);
+      await nextTurn();
+    }
+    stream.destroy();
+    await once(stream, 'close');
+    assert.equal(connection.paused, false);
+  });
+
   test('fails the stream with the query error', async () => {
     const { query, stream } = fakeQuery();
     const failure = new Error('Lost connection to MySQL server during query');
