@@ -10,6 +10,7 @@ import { recordRangeVerified, recordVerificationFailed } from './ledger.js';
 import { compareRanges, describeDifferences, RangeComparer, type ComparisonOptions, type RangeComparison } from './range-comparison.js';
 import { sourceRangeRows, targetRangeRows, targetRowsWithKeys } from './range-rows.js';
 import { formatRange } from './ranges.js';
+import { eachRow } from './row-batches.js';
 import { describeSourceTable, type TableDescription } from './schema.js';
 
 /** VerifyRange checks the same Map item CopyRange copied. */
@@ -54,7 +55,7 @@ export async function verifyRange(event: VerifyRangeEvent, { source, target }: C
       unsettled: changedAfterPlan(description, await readRunHighWatermark(target, runId)),
     };
     const sourceRows = canonical(
-      sourceRangeRows(source, description, range, changes ? changedRowsCondition(changes) : null),
+      eachRow<SourceValue[]>(sourceRangeRows(source, description, range, changes ? changedRowsCondition(changes) : null)),
       'source',
       (row: SourceValue[]) => canonicalSourceRow(forms, row),
     );

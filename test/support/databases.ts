@@ -7,11 +7,13 @@ import {
   openTarget,
   type ConnectionPair,
 } from '../../functions/core/connections.js';
+import type { SourceValue } from '../../functions/core/copy-encoder.js';
 import { canonicalForms, canonicalSourceRow, canonicalTargetRow, type CanonicalRow } from '../../functions/core/canonical.js';
 import { quoteMysql, quotePg, TARGET_SCHEMA } from '../../functions/core/identifiers.js';
 import { ensureLedger, LEDGER_SCHEMA } from '../../functions/core/ledger.js';
 import { DEFAULT_POLICIES, type Policies } from '../../functions/core/policies.js';
 import { sourceRangeRows, targetRangeRows } from '../../functions/core/range-rows.js';
+import { eachRow } from '../../functions/core/row-batches.js';
 import { describeSourceTable } from '../../functions/core/schema.js';
 import { seedUsers } from '../../infra/local/seed.js';
 
@@ -67,7 +69,7 @@ export async function readBothSides(pair: ConnectionPair, table: string, policie
   const forms = canonicalForms(description.columns, policies);
   const everything = { lo: null, hi: null };
   const source: CanonicalRow[] = [];
-  for await (const row of sourceRangeRows(pair.source, description, everything)) source.push(canonicalSourceRow(forms, row));
+  for await (const row of eachRow<SourceValue[]>(sourceRangeRows(pair.source, description, everything))) source.push(canonicalSourceRow(forms, row));
   const target: CanonicalRow[] = [];
   for await (const row of targetRangeRows(pair.target, description, everything)) target.push(canonicalTargetRow(forms, row));
   return { source, target };
