@@ -7,8 +7,7 @@ import { observability } from '../middleware/observability.js';
 import { rangeFailure } from '../middleware/range-failure.js';
 
 export const handler = middy<CopyRangeEvent, CopyRangeResult, Error, ConnectionPairContext>()
-  // First, so it sees the error last: the logs and metrics get the error as it was thrown.
-  .use(rangeFailure())
+  // Outermost, so the logs get the error as it leaves the Lambda: no value of any row in it.
   .use(
     observability<CopyRangeEvent, CopyRangeResult>({
       step: 'CopyRange',
@@ -17,5 +16,6 @@ export const handler = middy<CopyRangeEvent, CopyRangeResult, Error, ConnectionP
       measureError: (_error, metrics) => metrics.addMetric(METRIC.rangeErrors, MetricUnit.Count, 1),
     }),
   )
+  .use(rangeFailure())
   .use(connectionPair())
   .handler((event, context) => copyRange(event, context.connections, timeBudget(() => context.getRemainingTimeInMillis())));

@@ -65,9 +65,21 @@ export class DatabaseError extends MigrationError {
   override readonly name = 'DatabaseError';
 }
 
-/** The target's rows of a range differ from the source's; the message says where. Not retried. */
+/**
+ * The target's rows of a range differ from the source's. The message says where and shows both
+ * values (for the ledger); `withoutValues` says where only, for what leaves the Lambda. Not retried.
+ */
 export class VerificationMismatchError extends MigrationError {
   override readonly name = 'VerificationMismatchError';
+  constructor(
+    message: string,
+    readonly withoutValues: string,
+    /** The first key that differs. */
+    firstKey: string | null,
+  ) {
+    super(message);
+    this.failingKey = firstKey;
+  }
 }
 
 /** At least one range of the run did not land; raised by Summarize to fail the execution. */

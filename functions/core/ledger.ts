@@ -197,7 +197,13 @@ export async function recordRangeFailed(target: pg.Client, runId: string, range:
   return rows[0]?.attempts ?? null;
 }
 
-/** The ranges of a run that are not copied, each from where it stopped: what a retry must copy. */
+// Whether a run verifies its ranges; runs recorded before verification existed did not.
+const VERIFIES = `coalesce((input->>'verify')::boolean, false) AS verify`;
+
+/** A range that needs nothing more: copied and, when its run verifies ($2), verified. */
+const DONE = `status = 'copied' AND (NOT $2 OR verification = 'verified')`;
+
+/** The ranges of a run that are not done (not copied, or not verified), each from where it stopped: what a retry must copy. */
 export interface UnfinishedRun {
   runId: string;
   status: RunStatus;
@@ -207,8 +213,8 @@ export interface UnfinishedRun {
 /** The latest run of `table` with its unfinished ranges, or null when the ledger has no run of it. */
 export async function lastRunOf(target: pg.Client, table: string): Promise<UnfinishedRun | null> {
   const { rows: runs } = await target
-    .query<{ run_id: string; status: RunStatus }>(
-      `SELECT run_id, status FROM ${LEDGER_SCHEMA}.runs WHERE table_name = $1 ORDER BY started_at DESC LIMIT 1`,
+    .query<{ run_id: string; status: RunStatus; verify: boolean }>(
+      `SELECT run_id, status, ${VERIFIES} FROM ${LEDGER_SCHEMA}.runs WHERE table_name = $1 ORDER BY started_at DESC LIMIT 1`,
       [table],
     )
     .catch((error: { code?: string }) => {
@@ -220,8 +226,8 @@ export async function lastRunOf(target: pg.Client, table: string): Promise<Unfin
   if (!run) return null;
   const { rows } = await target.query<{ lo: string | null; hi: string | null }>(
     `SELECT coalesce(resume_key, lo)::text AS lo, hi::text AS hi FROM ${LEDGER_SCHEMA}.ranges
-      WHERE run_id = $1 AND status <> 'copied' ORDER BY range_index`,
-    [run.run_id],
+      WHERE run_id = $1 AND NOT (${DONE}) ORDER BY range_index`,
+    [run.run_id, run.verify],
   );
   return { runId: run.run_id, status: run.status, ranges: rows };
 }
@@ -323,16 +329,15 @@ export async function summarizeRun(target: pg.Client, runId: string): Promise<Ru
     policies: unknown;
     schema_notes: string[] | null;
   }>(
-    `SELECT table_name, mode, status, coalesce((input->>'verify')::boolean, false) AS verify, ${SECONDS},
+    `SELECT table_name, mode, status, ${VERIFIES}, ${SECONDS},
             ${asSourceTime('high_watermark')} AS watermark, input -> 'policies' AS policies, schema_notes
        FROM ${LEDGER_SCHEMA}.runs WHERE run_id = $1`,
     [runId],
   );
   const run = runs[0];
   if (!run) throw new Error(`Run ${runId} is not in the ledger`);
-  const done = `status = 'copied' AND (NOT $2 OR verification = 'verified')`;
   const { rows: totals } = await target.query<Record<'ranges' | 'copied' | 'done' | 'verified' | 'mismatched' | 'rows' | 'verified_rows', string>>(
-    `SELECT count(*) AS ranges, count(*) FILTER (WHERE status = 'copied') AS copied, count(*) FILTER (WHERE ${done}) AS done,
+    `SELECT count(*) AS ranges, count(*) FILTER (WHERE status = 'copied') AS copied, count(*) FILTER (WHERE ${DONE}) AS done,
             count(*) FILTER (WHERE verification = 'verified') AS verified, count(*) FILTER (WHERE verification = 'mismatch') AS mismatched,
             coalesce(sum(rows), 0) AS rows, coalesce(sum(rows) FILTER (WHERE verification = 'verified'), 0) AS verified_rows
        FROM ${LEDGER_SCHEMA}.ranges WHERE run_id = $1`,
@@ -342,7 +347,7 @@ export async function summarizeRun(target: pg.Client, runId: string): Promise<Ru
     `SELECT range_index, lo::text, hi::text, status,
             coalesce(error, CASE status WHEN 'copied' THEN 'copied but never verified' ELSE 'never reported back' END) AS error
        FROM ${LEDGER_SCHEMA}.ranges
-      WHERE run_id = $1 AND NOT (${done}) ORDER BY range_index LIMIT ${LISTED_FAILURES}`,
+      WHERE run_id = $1 AND NOT (${DONE}) ORDER BY range_index LIMIT ${LISTED_FAILURES}`,
     [runId, run.verify],
   );
   const { rows: listed } = await target.query<{

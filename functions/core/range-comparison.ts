@@ -134,8 +134,11 @@ function compareKeys(a: string, b: string): number {
 const MAX_SHOWN = 80;
 const show = (value: string | null) => (value === null ? 'NULL' : JSON.stringify(value.length > MAX_SHOWN ? `${value.slice(0, MAX_SHOWN)}…` : value));
 
-/** Says what differs, in words: counts first, then the first differences by key. */
-export function describeDifferences(comparison: RangeComparison): string {
+/**
+ * Says what differs, in words: counts first, then the first differences by key, with both
+ * values unless `values` is false.
+ */
+export function describeDifferences(comparison: RangeComparison, { values = true } = {}): string {
   const { sourceRows, targetRows, missing, extra, changed, differences, omitted } = comparison;
   const listed = differences.map((difference) => {
     switch (difference.kind) {
@@ -144,7 +147,9 @@ export function describeDifferences(comparison: RangeComparison): string {
       case 'extra':
         return `key ${difference.key} is in the target but not in the source`;
       case 'changed':
-        return `column ${difference.column} at key ${difference.key}: source ${show(difference.source)}, target ${show(difference.target)}`;
+        return values
+          ? `column ${difference.column} at key ${difference.key}: source ${show(difference.source)}, target ${show(difference.target)}`
+          : `column ${difference.column} at key ${difference.key} differs`;
     }
   });
   const more = omitted > 0 ? `; and ${omitted} more` : '';

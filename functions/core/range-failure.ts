@@ -1,10 +1,10 @@
-import { DataRejectedError, MigrationError, ValueConversionError } from './errors.js';
+import { DataRejectedError, MigrationError, ValueConversionError, VerificationMismatchError } from './errors.js';
 
 /**
- * What a failed CopyRange invocation tells the workflow, as its error message (the only part of
- * an error that reaches a Catch): a message that names no value of any row, the failing row's
- * key when one row is to blame, and the attempts the ledger counted. Free of zod, so it adds
- * nothing to the CopyRange bundle; failed-batch.ts reads it back with a schema.
+ * What a failed CopyRange or VerifyRange invocation tells the workflow, as its error message (the
+ * only part of an error that reaches a Catch): a message that names no value of any row, the
+ * failing row's key when one row is to blame, and the attempts the ledger counted. Free of zod,
+ * so it adds nothing to the CopyRange bundle; failed-batch.ts reads it back with a schema.
  */
 export interface RangeFailure {
   message: string;
@@ -17,6 +17,7 @@ export function messageWithoutValues(error: Error): string {
   if (error instanceof ValueConversionError) {
     return `${error.table}.${error.column} at key ${error.key}: the value cannot be represented in PostgreSQL (the ledger has the reason)`;
   }
+  if (error instanceof VerificationMismatchError) return error.withoutValues;
   if (error instanceof DataRejectedError) {
     if (!error.refusal) return 'a database refused a row';
     const { side, code, constraint, column } = error.refusal;

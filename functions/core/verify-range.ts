@@ -67,7 +67,12 @@ export async function verifyRange(event: VerifyRangeEvent, { source, target }: C
           options,
         );
     if (comparison.differences.length > 0) {
-      throw new VerificationMismatchError(`${table} range ${formatRange(range)} differs: ${describeDifferences(comparison)}`);
+      const where = `${table} range ${formatRange(range)} differs`;
+      throw new VerificationMismatchError(
+        `${where}: ${describeDifferences(comparison)}`,
+        `${where}: ${describeDifferences(comparison, { values: false })}`,
+        comparison.differences[0]!.key,
+      );
     }
     await recordRangeVerified(target, runId, range, comparison.checksum, elapsed());
     return { runId, index: range.index, rows: comparison.targetRows, unsettled: comparison.unsettled, checksum: comparison.checksum, seconds: elapsed() };

@@ -5,17 +5,20 @@ import { verifyRange, type VerifyRangeEvent, type VerifyRangeResult } from '../c
 import { connectionPair, type ConnectionPairContext } from '../middleware/connection-pair.js';
 import { METRIC } from '../middleware/metric-names.js';
 import { observability } from '../middleware/observability.js';
+import { rangeFailure } from '../middleware/range-failure.js';
 
 export const handler = middy<VerifyRangeEvent, VerifyRangeResult, Error, ConnectionPairContext>()
+  // Outermost, so the logs get the error as it leaves the Lambda: where the range differs, not the values.
   .use(
     observability<VerifyRangeEvent, VerifyRangeResult>({
       step: 'VerifyRange',
       measure: (result, metrics) => metrics.addMetric(METRIC.rowsVerified, MetricUnit.Count, result.rows),
       measureError: (error, metrics) => {
         metrics.addMetric(METRIC.rangeErrors, MetricUnit.Count, 1);
-        if (error instanceof VerificationMismatchError) metrics.addMetric(METRIC.verificationMismatches, MetricUnit.Count, 1);
+        if (error.name === VerificationMismatchError.name) metrics.addMetric(METRIC.verificationMismatches, MetricUnit.Count, 1);
       },
     }),
   )
+  .use(rangeFailure())
   .use(connectionPair())
   .handler((event, context) => verifyRange(event, context.connections));

@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
 import type { ConnectionPair } from '../../functions/core/connections.js';
+import type { FailedBatchMessage } from '../../functions/core/failed-batch.js';
 import type { RunSummary } from '../../functions/core/ledger.js';
 import { migrateLocally } from '../../infra/local/local-migration.js';
 import { seededId, seedUsers } from '../../infra/local/seed.js';
@@ -94,10 +95,13 @@ describe('verification in the workflow, run locally', () => {
       assert.equal(outcome.run.status, 'FAILED');
       assert.equal(outcome.run.error?.name, 'RangesFailedError');
       assert.equal(outcome.failedBatches.length, 1);
-      const message = outcome.failedBatches[0] as { runId: string; range: { index: number }; error: { Error: string; Cause: string } };
+      const message = outcome.failedBatches[0] as FailedBatchMessage;
       assert.equal(message.runId, outcome.run.runId);
-      assert.equal(message.error.Error, 'VerificationMismatchError');
-      assert.match(message.error.Cause, new RegExp(`column name at key ${altered}: source "User 4000", target "altered"`));
+      assert.equal(message.error.name, 'VerificationMismatchError');
+      assert.equal(message.key, String(altered));
+      // Where the range differs leaves the Lambda; the values stay in the ledger.
+      assert.match(message.error.message, new RegExp(`0 missing, 0 extra, 1 changed; column name at key ${altered} differs$`));
+      assert.doesNotMatch(JSON.stringify(message), /User 4000|altered/);
 
       const summary = outcome.summary!;
       assert.deepEqual(
@@ -108,7 +112,7 @@ describe('verification in the workflow, run locally', () => {
       const failed = (await ledger(outcome.run.runId)).find((r) => r.range_index === message.range.index)!;
       assert.equal(failed.status, 'failed');
       assert.equal(failed.verification, 'mismatch');
-      assert.match(failed.error!, /^VerificationMismatchError: /);
+      assert.match(failed.error!, new RegExp(`^VerificationMismatchError: .*column name at key ${altered}: source "User 4000", target "altered"`));
     } finally {
       await pair.target.query(`DROP TRIGGER IF EXISTS i4_alter_name ON public.${TABLE}`);
       await pair.target.query('DROP FUNCTION IF EXISTS public.i4_alter_name()');
@@ -128,5 +132,40 @@ describe('verification in the workflow, run locally', () => {
       { status: 'succeeded', verify: false, ranges: 2, rows: ROWS, verifiedRanges: 0, verifiedRows: 0 },
     );
     assert.ok((await ledger(summary.runId)).every((r) => r.status === 'copied' && r.verification === null && r.checksum === null));
+  });
+
+  test('a range copied over several invocations is verified whole, and a failed verification sends back the range as planned', async () => {
+    const PARTS = 'i4_e2e_verify_parts';
+    await dropTables(pair, PARTS);
+    await seedUsers(pair.source, { table: PARTS, rows: 30 });
+    // The first row of the second range is altered: only a verification from the range's start sees it.
+    const altered = seededId(15, 30);
+    await migrateLocally({ sourceUrl: SOURCE_URL, targetUrl: TARGET_URL, input: { table: PARTS, chunkRows: 15, verify: false } }).then((o) => runIds.push(o.run.runId));
+    await pair.target.query(`CREATE OR REPLACE FUNCTION public.i4_alter_part() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN NEW.bio := 'altered'; RETURN NEW; END $$`);
+    await pair.target.query(`CREATE TRIGGER i4_alter_part BEFORE INSERT ON public.${PARTS} FOR EACH ROW WHEN (NEW.id = ${altered}) EXECUTE FUNCTION public.i4_alter_part()`);
+    // Each invocation has 1 s and keeps 1 s for committing: it copies one row, then hands back the rest.
+    process.env.COPY_TIME_MARGIN_MS = '1000';
+    try {
+      const outcome = await migrateLocally({ sourceUrl: SOURCE_URL, targetUrl: TARGET_URL, input: { table: PARTS, chunkRows: 15 }, lambdaTimeoutMs: 1_000 });
+      runIds.push(outcome.run.runId);
+      assert.equal(outcome.run.status, 'FAILED');
+      const ranges = await ledger(outcome.run.runId);
+      assert.deepEqual(
+        ranges.map((r) => ({ status: r.status, rows: r.rows, verification: r.verification })),
+        [
+          { status: 'copied', rows: 15, verification: 'verified' },
+          { status: 'failed', rows: 15, verification: 'mismatch' },
+        ],
+      );
+      assert.equal(outcome.failedBatches.length, 1);
+      const message = outcome.failedBatches[0] as FailedBatchMessage;
+      assert.deepEqual(message.range, { index: 1, lo: ranges[1]!.lo, hi: null });
+      assert.equal(message.key, String(altered));
+    } finally {
+      delete process.env.COPY_TIME_MARGIN_MS;
+      await dropTables(pair, PARTS);
+      await pair.target.query('DROP FUNCTION IF EXISTS public.i4_alter_part()');
+    }
   });
 });

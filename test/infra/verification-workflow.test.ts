@@ -5,33 +5,47 @@ import { STATE } from '../../infra/states.js';
 
 describe('VerifyRange in the workflow', () => {
   const workflow = synthesizeWorkflow();
-  const processor = workflow.definition.States[STATE.copyRanges]!.ItemProcessor!;
-  const states = processor.States;
+  const map = workflow.definition.States[STATE.copyRanges]!;
+  const states = map.ItemProcessor!.States;
 
-  test('each Map item runs CopyRange, then a Choice that verifies unless the input says verify: false', () => {
-    assert.equal(processor.StartAt, STATE.copyRange);
-    assert.equal(states[STATE.copyRange]!.Next, STATE.verifyEnabled);
-    assert.equal(states[STATE.copyRange]!.ResultPath, '$.copied');
+  test('once a range is copied (all its parts), a Choice verifies it unless the input says verify: false', () => {
+    assert.equal(states[STATE.rangeFinished]!.Default, STATE.verifyEnabled);
     const choice = states[STATE.verifyEnabled]!;
     assert.equal(choice.Type, 'Choice');
-    assert.equal(choice.Default, STATE.verifyRange);
+    assert.equal(choice.Default, STATE.plannedRange);
     assert.deepEqual(choice.Choices, [
       { And: [{ Variable: '$.verify', IsPresent: true }, { Variable: '$.verify', BooleanEquals: false }], Next: STATE.verificationSkipped },
     ]);
     assert.equal(states[STATE.verificationSkipped]!.Type, 'Succeed');
-    assert.equal((workflow.definition.States[STATE.copyRanges]!.ItemSelector as Record<string, string>)['verify.$'], '$.verify');
+    assert.equal((map.ItemSelector as Record<string, string>)['verify.$'], '$.verify');
   });
 
-  test('VerifyRange is its own function, retried on transient faults and caught to the failed-batches queue like CopyRange', () => {
+  test('VerifyRange gets the range as planned, even after a continuation moved its start', () => {
+    const itemSelector = map.ItemSelector as Record<string, string>;
+    assert.equal(itemSelector['planned.$'], '$$.Map.Item.Value');
+    assert.equal(itemSelector['range.$'], '$$.Map.Item.Value');
+    const resume = states[STATE.resumeRange]!.Parameters as Record<string, unknown>;
+    assert.equal(resume['planned.$'], '$.planned');
+    assert.equal(resume['verify.$'], '$.verify');
+    const planned = states[STATE.plannedRange]!;
+    assert.deepEqual({ type: planned.Type, inputPath: planned.InputPath, resultPath: planned.ResultPath, next: planned.Next }, {
+      type: 'Pass',
+      inputPath: '$.planned',
+      resultPath: '$.range',
+      next: STATE.verifyRange,
+    });
+  });
+
+  test('VerifyRange is its own function, retried and caught to the failed-batches queue as CopyRange is', () => {
     const verify = states[STATE.verifyRange]!;
     const copy = states[STATE.copyRange]!;
     assert.equal(workflow.handlerEntries.get(verify.Resource!), 'functions/verify-range/handler.ts');
     assert.notEqual(verify.Resource, copy.Resource);
     assert.deepEqual(verify.Retry, copy.Retry);
-    assert.deepEqual(verify.Catch, [{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: STATE.sendFailedBatch }]);
+    assert.deepEqual(verify.Catch, [{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: STATE.describeFailure }]);
     assert.deepEqual(copy.Catch, verify.Catch);
     assert.equal(verify.TimeoutSeconds, copy.TimeoutSeconds);
-    // No Parameters: each function gets the whole Map item (run, table, range, an incremental run's changes).
+    // No Parameters: each function gets the whole Map item (run, table, range, changes, policies).
     assert.equal(verify.Parameters, undefined);
     assert.equal(copy.Parameters, undefined);
     assert.equal(verify.End, true);
