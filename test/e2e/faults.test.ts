@@ -56,7 +56,7 @@ describe('faults injected while the workflow runs against the real databases', (
   after(() => closePair(pair));
 
   describe('a connection dropped while a range streams', () => {
-    const TABLE = 'i5_faults_stream';
+    const TABLE = 'faults_stream';
     const ROWS = 16_000;
     // The row at which the target holds the COPY (pg_sleep in a trigger) until the fault is injected.
     const HELD_AT = 500;
@@ -133,7 +133,7 @@ describe('faults injected while the workflow runs against the real databases', (
   });
 
   test('the target unreachable when the ranges start (connection refused), then back, is retried and the target is exact', async () => {
-    const TABLE = 'i5_faults_refused';
+    const TABLE = 'faults_refused';
     await dropTables(pair, TABLE);
     await seedUsers(pair.source, { table: TABLE, rows: 3_000 });
     const target = new URL(TARGET_URL);
@@ -178,7 +178,7 @@ describe('faults injected while the workflow runs against the real databases', (
   });
 
   test('a row the target refuses fails only its range, which reaches the queue, and after the fix one redrive completes the table', async () => {
-    const TABLE = 'i5_faults_poison';
+    const TABLE = 'faults_poison';
     const ROWS = 3_000;
     const poisoned = String(seededId(1_500, ROWS));
     await dropTables(pair, TABLE);
@@ -204,7 +204,7 @@ describe('faults injected while the workflow runs against the real databases', (
       assert.doesNotMatch(JSON.stringify(message), /refused/);
 
       // Another table's failure waits on the same queue and must stay there.
-      await queue.sqs.send(new SendMessageCommand({ QueueUrl: queue.queueUrl, MessageBody: JSON.stringify(failedBatch('i5_other', 0, null, '10')) }));
+      await queue.sqs.send(new SendMessageCommand({ QueueUrl: queue.queueUrl, MessageBody: JSON.stringify(failedBatch('faults_other', 0, null, '10')) }));
       sfn.on(StartExecutionCommand).resolves({ executionArn: 'arn:redrive', startDate: new Date() });
       await pair.source.promise().query(`UPDATE ${TABLE} SET name = 'fixed' WHERE id = ${poisoned}`);
       const targets = { sqs: queue.sqs, sfn: new SFNClient({ region: 'us-east-1' }), queueUrl: queue.queueUrl, stateMachineArn: STATE_MACHINE };
@@ -219,7 +219,7 @@ describe('faults injected while the workflow runs against the real databases', (
       await assertExact(pair, TABLE);
 
       const left = (await queue.drain()) as FailedBatchMessage[];
-      assert.deepEqual(left.map((message) => message.table), ['i5_other']);
+      assert.deepEqual(left.map((message) => message.table), ['faults_other']);
     } finally {
       sfn.restore();
       await queue.stop();
@@ -228,7 +228,7 @@ describe('faults injected while the workflow runs against the real databases', (
   });
 
   test('the failed-batch message names the run, the range, the error class, the failing key and the attempts', async () => {
-    const TABLE = 'i5_faults_message';
+    const TABLE = 'faults_message';
     const ROWS = 2_000;
     const poisoned = String(seededId(1_234, ROWS));
     await dropTables(pair, TABLE);
@@ -257,7 +257,7 @@ describe('faults injected while the workflow runs against the real databases', (
   });
 
   test('after a partial failure, `migrate --retry-failed` copies exactly the failed range and the target is exact', async (t) => {
-    const TABLE = 'i5_faults_rerun';
+    const TABLE = 'faults_rerun';
     const ROWS = 3_000;
     const poisoned = seededId(2_345, ROWS);
     await dropTables(pair, TABLE);
@@ -292,7 +292,7 @@ describe('faults injected while the workflow runs against the real databases', (
   });
 
   test('a tiny time budget makes every invocation hand back a continuation, and the ranges still land exactly once', async () => {
-    const TABLE = 'i5_faults_budget';
+    const TABLE = 'faults_budget';
     await dropTables(pair, TABLE);
     await seedUsers(pair.source, { table: TABLE, rows: 60 });
     // Each invocation has 1 s and keeps 1 s for committing: it copies one row, then hands back.

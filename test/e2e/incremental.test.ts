@@ -8,7 +8,7 @@ import { seededId } from '../../infra/local/seed.js';
 import { STATE } from '../../infra/states.js';
 import { closePair, openPair, readBothSides, seededSuite, SOURCE_URL, TARGET_URL } from '../support/databases.js';
 
-const TABLE = 'i6_e2e_users';
+const TABLE = 'sync_e2e_users';
 const ROWS = 6_000;
 const CHUNK_ROWS = 2_000;
 

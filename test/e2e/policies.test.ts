@@ -5,7 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import type { ConnectionPair } from '../../functions/core/connections.js';
 import { closePair, dropTables, openPair, SOURCE_URL, TARGET_URL } from '../support/databases.js';
 
-const TABLE = 'i3_cli_policies';
+const TABLE = 'typed_cli_policies';
 const ROWS = 30;
 
 describe('policies chosen on the command line', () => {

@@ -10,7 +10,7 @@ import { migrateLocally } from '../../infra/local/local-migration.js';
 import { seededId, seedUsers } from '../../infra/local/seed.js';
 import { closePair, dropTables, openPair, readBothSides, SOURCE_URL, TARGET_URL } from '../support/databases.js';
 
-const TABLE = 'i4_e2e_verification';
+const TABLE = 'verified_e2e_verification';
 const ROWS = 6_000;
 const INPUT = { table: TABLE, chunkRows: 1_500, concurrency: 2 };
 
@@ -87,9 +87,9 @@ describe('verification in the workflow, run locally', () => {
   test('a target that alters a value on the way in fails that range at VerifyRange, and the failure reaches the queue', async () => {
     const altered = seededId(4_000, ROWS);
     // A trigger stands in for a faulty copy path: the data is changed after CopyRange wrote it faithfully.
-    await pair.target.query(`CREATE OR REPLACE FUNCTION public.i4_alter_name() RETURNS trigger LANGUAGE plpgsql AS $$
+    await pair.target.query(`CREATE OR REPLACE FUNCTION public.verified_alter_name() RETURNS trigger LANGUAGE plpgsql AS $$
       BEGIN NEW.name := 'altered'; RETURN NEW; END $$`);
-    await pair.target.query(`CREATE TRIGGER i4_alter_name BEFORE INSERT ON public.${TABLE} FOR EACH ROW WHEN (NEW.id = ${altered}) EXECUTE FUNCTION public.i4_alter_name()`);
+    await pair.target.query(`CREATE TRIGGER verified_alter_name BEFORE INSERT ON public.${TABLE} FOR EACH ROW WHEN (NEW.id = ${altered}) EXECUTE FUNCTION public.verified_alter_name()`);
     try {
       const outcome = await migrate(INPUT);
       assert.equal(outcome.run.status, 'FAILED');
@@ -114,8 +114,8 @@ describe('verification in the workflow, run locally', () => {
       assert.equal(failed.verification, 'mismatch');
       assert.match(failed.error!, new RegExp(`^VerificationMismatchError: .*column name at key ${altered}: source "User 4000", target "altered"`));
     } finally {
-      await pair.target.query(`DROP TRIGGER IF EXISTS i4_alter_name ON public.${TABLE}`);
-      await pair.target.query('DROP FUNCTION IF EXISTS public.i4_alter_name()');
+      await pair.target.query(`DROP TRIGGER IF EXISTS verified_alter_name ON public.${TABLE}`);
+      await pair.target.query('DROP FUNCTION IF EXISTS public.verified_alter_name()');
     }
   });
 
@@ -135,15 +135,15 @@ describe('verification in the workflow, run locally', () => {
   });
 
   test('a range copied over several invocations is verified whole, and a failed verification sends back the range as planned', async () => {
-    const PARTS = 'i4_e2e_verify_parts';
+    const PARTS = 'verified_e2e_verify_parts';
     await dropTables(pair, PARTS);
     await seedUsers(pair.source, { table: PARTS, rows: 30 });
     // The first row of the second range is altered: only a verification from the range's start sees it.
     const altered = seededId(15, 30);
     await migrateLocally({ sourceUrl: SOURCE_URL, targetUrl: TARGET_URL, input: { table: PARTS, chunkRows: 15, verify: false } }).then((o) => runIds.push(o.run.runId));
-    await pair.target.query(`CREATE OR REPLACE FUNCTION public.i4_alter_part() RETURNS trigger LANGUAGE plpgsql AS $$
+    await pair.target.query(`CREATE OR REPLACE FUNCTION public.verified_alter_part() RETURNS trigger LANGUAGE plpgsql AS $$
       BEGIN NEW.bio := 'altered'; RETURN NEW; END $$`);
-    await pair.target.query(`CREATE TRIGGER i4_alter_part BEFORE INSERT ON public.${PARTS} FOR EACH ROW WHEN (NEW.id = ${altered}) EXECUTE FUNCTION public.i4_alter_part()`);
+    await pair.target.query(`CREATE TRIGGER verified_alter_part BEFORE INSERT ON public.${PARTS} FOR EACH ROW WHEN (NEW.id = ${altered}) EXECUTE FUNCTION public.verified_alter_part()`);
     // Each invocation has 1 s and keeps 1 s for committing: it copies one row, then hands back the rest.
     process.env.COPY_TIME_MARGIN_MS = '1000';
     try {
@@ -165,7 +165,7 @@ describe('verification in the workflow, run locally', () => {
     } finally {
       delete process.env.COPY_TIME_MARGIN_MS;
       await dropTables(pair, PARTS);
-      await pair.target.query('DROP FUNCTION IF EXISTS public.i4_alter_part()');
+      await pair.target.query('DROP FUNCTION IF EXISTS public.verified_alter_part()');
     }
   });
 });

@@ -8,15 +8,15 @@ import { verifyRange } from '../../functions/core/verify-range.js';
 import { seedUsers } from '../../infra/local/seed.js';
 import { closePair, dropTables, openPair, readBothSides } from '../support/databases.js';
 
-const USERS = 'i6_it_users';
-const PLAIN = 'i6_plain';
-const TWO = 'i6_two_changes';
-const NO_KEY = 'i6_no_target_key';
+const USERS = 'sync_users';
+const PLAIN = 'sync_plain';
+const TWO = 'sync_two_changes';
+const NO_KEY = 'sync_no_target_key';
 const DEFAULTS = { table: USERS, chunkRows: 500, concurrency: 2 };
 
 let runs = 0;
 const planEvent = (input: Record<string, unknown>): PlanEvent => {
-  const runId = `i6-it-${process.pid}-${++runs}`;
+  const runId = `sync-it-${process.pid}-${++runs}`;
   return { input, runId, execution: `local:${runId}` };
 };
 
@@ -69,7 +69,7 @@ describe('incremental planning and the table lease, against MariaDB and PostgreS
   test('a table without a change column: an incremental run is refused with the fix, a full run goes ahead without a watermark', async () => {
     await assert.rejects(plan(planEvent({ table: PLAIN, mode: 'incremental' }), pair, DEFAULTS), {
       name: 'SchemaError',
-      message: /i6_plain has no change column .* name one in "changeColumn", or run "mode": "full"/,
+      message: /sync_plain has no change column .* name one in "changeColumn", or run "mode": "full"/,
     });
     await assert.rejects(plan(planEvent({ table: PLAIN, mode: 'incremental', changeColumn: 'v' }), pair, DEFAULTS), {
       name: 'InputValidationError',
@@ -102,7 +102,7 @@ describe('incremental planning and the table lease, against MariaDB and PostgreS
   test('a target without a unique key cannot take upserts: refused, and the lease taken for the run is given back', async () => {
     await assert.rejects(plan(planEvent({ table: NO_KEY, mode: 'incremental' }), pair, DEFAULTS), {
       name: 'SchemaError',
-      message: /public\.i6_no_target_key has no primary key or unique index on id/,
+      message: /public\.sync_no_target_key has no primary key or unique index on id/,
     });
     assert.equal(await leaseHolder(pair, NO_KEY), null);
   });

@@ -62,13 +62,13 @@ const lambdaContext = { functionName: 'Plan', awsRequestId: randomUUID(), getRem
 
 test('a handler whose secrets hold a wrong password fails without the password in its error or its output', async () => {
   const rdsSecret = (endpoint: typeof source) =>
-    JSON.stringify({ host: endpoint.host, port: endpoint.port, username: 'i8_nobody', password: PASSWORD, dbname: endpoint.database });
+    JSON.stringify({ host: endpoint.host, port: endpoint.port, username: 'secret_nobody', password: PASSWORD, dbname: endpoint.database });
   useSecrets({ source: rdsSecret(source), target: rdsSecret(target) });
   const { handler } = await import('../../functions/plan/handler.js');
   const { output, thrown } = await captured(() => handler({ input: {}, runId: 'run-secrets', execution: 'arn:local' }, lambdaContext));
 
   assert.ok(thrown instanceof Error, 'the handler fails');
-  assert.match((thrown as Error).message, /i8_nobody/, 'the error says who failed to log in');
+  assert.match((thrown as Error).message, /secret_nobody/, 'the error says who failed to log in');
   assert.equal(secretsManager.commandCalls(GetSecretValueCommand).length, 2);
   assert.ok(!errorForms(thrown).includes(PASSWORD), 'no password in the error');
   assert.ok(!output.includes(PASSWORD), 'no password in the output');

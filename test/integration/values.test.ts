@@ -213,7 +213,7 @@ const GENERATED: Record<string, { ddl: string; pgType: string; rows: (string | n
   gens: { ddl: "VARCHAR(30) AS (CONCAT(vc, '!')) STORED", pgType: 'character varying(30)', rows: ['!', `${EMOJI_20}!`, null, ' sp !', 'x!', '\\N!'] },
 };
 
-const TABLE = 'i3_values';
+const TABLE = 'typed_values';
 const ROWS = 6;
 const COLUMNS = Object.keys(CORPUS);
 const ALL_COLUMNS = [...COLUMNS, ...Object.keys(GENERATED)];
@@ -272,7 +272,7 @@ async function nonStrict<T>(pair: ConnectionPair, work: () => Promise<T>, mode =
 }
 
 let runs = 0;
-const runId = (name: string) => `i3-${name}-${process.pid}-${++runs}`;
+const runId = (name: string) => `typed-${name}-${process.pid}-${++runs}`;
 
 async function planRun(pair: ConnectionPair, table: string, input: { chunkRows?: number; policies?: Partial<Policies> } = {}): Promise<PlanResult> {
   const id = runId(table);
@@ -357,7 +357,7 @@ describe('every MySQL type arrives in PostgreSQL with the same meaning', () => {
 });
 
 describe('a value PostgreSQL cannot hold fails its range with the table, column, key and reason, unless a policy says otherwise', () => {
-  const table = 'i3_refused';
+  const table = 'typed_refused';
   let pair: ConnectionPair;
 
   /** One problem per row, so each range (one row each) fails for one reason. */
@@ -413,25 +413,25 @@ describe('a value PostgreSQL cannot hold fails its range with the table, column,
   test('with the default policies, each unrepresentable value fails its range and names table, column, key and reason', async () => {
     const { outcomes } = await copyEachRow({});
     assert.deepEqual(outcomes.slice(0, 6), [
-      'ValueConversionError: i3_refused.txt at key 1: text contains a NUL byte, which PostgreSQL text cannot hold (nulBytes: fail)',
-      'ValueConversionError: i3_refused.j at key 2: JSON holds \\u0000 in a string, which jsonb cannot hold (nulBytes: fail)',
-      'ValueConversionError: i3_refused.flag at key 3: tinyint(1) holds 2, which is neither 0 nor 1 and would not survive as a boolean (tinyint1: fail)',
-      'ValueConversionError: i3_refused.d at key 4: 2021-02-31 is not a calendar date (stored under ALLOW_INVALID_DATES)',
-      'ValueConversionError: i3_refused.dnn at key 5: zero date 0000-00-00 00:00:00 becomes NULL (zeroDates: null), but the target column is NOT NULL: ' +
+      'ValueConversionError: typed_refused.txt at key 1: text contains a NUL byte, which PostgreSQL text cannot hold (nulBytes: fail)',
+      'ValueConversionError: typed_refused.j at key 2: JSON holds \\u0000 in a string, which jsonb cannot hold (nulBytes: fail)',
+      'ValueConversionError: typed_refused.flag at key 3: tinyint(1) holds 2, which is neither 0 nor 1 and would not survive as a boolean (tinyint1: fail)',
+      'ValueConversionError: typed_refused.d at key 4: 2021-02-31 is not a calendar date (stored under ALLOW_INVALID_DATES)',
+      'ValueConversionError: typed_refused.dnn at key 5: zero date 0000-00-00 00:00:00 becomes NULL (zeroDates: null), but the target column is NOT NULL: ' +
         'allow NULL in the target column, or fix the source value',
-      'ValueConversionError: i3_refused.j at key 6: PostgreSQL refused it: value overflows numeric format',
+      'ValueConversionError: typed_refused.j at key 6: PostgreSQL refused it: value overflows numeric format',
     ]);
     // The empty ENUM value is kept by default, and counted.
     assert.deepEqual(outcomes[6], counts({ emptyEnum: 1 }));
-    assert.equal(outcomes[7], 'ValueConversionError: i3_refused.j at key 8: JSON object has the key "a" twice: MariaDB reads the first, jsonb would keep only the last');
+    assert.equal(outcomes[7], 'ValueConversionError: typed_refused.j at key 8: JSON object has the key "a" twice: MariaDB reads the first, jsonb would keep only the last');
     assert.deepEqual(await targetRows(pair, table, ['id', 'e']), [['7', '']]);
   });
 
   test('chosen policies strip NUL bytes and read tinyint(1) 2 as true, counting each; the run summary totals them', async () => {
     const { planned, outcomes } = await copyEachRow({ nulBytes: 'strip', tinyint1: 'nonzero-true', zeroDates: 'fail', emptyEnum: 'fail' });
     assert.deepEqual(outcomes.slice(0, 3), [counts({ nulBytes: 1 }), counts({ nulBytes: 1 }), counts({ tinyint1: 1 })]);
-    assert.match(String(outcomes[4]), /i3_refused\.dnn at key 5: zero date 0000-00-00 00:00:00 has no PostgreSQL equivalent \(zeroDates: fail\)/);
-    assert.match(String(outcomes[6]), /i3_refused\.e at key 7: the empty ENUM value .* \(emptyEnum: fail\)/);
+    assert.match(String(outcomes[4]), /typed_refused\.dnn at key 5: zero date 0000-00-00 00:00:00 has no PostgreSQL equivalent \(zeroDates: fail\)/);
+    assert.match(String(outcomes[6]), /typed_refused\.e at key 7: the empty ENUM value .* \(emptyEnum: fail\)/);
     assert.deepEqual(await targetRows(pair, table, ['id', 'txt', 'j', 'flag']), [
       ['1', 'ab', null, null],
       ['2', null, '{"a": "b"}', null],
@@ -448,7 +448,7 @@ describe('a value PostgreSQL cannot hold fails its range with the table, column,
 
 describe('Plan creates the target from the source, or checks an existing one before any copy', () => {
   let pair: ConnectionPair;
-  const tables = ['i3_defaults', 'i3_existing', 'i3_spatial', 'i3_mariadb'];
+  const tables = ['typed_defaults', 'typed_existing', 'typed_spatial', 'typed_mariadb'];
 
   before(async () => {
     pair = await openPair();
@@ -460,7 +460,7 @@ describe('Plan creates the target from the source, or checks an existing one bef
   });
 
   test('defaults that mean the same in PostgreSQL are kept, and the rest are dropped and reported', async () => {
-    const table = 'i3_defaults';
+    const table = 'typed_defaults';
     await nonStrict(pair, () =>
       pair.source.promise().query(`CREATE TABLE ${table} (
         id INT NOT NULL PRIMARY KEY AUTO_INCREMENT,
@@ -532,12 +532,12 @@ describe('Plan creates the target from the source, or checks an existing one bef
   });
 
   test('an existing target that cannot hold the source is refused column by column before anything is written', async () => {
-    const table = 'i3_existing';
+    const table = 'typed_existing';
     await pair.source.promise().query(
       `CREATE TABLE ${table} (id INT PRIMARY KEY, amount DECIMAL(12,2) NOT NULL, name VARCHAR(50), born DATETIME(3) NOT NULL, n INT UNSIGNED)`,
     );
     await pair.target.query(`CREATE TABLE public.${table} (id integer PRIMARY KEY, amount numeric(10,2), name varchar(20) NOT NULL, n integer, extra text NOT NULL)`);
-    const runId = 'i3-existing-refused';
+    const runId = 'typed-existing-refused';
     await assert.rejects(plan({ input: { table }, runId, execution: 'x' }, pair, DEFAULTS), {
       name: 'SchemaError',
       message: [
@@ -556,7 +556,7 @@ describe('Plan creates the target from the source, or checks an existing one bef
   });
 
   test('an existing target with wider columns is accepted, and its nullable column takes a zero date as NULL', async () => {
-    const table = 'i3_existing';
+    const table = 'typed_existing';
     await dropTables(pair, table);
     await pair.source.promise().query(`CREATE TABLE ${table} (id INT PRIMARY KEY, amount DECIMAL(12,2) NOT NULL, name VARCHAR(50), born DATETIME(3) NOT NULL)`);
     await nonStrict(pair, () => pair.source.promise().query(`INSERT INTO ${table} VALUES (1, 12.5, 'Zoë', '0000-00-00 00:00:00'), (2, -1, NULL, '2001-02-03 04:05:06.789')`));
@@ -573,12 +573,12 @@ describe('Plan creates the target from the source, or checks an existing one bef
   });
 
   test('a spatial column is refused with its name, type and what to do', async () => {
-    const table = 'i3_spatial';
+    const table = 'typed_spatial';
     await pair.source.promise().query(`CREATE TABLE ${table} (id INT PRIMARY KEY, place POINT, area POLYGON)`);
     await assert.rejects(planRun(pair, table), {
       name: 'SchemaError',
       message:
-        'Table i3_spatial has columns this tool cannot migrate: ' +
+        'Table typed_spatial has columns this tool cannot migrate: ' +
         'place (point): spatial types are not migrated; store it as WKB (ST_AsBinary) in a VARBINARY column to move its bytes; ' +
         'area (polygon): spatial types are not migrated; store it as WKB (ST_AsBinary) in a VARBINARY column to move its bytes',
     });
@@ -587,7 +587,7 @@ describe('Plan creates the target from the source, or checks an existing one bef
   test("MariaDB's UUID, INET4 and INET6 arrive as uuid and inet", async (t) => {
     const [[{ version }]] = (await pair.source.promise().query('SELECT VERSION() AS version')) as unknown as [[{ version: string }]];
     if (!/mariadb/i.test(version)) return t.skip('the source is not MariaDB');
-    const table = 'i3_mariadb';
+    const table = 'typed_mariadb';
     await pair.source.promise().query(`CREATE TABLE ${table} (id INT PRIMARY KEY, u UUID, ip4 INET4, ip6 INET6)`);
     await pair.source.promise().query(
       `INSERT INTO ${table} VALUES (1, '123e4567-e89b-12d3-a456-426614174000', '192.168.0.1', '::ffff:1.2.3.4'), (2, NULL, '0.0.0.0', '2001:db8::1')`,

@@ -11,7 +11,7 @@ import { metrics } from '../../functions/middleware/observability.js';
 import { seededId, seedUsers } from '../../infra/local/seed.js';
 import { closePair, dropTables, openConnectionCounts, openPair, SOURCE_URL, TARGET_URL } from '../support/databases.js';
 
-const TABLE = 'i4_verify_range';
+const TABLE = 'verify_range';
 const ROWS = 3_000;
 const DEFAULTS = { table: TABLE, chunkRows: 1_000, concurrency: 2 };
 
@@ -47,7 +47,7 @@ describe('VerifyRange against MariaDB and PostgreSQL', () => {
     pair = await openPair();
     await dropTables(pair, TABLE);
     await seedUsers(pair.source, { table: TABLE, rows: ROWS });
-    const runId = `i4-verify-range-${process.pid}`;
+    const runId = `verify-range-${process.pid}`;
     planned = await plan({ input: {}, runId, execution: `local:${runId}` }, pair, DEFAULTS);
   });
   after(async () => {
@@ -131,7 +131,7 @@ describe('VerifyRange against MariaDB and PostgreSQL', () => {
 });
 
 describe('VerifyRange on every mapped type', () => {
-  const TYPES_TABLE = 'i4_verify_types';
+  const TYPES_TABLE = 'verify_types';
   let pair: ConnectionPair;
 
   before(async () => {
@@ -158,7 +158,7 @@ describe('VerifyRange on every mapped type', () => {
        1.2345678, 0.0000001, 1901, '', '', '', NULL, 'b', '', '[]', '1000-01-01', '9999-12-31 23:59:59', '2020-01-01 00:00:00.100000', NULL,
        UNHEX('00000000'), UNHEX(''), UNHEX('')),
       (2, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)`);
-    const runId = `i4-verify-types-${process.pid}`;
+    const runId = `verify-types-${process.pid}`;
     const planned = await plan({ input: { table: TYPES_TABLE }, runId, execution: `local:${runId}` }, pair, DEFAULTS);
     try {
       const item = { runId, table: TYPES_TABLE, range: planned.ranges[0]!, policies: planned.policies };
@@ -177,14 +177,14 @@ describe('VerifyRange on every mapped type', () => {
 });
 
 describe('VerifyRange in incremental runs and while the source changes', () => {
-  const LIVE = 'i4_verify_live';
+  const LIVE = 'verify_live';
   const ROWS_LIVE = 1_200;
   let pair: ConnectionPair;
   let runs = 0;
 
   /** Plans a run and copies every range, as the workflow does before VerifyRange. */
   async function copyRun(input: Record<string, unknown>): Promise<PlanResult> {
-    const runId = `i4-verify-live-${process.pid}-${++runs}`;
+    const runId = `verify-live-${process.pid}-${++runs}`;
     const planned = await plan({ input: { table: LIVE, chunkRows: 500, ...input }, runId, execution: `local:${runId}` }, pair, DEFAULTS);
     for (const range of planned.ranges) await copyRange({ runId, table: LIVE, range, changes: planned.changes, policies: planned.policies }, pair);
     return planned;
@@ -201,7 +201,7 @@ describe('VerifyRange in incremental runs and while the source changes', () => {
     await summarize({ runId: full.runId }, pair.target);
   });
   after(async () => {
-    await pair.target.query(`DELETE FROM migration.runs WHERE run_id LIKE $1`, [`i4-verify-live-${process.pid}-%`]);
+    await pair.target.query(`DELETE FROM migration.runs WHERE run_id LIKE $1`, [`verify-live-${process.pid}-%`]);
     await dropTables(pair, LIVE);
     await closePair(pair);
   });
