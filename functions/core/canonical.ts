@@ -86,7 +86,10 @@ const CANONICAL: Record<Encoding, (column: ColumnPlan, policies: Policies) => Ca
     const emptyIsInvalid = !enumLabels(column.source.columnType).includes('');
     return form((text) => (text === '' && emptyIsInvalid && policies.emptyEnum === 'null' ? null : text), same);
   },
-  json: (_column, policies) => form((text) => json(text, policyOf(policies).nul), (text) => json(text)),
+  json: (_column, policies) => {
+    const { nul } = policyOf(policies);
+    return form((text) => json(text, nul), (text) => json(text));
+  },
   boolean: (_column, policies) =>
     // Anything but 0 or 1 keeps its number (and so differs), unless the policy reads it as true.
     form((text) => (text === '1' ? 't' : text === '0' ? 'f' : policies.tinyint1 === 'nonzero-true' ? 't' : text), same),
@@ -96,12 +99,19 @@ const CANONICAL: Record<Encoding, (column: ColumnPlan, policies: Policies) => Ca
     source: (value) => '\\x' + (typeof value === 'string' ? Buffer.from(value, 'utf8') : value).toString('hex'),
     target: same,
   }),
-  date: (_column, policies) => form((text) => policyOf(policies).date(text, same), withoutEra),
-  datetime: (_column, policies) =>
-    form((text) => policyOf(policies).date(text, withoutTrailingZeros), (text) => withoutTrailingZeros(withoutEra(text))),
+  date: (_column, policies) => {
+    const policy = policyOf(policies);
+    return form((text) => policy.date(text, same), withoutEra);
+  },
+  datetime: (_column, policies) => {
+    const policy = policyOf(policies);
+    return form((text) => policy.date(text, withoutTrailingZeros), (text) => withoutTrailingZeros(withoutEra(text)));
+  },
   // The source session runs in UTC and the target session prints UTC as +00.
-  timestamptz: (_column, policies) =>
-    form((text) => policyOf(policies).date(text, withoutTrailingZeros), (text) => withoutTrailingZeros(withoutEra(text).replace(/\+00$/, ''))),
+  timestamptz: (_column, policies) => {
+    const policy = policyOf(policies);
+    return form((text) => policy.date(text, withoutTrailingZeros), (text) => withoutTrailingZeros(withoutEra(text).replace(/\+00$/, '')));
+  },
   // TIME and interval both print signed hours past 24: `-838:59:59`.
   time: () => alike(withoutTrailingZeros),
   year: (column, policies) => {
@@ -118,16 +128,21 @@ export function canonicalForms(columns: ColumnPlan[], policies: Policies): Canon
   return columns.map((column) => CANONICAL[column.encoding](column, policies));
 }
 
+/** The row in canonical form, in place: rows are read to be compared once, and a copy of each would be garbage. */
 export function canonicalSourceRow(forms: CanonicalForm[], row: SourceValue[]): CanonicalRow {
-  return forms.map((form, i) => {
+  const canonical = row as (SourceValue | string)[];
+  for (let i = 0; i < forms.length; i++) {
     const value = row[i];
-    return value === null || value === undefined ? null : form.source(value);
-  });
+    canonical[i] = value === null || value === undefined ? null : forms[i]!.source(value);
+  }
+  return canonical as CanonicalRow;
 }
 
+/** The row in canonical form, in place, as {@link canonicalSourceRow}. */
 export function canonicalTargetRow(forms: CanonicalForm[], row: (string | null)[]): CanonicalRow {
-  return forms.map((form, i) => {
+  for (let i = 0; i < forms.length; i++) {
     const value = row[i];
-    return value === null || value === undefined ? null : form.target(value);
-  });
+    row[i] = value === null || value === undefined ? null : forms[i]!.target(value);
+  }
+  return row;
 }

@@ -37,47 +37,56 @@ export interface ComparisonOptions {
   unsettled?: (sourceRow: CanonicalRow) => boolean;
 }
 
-type Rows = AsyncIterable<CanonicalRow> | Iterable<CanonicalRow>;
+/** One side's rows in key order, in batches (arrays of rows, as they come off the connection). */
+export type RowBatches = AsyncIterable<CanonicalRow[]> | Iterable<CanonicalRow[]>;
+
+// Canonical rows are hashed in pieces of about this many characters, not one call per row.
+const HASHED_CHARS = 64 * 1024;
 
 /**
- * Merge-joins rows of both sides, each in ascending key order, one row of each in memory at a
- * time. {@link RangeComparer.merge} can be given the next rows of both sides again (batches
+ * Merge-joins rows of both sides, each in ascending key order, a batch of each in memory at a
+ * time: the rows of a batch are compared without waiting, and only a spent batch waits for the
+ * next. {@link RangeComparer.merge} can be given the next rows of both sides again (batches
  * that continue in key order), so a range is compared in one pass or in many.
  */
 export class RangeComparer {
   private readonly counts = { sourceRows: 0, targetRows: 0, unsettled: 0, missing: 0, extra: 0, changed: 0, omitted: 0 };
   private readonly differences: Difference[] = [];
   private readonly hash = createHash('sha256');
+  private hashed = '';
   private readonly listed: number;
 
   constructor(private readonly options: ComparisonOptions) {
     this.listed = options.listed ?? 5;
   }
 
-  async merge(source: Rows, target: Rows): Promise<void> {
+  async merge(source: RowBatches, target: RowBatches): Promise<void> {
     const { keyIndex } = this.options;
-    const sourceRows = iterate(source);
-    const targetRows = iterate(target);
+    const sourceRows = new BatchReader(source);
+    const targetRows = new BatchReader(target);
     try {
-      let s = await sourceRows.next();
-      let t = await targetRows.next();
-      while (!s.done || !t.done) {
-        const order = s.done ? 1 : t.done ? -1 : compareKeys(s.value[keyIndex]!, t.value[keyIndex]!);
-        if (order <= 0 && this.options.unsettled?.(s.value!)) {
+      for (;;) {
+        const s = sourceRows.row() ?? (sourceRows.done ? undefined : await sourceRows.nextBatch());
+        const t = targetRows.row() ?? (targetRows.done ? undefined : await targetRows.nextBatch());
+        if (!s && !t) return;
+        const order = !s ? 1 : !t ? -1 : compareKeys(s[keyIndex]!, t[keyIndex]!);
+        if (order <= 0 && this.options.unsettled?.(s!)) {
           this.counts.unsettled++;
         } else {
-          this.compare(order <= 0 ? s.value! : null, order >= 0 ? t.value! : null);
+          this.compare(order <= 0 ? s! : null, order >= 0 ? t! : null);
         }
-        if (order <= 0) s = await sourceRows.next();
-        if (order >= 0) t = await targetRows.next();
+        if (order <= 0) sourceRows.advance();
+        if (order >= 0) targetRows.advance();
       }
     } finally {
       // Stops whichever side is still streaming when the other failed.
-      await Promise.allSettled([sourceRows.return?.(), targetRows.return?.()]);
+      await Promise.allSettled([sourceRows.stop(), targetRows.stop()]);
     }
   }
 
   finish(): RangeComparison {
+    this.hash.update(this.hashed);
+    this.hashed = '';
     return { ...this.counts, differences: this.differences, checksum: this.hash.digest('hex') };
   }
 
@@ -88,7 +97,11 @@ export class RangeComparer {
     if (target) {
       this.counts.targetRows++;
       // JSON keeps NULL apart from the text "null" and makes the row boundaries unambiguous.
-      this.hash.update(JSON.stringify(target) + '\n');
+      this.hashed += JSON.stringify(target) + '\n';
+      if (this.hashed.length >= HASHED_CHARS) {
+        this.hash.update(this.hashed);
+        this.hashed = '';
+      }
     }
     if (!target) {
       this.counts.missing++;
@@ -114,21 +127,60 @@ export class RangeComparer {
 }
 
 /** Compares two whole streams of one range. */
-export async function compareRanges(source: Rows, target: Rows, options: ComparisonOptions): Promise<RangeComparison> {
+export async function compareRanges(source: RowBatches, target: RowBatches, options: ComparisonOptions): Promise<RangeComparison> {
   const comparer = new RangeComparer(options);
   await comparer.merge(source, target);
   return comparer.finish();
 }
 
-function iterate(rows: Rows): AsyncIterator<CanonicalRow> | Iterator<CanonicalRow> {
-  return Symbol.asyncIterator in rows ? rows[Symbol.asyncIterator]() : rows[Symbol.iterator]();
+/** Reads one side a row at a time out of its batches. */
+class BatchReader {
+  private readonly batches: AsyncIterator<CanonicalRow[]> | Iterator<CanonicalRow[]>;
+  private batch: CanonicalRow[] = [];
+  private index = 0;
+  done = false;
+
+  constructor(batches: RowBatches) {
+    this.batches = Symbol.asyncIterator in batches ? batches[Symbol.asyncIterator]() : batches[Symbol.iterator]();
+  }
+
+  /** The current row, or undefined when its batch is spent. */
+  row(): CanonicalRow | undefined {
+    return this.batch[this.index];
+  }
+
+  advance(): void {
+    this.index++;
+  }
+
+  /** The first row of the next batch that has one, or undefined at the end. */
+  async nextBatch(): Promise<CanonicalRow | undefined> {
+    for (;;) {
+      const next = await this.batches.next();
+      if (next.done) {
+        this.done = true;
+        return undefined;
+      }
+      [this.batch, this.index] = [next.value, 0];
+      if (next.value.length > 0) return next.value[0];
+    }
+  }
+
+  async stop(): Promise<void> {
+    await this.batches.return?.();
+  }
 }
 
-/** Keys are integers as decimal text, possibly beyond 2^53. */
+/**
+ * Keys are canonical integers as decimal text (no leading zeros, `-` only below zero), possibly
+ * beyond 2^53: the shorter magnitude is the smaller, and equal lengths compare as text.
+ */
 function compareKeys(a: string, b: string): number {
-  const x = BigInt(a);
-  const y = BigInt(b);
-  return x < y ? -1 : x > y ? 1 : 0;
+  if (a === b) return 0;
+  const negative = a.startsWith('-');
+  if (negative !== b.startsWith('-')) return negative ? -1 : 1;
+  const magnitude = a.length !== b.length ? (a.length < b.length ? -1 : 1) : a < b ? -1 : 1;
+  return negative ? -magnitude : magnitude;
 }
 
 const MAX_SHOWN = 80;

@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import type mysql from 'mysql2';
 import type pg from 'pg';
-import QueryStream from 'pg-query-stream';
+import Cursor from 'pg-cursor';
 import { quoteMysql, quotePg, TARGET_SCHEMA } from './identifiers.js';
 import { rangeCondition, type KeyRange, type RowCondition } from './ranges.js';
 import { rowBatches } from './row-batches.js';
@@ -49,17 +49,43 @@ export function sourceRangeRows(source: mysql.Connection, description: TableDesc
 // Every value as PostgreSQL prints it: no parsing into JavaScript types on the way.
 const AS_TEXT = { getTypeParser: () => (value: string) => value };
 
-/** The target's rows of a range in key order, streamed through a cursor: arrays of text or null. */
-export function targetRangeRows(target: pg.Client, description: TableDescription, range: Bounds): Readable {
+// Rows fetched per round trip of the target's cursor.
+const TARGET_BATCH_ROWS = 2_000;
+
+/**
+ * The target's rows of a range in key order, read through a cursor in batches (arrays of rows,
+ * each an array of text or null). The next batch is asked for before this one is handed on, so
+ * PostgreSQL reads it while this one is compared; no more than two batches are ever held.
+ */
+export async function* targetRangeRows(target: pg.Client, description: TableDescription, range: Bounds): AsyncGenerator<(string | null)[][]> {
   const key = quotePg(description.primaryKey);
-  return target.query(
-    new QueryStream(
+  const cursor = target.query(
+    new Cursor<(string | null)[]>(
       `SELECT ${description.columns.map((column) => quotePg(column.name)).join(', ')} FROM ${targetTable(description)}` +
         ` WHERE ${rangeCondition(key, range)} ORDER BY ${key}`,
       [],
-      { rowMode: 'array', types: AS_TEXT, batchSize: 1_000 },
+      { rowMode: 'array', types: AS_TEXT },
     ),
   );
+  const read = () => {
+    const rows = cursor.read(TARGET_BATCH_ROWS);
+    // Handled here so a failure waits, unreported, until the batch is awaited.
+    rows.catch(() => {});
+    return rows;
+  };
+  let next = read();
+  try {
+    for (;;) {
+      const rows = await next;
+      if (rows.length === 0) return;
+      next = read();
+      yield rows;
+    }
+  } finally {
+    // A reader that stops early leaves a read in flight; it settles before the cursor closes.
+    await next.catch(() => {});
+    await cursor.close();
+  }
 }
 
 /** The target's rows with these keys, in key order: arrays of text or null. */

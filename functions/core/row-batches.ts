@@ -42,8 +42,3 @@ export function rowBatches<Row>(query: mysql.Query, connection: mysql.Connection
   query.on('error', (error) => stream.destroy(error));
   return stream;
 }
-
-/** The rows of a stream of row batches, one at a time, for readers that take rows singly. */
-export async function* eachRow<Row>(batches: AsyncIterable<Row[]>): AsyncGenerator<Row> {
-  for await (const batch of batches) yield* batch;
-}

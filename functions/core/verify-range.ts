@@ -10,7 +10,6 @@ import { recordRangeVerified, recordVerificationFailed } from './ledger.js';
 import { compareRanges, describeDifferences, RangeComparer, type ComparisonOptions, type RangeComparison } from './range-comparison.js';
 import { sourceRangeRows, targetRangeRows, targetRowsWithKeys } from './range-rows.js';
 import { formatRange } from './ranges.js';
-import { eachRow } from './row-batches.js';
 import { describeSourceTable, type TableDescription } from './schema.js';
 
 /** VerifyRange checks the same Map item CopyRange copied. */
@@ -55,7 +54,7 @@ export async function verifyRange(event: VerifyRangeEvent, { source, target }: C
       unsettled: changedAfterPlan(description, await readRunHighWatermark(target, runId)),
     };
     const sourceRows = canonical(
-      eachRow<SourceValue[]>(sourceRangeRows(source, description, range, changes ? changedRowsCondition(changes) : null)),
+      sourceRangeRows(source, description, range, changes ? changedRowsCondition(changes) : null),
       'source',
       (row: SourceValue[]) => canonicalSourceRow(forms, row),
     );
@@ -90,21 +89,21 @@ export async function verifyRange(event: VerifyRangeEvent, { source, target }: C
   }
 }
 
-/** Compares source rows with the target rows of the same keys, a batch at a time. */
+/** Compares source rows with the target rows of the same keys, some thousand keys at a time. */
 async function compareByKey(
-  sourceRows: AsyncIterable<CanonicalRow>,
+  sourceRows: AsyncIterable<CanonicalRow[]>,
   lookup: (keys: string[]) => Promise<CanonicalRow[]>,
   options: ComparisonOptions,
 ): Promise<RangeComparison> {
   const comparer = new RangeComparer(options);
   let batch: CanonicalRow[] = [];
   const compareBatch = async () => {
-    await comparer.merge(batch, await lookup(batch.map((row) => row[options.keyIndex]!)));
+    await comparer.merge([batch], [await lookup(batch.map((row) => row[options.keyIndex]!))]);
     batch = [];
   };
-  for await (const row of sourceRows) {
-    batch.push(row);
-    if (batch.length === LOOKUP_BATCH) await compareBatch();
+  for await (const rows of sourceRows) {
+    batch.push(...rows);
+    if (batch.length >= LOOKUP_BATCH) await compareBatch();
   }
   if (batch.length > 0) await compareBatch();
   return comparer.finish();
@@ -138,10 +137,10 @@ function changedAfterPlan(description: TableDescription, run: { column: string; 
 /** `YYYY-MM-DD HH:MM:SS`: source times compare as text to the second. */
 const toSecond = (time: string) => time.slice(0, 19);
 
-/** Canonical rows from one side's stream; a read failure is classified as that side's. */
-async function* canonical<Row>(rows: AsyncIterable<Row>, side: 'source' | 'target', form: (row: Row) => CanonicalRow): AsyncGenerator<CanonicalRow> {
+/** Canonical row batches from one side's batches; a read failure is classified as that side's. */
+async function* canonical<Row>(batches: AsyncIterable<Row[]>, side: 'source' | 'target', form: (row: Row) => CanonicalRow): AsyncGenerator<CanonicalRow[]> {
   try {
-    for await (const row of rows) yield form(row);
+    for await (const rows of batches) yield rows.map(form);
   } catch (error) {
     throw classifyDatabaseError(error, side);
   }

@@ -13,7 +13,6 @@ import { quoteMysql, quotePg, TARGET_SCHEMA } from '../../functions/core/identif
 import { ensureLedger, LEDGER_SCHEMA } from '../../functions/core/ledger.js';
 import { DEFAULT_POLICIES, type Policies } from '../../functions/core/policies.js';
 import { sourceRangeRows, targetRangeRows } from '../../functions/core/range-rows.js';
-import { eachRow } from '../../functions/core/row-batches.js';
 import { describeSourceTable } from '../../functions/core/schema.js';
 import { seedUsers } from '../../infra/local/seed.js';
 
@@ -69,9 +68,13 @@ export async function readBothSides(pair: ConnectionPair, table: string, policie
   const forms = canonicalForms(description.columns, policies);
   const everything = { lo: null, hi: null };
   const source: CanonicalRow[] = [];
-  for await (const row of eachRow<SourceValue[]>(sourceRangeRows(pair.source, description, everything))) source.push(canonicalSourceRow(forms, row));
+  for await (const rows of sourceRangeRows(pair.source, description, everything)) {
+    for (const row of rows as SourceValue[][]) source.push(canonicalSourceRow(forms, row));
+  }
   const target: CanonicalRow[] = [];
-  for await (const row of targetRangeRows(pair.target, description, everything)) target.push(canonicalTargetRow(forms, row));
+  for await (const rows of targetRangeRows(pair.target, description, everything)) {
+    for (const row of rows) target.push(canonicalTargetRow(forms, row));
+  }
   return { source, target };
 }
 

@@ -6,8 +6,10 @@ import { compareRanges, describeDifferences, RangeComparer } from '../../functio
 
 const COLUMNS = { names: ['id', 'name', 'bio'], keyIndex: 0 };
 
-async function* stream(rows: CanonicalRow[]): AsyncGenerator<CanonicalRow> {
-  for (const row of rows) yield row;
+/** The rows as a stream of batches, two rows each (and an empty one), so rows meet across batch edges. */
+async function* stream(rows: CanonicalRow[]): AsyncGenerator<CanonicalRow[]> {
+  yield [];
+  for (let i = 0; i < rows.length; i += 2) yield rows.slice(i, i + 2);
 }
 
 const rows = (...ids: (number | string)[]): CanonicalRow[] => ids.map((id) => [String(id), `name ${id}`, null]);
@@ -97,7 +99,7 @@ describe('compareRanges', () => {
     const batched = new RangeComparer(COLUMNS);
     for (const [from, to] of [[0, 3], [3, 6], [6, 10]] as const) {
       const inBatch = (row: CanonicalRow) => Number(row[0]) >= from && Number(row[0]) < to;
-      await batched.merge(source.filter(inBatch), target.filter(inBatch));
+      await batched.merge([source.filter(inBatch)], [target.filter(inBatch)]);
     }
     assert.deepEqual(batched.finish(), whole);
   });
