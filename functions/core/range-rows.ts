@@ -30,9 +30,8 @@ export function rowsOfRange(description: TableDescription, range: Bounds, condit
  */
 export function sourceRangeRows(source: mysql.Connection, description: TableDescription, range: Bounds, condition: RowCondition | null = null): Readable {
   const columns = description.columns;
-  const binary = new Set(columns.filter((column) => column.encoding === 'bytea').map((column) => column.name));
-  // MySQL 8 marks JSON results as binary; their text is UTF-8.
-  const json = new Set(columns.filter((column) => column.encoding === 'json').map((column) => column.name));
+  // Bytes for binary columns, and UTF-8 for JSON (MySQL 8 marks JSON results as binary).
+  const reads = new Map(columns.flatMap((column): [string, 'bytes' | 'utf8'][] => (column.encoding === 'bytea' ? [[column.name, 'bytes']] : column.encoding === 'json' ? [[column.name, 'utf8']] : [])));
   const where = rowsOfRange(description, range, condition);
   const query = source.query({
     sql:
@@ -40,8 +39,11 @@ export function sourceRangeRows(source: mysql.Connection, description: TableDesc
       ` WHERE ${where.sql} ORDER BY ${quoteMysql(description.primaryKey)}`,
     values: where.values,
     rowsAsArray: true,
-    typeCast: (field, next) =>
-      binary.has(field.name) ? field.buffer() : json.has(field.name) ? field.string('utf8') : field.type === 'NULL' ? next() : field.string(),
+    typeCast: (field, next) => {
+      // Runs for every value: the lookup only for tables that have such columns.
+      const read = reads.size === 0 ? undefined : reads.get(field.name);
+      return read === 'bytes' ? field.buffer() : read === 'utf8' ? field.string('utf8') : field.type === 'NULL' ? next() : field.string();
+    },
   });
   return rowBatches(query, source);
 }
