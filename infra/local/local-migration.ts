@@ -2,10 +2,10 @@ import { performance } from 'node:perf_hooks';
 import { closeTarget, endpointFromUrl, openTarget } from '../../functions/core/connections.js';
 import { summarizeRun, type RunSummary } from '../../functions/core/ledger.js';
 import { ALREADY_RUNNING_PATH } from '../states.js';
-import { startLocalQueue } from './queue.js';
+import { queueOnDemand } from './queue.js';
 import { runLocal, type LocalRunOptions, type LocalRunResult } from './runner.js';
 
-export type LocalMigrationOptions = Omit<LocalRunOptions, 'sqs' | 'failedBatchesQueueUrl'>;
+export type LocalMigrationOptions = Omit<LocalRunOptions, 'failedBatches'>;
 
 export interface LocalMigrationResult {
   run: LocalRunResult;
@@ -21,9 +21,9 @@ export interface LocalMigrationResult {
 /** Runs the workflow locally with its own failed-batches queue, then reads the outcome back. */
 export async function migrateLocally(options: LocalMigrationOptions): Promise<LocalMigrationResult> {
   const started = performance.now();
-  const queue = await startLocalQueue();
+  const queue = queueOnDemand();
   try {
-    const run = await runLocal({ ...options, sqs: queue.sqs, failedBatchesQueueUrl: queue.queueUrl });
+    const run = await runLocal({ ...options, failedBatches: queue.get });
     const seconds = Math.round(performance.now() - started) / 1000;
     const failedBatches = await queue.drain();
     const target = await openTarget(endpointFromUrl(options.targetUrl, 'target'));

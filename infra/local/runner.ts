@@ -2,11 +2,11 @@ import './polyfills.js';
 import { randomUUID } from 'node:crypto';
 import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import type { Context } from 'aws-lambda';
 import type { StateDefinition } from './definition.js';
 import { lambdaContext } from './lambda-context.js';
+import type { LocalQueue } from './queue.js';
 import { loadWorkflow } from './workflow-cache.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -19,9 +19,11 @@ export interface LocalRunOptions {
   targetUrl: string;
   /** The execution input, exactly as it would be given in the console. */
   input: Record<string, unknown>;
-  /** The SQS endpoint and queue that stand in for the deployed failed-batches queue. */
-  sqs: SQSClient;
-  failedBatchesQueueUrl: string;
+  /**
+   * The SQS endpoint and queue that stand in for the deployed failed-batches queue, asked for
+   * when a range first fails (most runs never need it, and starting it takes a while).
+   */
+  failedBatches: () => Promise<Pick<LocalQueue, 'sqs' | 'queueUrl'>>;
   /** CDK context for the synthesized stack. */
   context?: Record<string, unknown>;
   /** Each workflow event, as it happens (for progress). */
@@ -130,7 +132,8 @@ async function bindTask(
       const { MessageBody } = input as { QueueUrl: string; MessageBody: unknown };
       // Step Functions serializes an object body; the deployed queue's URL means the local queue here.
       const body = typeof MessageBody === 'string' ? MessageBody : JSON.stringify(MessageBody);
-      const sent = await options.sqs.send(new SendMessageCommand({ QueueUrl: options.failedBatchesQueueUrl, MessageBody: body }));
+      const [{ sqs, queueUrl }, { SendMessageCommand }] = await Promise.all([options.failedBatches(), import('@aws-sdk/client-sqs')]);
+      const sent = await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: body }));
       return { MessageId: sent.MessageId, MD5OfMessageBody: sent.MD5OfMessageBody };
     };
   }

@@ -190,7 +190,7 @@ describe('faults injected while the workflow runs against the real databases', (
     const sfn = mockClient(SFNClient);
     try {
       const events: WorkflowEvent[] = [];
-      const local = { sourceUrl: SOURCE_URL, targetUrl: TARGET_URL, sqs: queue.sqs, failedBatchesQueueUrl: queue.queueUrl, retryIntervalMs: RETRY_MS };
+      const local = { sourceUrl: SOURCE_URL, targetUrl: TARGET_URL, failedBatches: async () => queue, retryIntervalMs: RETRY_MS };
       const failed = await runLocal({ ...local, input: { table: TABLE, chunkRows: 1_000 }, onEvent: (event) => events.push(event) });
       assert.equal(failed.status, 'FAILED');
       assert.equal(failed.error?.name, 'RangesFailedError');
