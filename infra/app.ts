@@ -1,6 +1,6 @@
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { stackConfigFrom, STACK_CONTEXT_KEYS } from './config.js';
+import { STACK_CONTEXT_KEYS, stackConfigFrom } from './config.js';
 import { MigrationStack } from './stack.js';
 
 export const STACK_NAME = 'MysqlToPostgres';
@@ -16,11 +16,16 @@ export interface BuildOptions {
 }
 
 /** Builds the app from context; the local runner calls this with bundling and validation skipped. */
-export function buildApp(context: Record<string, unknown> = {}, { validate = true, outdir }: BuildOptions = {}): { app: App; stack: MigrationStack } {
+export function buildApp(
+  context: Record<string, unknown> = {},
+  { validate = true, outdir }: BuildOptions = {},
+): { app: App; stack: MigrationStack } {
   const app = new App({ context, outdir, builtinCloudFormationValidation: validate });
   // Synthesis fails on any finding that is neither fixed nor acknowledged with its reason in the stack.
   if (validate) Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
-  const values = Object.fromEntries(STACK_CONTEXT_KEYS.map((key) => [key, app.node.tryGetContext(key)]).filter(([, v]) => v !== undefined));
+  const values = Object.fromEntries(
+    STACK_CONTEXT_KEYS.map((key) => [key, app.node.tryGetContext(key)]).filter(([, v]) => v !== undefined),
+  );
   const stack = new MigrationStack(app, STACK_NAME, {
     config: stackConfigFrom(values),
     env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },

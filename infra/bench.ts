@@ -4,9 +4,16 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { promisify, parseArgs } from 'node:util';
+import { parseArgs, promisify } from 'node:util';
 import { z } from 'zod';
-import { closeSource, closeTarget, endpointFromUrl, openSource, openTarget, type Endpoint } from '../functions/core/connections.js';
+import {
+  closeSource,
+  closeTarget,
+  type Endpoint,
+  endpointFromUrl,
+  openSource,
+  openTarget,
+} from '../functions/core/connections.js';
 import { quoteMysql, quotePg, TARGET_SCHEMA } from '../functions/core/identifiers.js';
 import { formatIssues } from '../functions/core/input.js';
 import { describeSourceTable, type TableDescription } from '../functions/core/schema.js';
@@ -29,7 +36,10 @@ const flagsSchema = z.strictObject({
   'chunk-rows': z.coerce.number().int().positive().optional(),
   concurrency: z.coerce.number().int().positive().optional(),
   source: z.string().startsWith('mysql://', 'must be a mysql:// URL').default('mysql://root@127.0.0.1:3306/test'),
-  target: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').default('postgres://root@127.0.0.1:5432/test'),
+  target: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')
+    .default('postgres://root@127.0.0.1:5432/test'),
 });
 type Flags = z.infer<typeof flagsSchema>;
 
@@ -73,7 +83,9 @@ async function which(command: string): Promise<string | null> {
 
 async function versionOf(command: string | null): Promise<string> {
   if (!command) return 'absent';
-  const { stdout, stderr } = await promisify(execFile)(command, ['--version']).catch((error) => error as { stdout: string; stderr: string });
+  const { stdout, stderr } = await promisify(execFile)(command, ['--version']).catch(
+    (error) => error as { stdout: string; stderr: string },
+  );
   return `${stdout}${stderr}`.split('\n')[0]!.trim();
 }
 
@@ -81,10 +93,17 @@ async function versionOf(command: string | null): Promise<string> {
  * Runs the commands piped into each other (one shell pipeline, so no byte passes through this
  * process), each under GNU time when it is installed to read its peak resident memory and CPU.
  */
-async function measure(commands: string[][], env: NodeJS.ProcessEnv, time: string | null, dir: string): Promise<Sample> {
+async function measure(
+  commands: string[][],
+  env: NodeJS.ProcessEnv,
+  time: string | null,
+  dir: string,
+): Promise<Sample> {
   const files = commands.map((_, i) => path.join(dir, `usage-${i}`));
   const line = commands
-    .map((command, i) => (time ? [time, '-f', '%M %U %S', '-o', files[i]!, ...command] : command).map(shellQuote).join(' '))
+    .map((command, i) =>
+      (time ? [time, '-f', '%M %U %S', '-o', files[i]!, ...command] : command).map(shellQuote).join(' '),
+    )
     .join(' | ');
   const started = performance.now();
   const child = spawn('bash', ['-o', 'pipefail', '-c', line], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -94,13 +113,23 @@ async function measure(commands: string[][], env: NodeJS.ProcessEnv, time: strin
   const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
   const seconds = (performance.now() - started) / 1000;
   if (code !== 0) {
-    const message = output.trim().split('\n').filter((line) => line.trim() && !/^\s+at /.test(line)).slice(-3);
+    const message = output
+      .trim()
+      .split('\n')
+      .filter((line) => line.trim() && !/^\s+at /.test(line))
+      .slice(-3);
     throw new Error(`exited with ${code}: ${message.join(' | ')}`);
   }
   if (!time) return { seconds, peakKiB: null, cpuSeconds: null };
   // GNU time's last line: peak KiB, user and system seconds. A pipeline's processes run at once, so they add up.
-  const usages = files.map((file) => readFileSync(file, 'utf8').trim().split('\n').at(-1)!.split(' ').map(Number) as [number, number, number]);
-  return { seconds, peakKiB: usages.reduce((sum, [kib]) => sum + kib, 0), cpuSeconds: usages.reduce((sum, [, user, system]) => sum + user + system, 0) };
+  const usages = files.map(
+    (file) => readFileSync(file, 'utf8').trim().split('\n').at(-1)!.split(' ').map(Number) as [number, number, number],
+  );
+  return {
+    seconds,
+    peakKiB: usages.reduce((sum, [kib]) => sum + kib, 0),
+    cpuSeconds: usages.reduce((sum, [, user, system]) => sum + user + system, 0),
+  };
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -147,12 +176,33 @@ export async function main(argv: string[]): Promise<number> {
     const workflowTable = `${quotePg(TARGET_SCHEMA)}.${quotePg(TABLE)}`;
     const dropWorkflowTable = async () => void (await target.query(`DROP TABLE IF EXISTS ${workflowTable}`));
     const migrate = (verify: boolean) => [
-      process.execPath, '--import', 'tsx', 'infra/migrate.ts', '--source', flags.source, '--target', flags.target, '--table', TABLE, '--json',
+      process.execPath,
+      '--import',
+      'tsx',
+      'infra/migrate.ts',
+      '--source',
+      flags.source,
+      '--target',
+      flags.target,
+      '--table',
+      TABLE,
+      '--json',
       ...(flags['chunk-rows'] ? ['--chunk-rows', String(flags['chunk-rows'])] : []),
       ...(flags.concurrency ? ['--concurrency', String(flags.concurrency)] : []),
       ...(verify ? [] : ['--no-verify']),
     ];
-    const oneRange = (table: string) => [process.execPath, '--import', 'tsx', 'infra/local/one-range.ts', '--source', flags.source, '--target', flags.target, '--table', table];
+    const oneRange = (table: string) => [
+      process.execPath,
+      '--import',
+      'tsx',
+      'infra/local/one-range.ts',
+      '--source',
+      flags.source,
+      '--target',
+      flags.target,
+      '--table',
+      table,
+    ];
 
     const paths: Path[] = [
       {
@@ -240,7 +290,8 @@ export async function main(argv: string[]): Promise<number> {
     for (const item of ranges) await run(item);
 
     await source.promise().query(`DROP TABLE IF EXISTS ${quoteMysql(TABLE)}, ${quoteMysql(`${TABLE}_small`)}`);
-    for (const table of [PIPE_TABLE, TABLE, `${TABLE}_small`]) await target.query(`DROP TABLE IF EXISTS ${quotePg(TARGET_SCHEMA)}.${quotePg(table)}`);
+    for (const table of [PIPE_TABLE, TABLE, `${TABLE}_small`])
+      await target.query(`DROP TABLE IF EXISTS ${quotePg(TARGET_SCHEMA)}.${quotePg(table)}`);
     await target.query(`DROP SCHEMA IF EXISTS ${quotePg(PGLOADER_SCHEMA)} CASCADE`);
 
     console.log(report(flags, machine, [load, os.loadavg()], paths, ranges, results, time !== null));
@@ -256,13 +307,50 @@ export async function main(argv: string[]): Promise<number> {
  * them (`--raw` would not, and a newline in a value would split its row) and prints NULL as
  * `NULL`, which COPY is told. TIMESTAMP values are printed in UTC and read in UTC (PGTZ).
  */
-function rawPipe(description: TableDescription, source: Endpoint, target: Endpoint, mariadb: string, psql: string): string[][] {
+function rawPipe(
+  description: TableDescription,
+  source: Endpoint,
+  target: Endpoint,
+  mariadb: string,
+  psql: string,
+): string[][] {
   const columns = description.columns.map((column) => column.name);
   const select = `SET time_zone = '+00:00'; SELECT ${columns.map(quoteMysql).join(', ')} FROM ${quoteMysql(description.table)} ORDER BY ${quoteMysql(description.primaryKey)}`;
   const copy = `COPY ${quotePg(TARGET_SCHEMA)}.${quotePg(PIPE_TABLE)} (${columns.map(quotePg).join(', ')}) FROM STDIN WITH (NULL 'NULL')`;
   return [
-    [mariadb, '--host', source.host, '--port', String(source.port), '--user', source.user, '--default-character-set=utf8mb4', '--quick', '--batch', '--skip-column-names', '-e', select, source.database],
-    [psql, '--host', target.host, '--port', String(target.port), '--username', target.user, '--dbname', target.database, '--no-psqlrc', '--quiet', '-v', 'ON_ERROR_STOP=1', '-c', copy],
+    [
+      mariadb,
+      '--host',
+      source.host,
+      '--port',
+      String(source.port),
+      '--user',
+      source.user,
+      '--default-character-set=utf8mb4',
+      '--quick',
+      '--batch',
+      '--skip-column-names',
+      '-e',
+      select,
+      source.database,
+    ],
+    [
+      psql,
+      '--host',
+      target.host,
+      '--port',
+      String(target.port),
+      '--username',
+      target.user,
+      '--dbname',
+      target.database,
+      '--no-psqlrc',
+      '--quiet',
+      '-v',
+      'ON_ERROR_STOP=1',
+      '-c',
+      copy,
+    ],
   ];
 }
 
@@ -282,14 +370,23 @@ function loadFile(dir: string, flags: Flags, source: Endpoint): string {
 }
 
 /** pgloader sets the database's default search_path to reach its schema; this puts it back. */
-async function keepingSearchPath<T>(target: Awaited<ReturnType<typeof openTarget>>, work: () => Promise<T>): Promise<T> {
+async function keepingSearchPath<T>(
+  target: Awaited<ReturnType<typeof openTarget>>,
+  work: () => Promise<T>,
+): Promise<T> {
   const settings = `SELECT s.setconfig FROM pg_db_role_setting s JOIN pg_database d ON d.oid = s.setdatabase WHERE d.datname = current_database() AND s.setrole = 0`;
-  const before = ((await target.query<{ setconfig: string[] }>(settings)).rows[0]?.setconfig ?? []).find((entry) => entry.startsWith('search_path='));
+  const before = ((await target.query<{ setconfig: string[] }>(settings)).rows[0]?.setconfig ?? []).find((entry) =>
+    entry.startsWith('search_path='),
+  );
   try {
     return await work();
   } finally {
     const database = quotePg((await target.query<{ db: string }>('SELECT current_database() AS db')).rows[0]!.db);
-    await target.query(before ? `ALTER DATABASE ${database} SET search_path = ${before.slice('search_path='.length)}` : `ALTER DATABASE ${database} RESET search_path`);
+    await target.query(
+      before
+        ? `ALTER DATABASE ${database} SET search_path = ${before.slice('search_path='.length)}`
+        : `ALTER DATABASE ${database} RESET search_path`,
+    );
   }
 }
 
@@ -320,8 +417,22 @@ async function describeMachine(
   };
 }
 
-function report(flags: Flags, machine: Machine, loads: number[][], paths: Path[], ranges: Path[], results: Map<Path, Measurement>, timed: boolean): string {
-  const fastest = (item: Path) => results.get(item)?.samples.reduce<Sample | null>((best, sample) => (best && best.seconds <= sample.seconds ? best : sample), null) ?? null;
+function report(
+  flags: Flags,
+  machine: Machine,
+  loads: number[][],
+  paths: Path[],
+  ranges: Path[],
+  results: Map<Path, Measurement>,
+  timed: boolean,
+): string {
+  const fastest = (item: Path) =>
+    results
+      .get(item)
+      ?.samples.reduce<Sample | null>(
+        (best, sample) => (best && best.seconds <= sample.seconds ? best : sample),
+        null,
+      ) ?? null;
   const baseline = fastest(paths[0]!)?.seconds;
   const line = (item: Path) => {
     const { samples, failure } = results.get(item)!;
@@ -331,7 +442,10 @@ function report(flags: Flags, machine: Machine, loads: number[][], paths: Path[]
     const slowest = Math.max(...samples.map((sample) => sample.seconds));
     const spread = samples.length > 1 ? ` (${best.seconds.toFixed(2)}–${slowest.toFixed(2)})` : '';
     const ratio = baseline && paths.includes(item) ? `${(best.seconds / baseline).toFixed(2)}x` : '';
-    const usage = (value: number | null, show: (v: number) => string) => (value === null ? (timed ? '' : 'n/a (no /usr/bin/time)') : show(value));
+    const usage = (value: number | null, show: (v: number) => string) => {
+      if (value !== null) return show(value);
+      return timed ? '' : 'n/a (no /usr/bin/time)';
+    };
     return (
       `| ${item.name} | ${best.seconds.toFixed(2)}${spread} | ${Math.round(item.rows / best.seconds).toLocaleString('en-US')} | ${ratio} | ` +
       `${usage(best.peakKiB, (kib) => `${Math.round(kib / 1024)} MB`)} | ${usage(best.cpuSeconds, (cpu) => cpu.toFixed(2))} |`
@@ -349,7 +463,7 @@ function report(flags: Flags, machine: Machine, loads: number[][], paths: Path[]
     ...paths.map(line),
     ...ranges.map(line),
     '',
-    'client CPU: user + system seconds of the path\'s own processes (the servers\' work is not in it).',
+    "client CPU: user + system seconds of the path's own processes (the servers' work is not in it).",
   ].join('\n');
 }
 

@@ -76,36 +76,53 @@ export function stackConfigFrom(context: Record<string, unknown>): StackConfig {
   const parsed = stackConfigSchema.safeParse(context);
   if (!parsed.success) throw new Error(`Invalid context: ${formatIssues(parsed.error)}`);
   const config = parsed.data;
-  const defaults = runDefaultsSchema.safeParse({ table: config.table, chunkRows: config.chunkRows, concurrency: config.concurrency });
+  const defaults = runDefaultsSchema.safeParse({
+    table: config.table,
+    chunkRows: config.chunkRows,
+    concurrency: config.concurrency,
+  });
   if (!defaults.success) throw new Error(`Invalid context: ${formatIssues(defaults.error)}`);
   if (config.vpcId && config.subnetIds.length === 0) {
-    throw new Error('Invalid context: "vpcId" is set but "subnetIds" is empty: give the private subnets the functions run in');
+    throw new Error(
+      'Invalid context: "vpcId" is set but "subnetIds" is empty: give the private subnets the functions run in',
+    );
   }
   if (!config.vpcId && (config.subnetIds.length > 0 || config.securityGroupIds.length > 0)) {
     throw new Error('Invalid context: "subnetIds"/"securityGroupIds" need "vpcId"');
   }
   const cap = executionInputSchema.shape.concurrency.safeParse(config.maxConcurrency);
-  if (!cap.success) throw new Error(`Invalid context: "maxConcurrency" ${formatIssues(cap.error).replace('"input" ', '')}`);
+  if (!cap.success)
+    throw new Error(`Invalid context: "maxConcurrency" ${formatIssues(cap.error).replace('"input" ', '')}`);
   if (config.concurrency > config.maxConcurrency) {
-    throw new Error(`Invalid context: "concurrency" ${config.concurrency} is above "maxConcurrency" ${config.maxConcurrency}: raise maxConcurrency or lower concurrency`);
+    throw new Error(
+      `Invalid context: "concurrency" ${config.concurrency} is above "maxConcurrency" ${config.maxConcurrency}: raise maxConcurrency or lower concurrency`,
+    );
   }
   const endpoints = config.vpcEndpoints.filter((name) => name !== 'none');
   const unknown = endpoints.filter((name) => !(VPC_ENDPOINT_SERVICES as readonly string[]).includes(name));
   if (unknown.length) {
-    throw new Error(`Invalid context: "vpcEndpoints" has ${unknown.join(', ')}: use a comma-separated list of ${VPC_ENDPOINT_SERVICES.join(', ')}, or none`);
+    throw new Error(
+      `Invalid context: "vpcEndpoints" has ${unknown.join(', ')}: use a comma-separated list of ${VPC_ENDPOINT_SERVICES.join(', ')}, or none`,
+    );
   }
   config.vpcEndpoints = endpoints;
   if (!Number.isInteger(config.natGateways) || config.natGateways < 0) {
     throw new Error(`Invalid context: "natGateways" must be a whole number, 0 or more, not ${config.natGateways}`);
   }
   if (config.vpcId && context.natGateways !== undefined) {
-    throw new Error('Invalid context: "natGateways" applies to the VPC the stack creates, not to the one given by "vpcId"');
+    throw new Error(
+      'Invalid context: "natGateways" applies to the VPC the stack creates, not to the one given by "vpcId"',
+    );
   }
   if (!LOG_RETENTION_DAYS.includes(config.logRetentionDays)) {
-    throw new Error(`Invalid context: "logRetentionDays" must be one of ${LOG_RETENTION_DAYS.join(', ')}, not ${config.logRetentionDays}`);
+    throw new Error(
+      `Invalid context: "logRetentionDays" must be one of ${LOG_RETENTION_DAYS.join(', ')}, not ${config.logRetentionDays}`,
+    );
   }
   if (config.caBundle && !existsSync(path.resolve(ROOT, config.caBundle))) {
-    throw new Error(`Invalid context: "caBundle" ${config.caBundle} does not exist: give a PEM file's path from the repository root (see README, Deploy)`);
+    throw new Error(
+      `Invalid context: "caBundle" ${config.caBundle} does not exist: give a PEM file's path from the repository root (see README, Deploy)`,
+    );
   }
   for (const key of ['schedule', 'fullSchedule'] as const) {
     const expression = config[key];

@@ -20,4 +20,15 @@ try {
 } finally {
   await closeSource(source);
 }
-process.exit(await migrate(['--source', values.source, '--target', values.target, '--table', 'users', '--chunk-rows', String(Math.max(1000, Math.ceil(rows / 8)))]));
+process.exit(
+  await migrate([
+    '--source',
+    values.source,
+    '--target',
+    values.target,
+    '--table',
+    'users',
+    '--chunk-rows',
+    String(Math.max(1000, Math.ceil(rows / 8))),
+  ]),
+);

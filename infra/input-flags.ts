@@ -1,4 +1,4 @@
-import { executionInputSchema, formatIssues, type ExecutionInput } from '../functions/core/input.js';
+import { type ExecutionInput, executionInputSchema, formatIssues } from '../functions/core/input.js';
 import { POLICY_NAMES } from '../functions/core/policies.js';
 
 /** The execution input fields that have a CLI flag, and whether the flag's text is a number. */
@@ -19,24 +19,33 @@ const flagOf = (field: string) => field.replace(/^policies\./, '').replace(/[A-Z
 
 /** The flags for `util.parseArgs`: strings checked by the execution input's own schema, and the off switches. */
 export const INPUT_FLAG_OPTIONS: Record<string, { type: 'string' | 'boolean' }> = {
-  ...Object.fromEntries([...Object.keys(FIELDS), ...POLICY_NAMES].map((field) => [flagOf(field), { type: 'string' as const }])),
+  ...Object.fromEntries(
+    [...Object.keys(FIELDS), ...POLICY_NAMES].map((field) => [flagOf(field), { type: 'string' as const }]),
+  ),
   ...Object.fromEntries(Object.values(OFF_SWITCHES).map((flag) => [flag, { type: 'boolean' as const }])),
 };
 
-const FIELD_NAMES = new RegExp(`"(${[...Object.keys(executionInputSchema.shape), ...POLICY_NAMES.map((name) => `policies\\.${name}`)].join('|')})"`, 'g');
+const FIELD_NAMES = new RegExp(
+  `"(${[...Object.keys(executionInputSchema.shape), ...POLICY_NAMES.map((name) => `policies\\.${name}`)].join('|')})"`,
+  'g',
+);
 
 /**
  * Builds the execution input from the flags (over `base`, e.g. a JSON `--input`) and validates it
  * with the same schema the state machine's Plan applies, so a bad value is refused before any call.
  * The error names the flag at fault, or the field when it came from `base`.
  */
-export function executionInputFromFlags(values: Record<string, unknown>, base: Record<string, unknown> = {}): ExecutionInput {
+export function executionInputFromFlags(
+  values: Record<string, unknown>,
+  base: Record<string, unknown> = {},
+): ExecutionInput {
   const raw: Record<string, unknown> = { ...base };
   const fromFlags = new Set<string>();
   for (const [field, kind] of Object.entries(FIELDS)) {
     const value = values[flagOf(field)];
     if (typeof value !== 'string') continue;
-    if (kind === 'number' && !/^\s*-?\d+(\.\d+)?\s*$/.test(value)) throw new Error(`--${flagOf(field)} must be a whole number, not ${value}`);
+    if (kind === 'number' && !/^\s*-?\d+(\.\d+)?\s*$/.test(value))
+      throw new Error(`--${flagOf(field)} must be a whole number, not ${value}`);
     raw[field] = kind === 'number' ? Number(value) : value;
     fromFlags.add(field);
   }
@@ -52,7 +61,11 @@ export function executionInputFromFlags(values: Record<string, unknown>, base: R
   }
   const parsed = executionInputSchema.safeParse(raw);
   if (!parsed.success) {
-    throw new Error(formatIssues(parsed.error).replace(FIELD_NAMES, (quoted, field: string) => (fromFlags.has(field) ? `--${flagOf(field)}` : quoted)));
+    throw new Error(
+      formatIssues(parsed.error).replace(FIELD_NAMES, (quoted, field: string) =>
+        fromFlags.has(field) ? `--${flagOf(field)}` : quoted,
+      ),
+    );
   }
   return parsed.data;
 }

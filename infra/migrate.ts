@@ -5,11 +5,11 @@ import { closeTarget, endpointFromUrl, openTarget } from '../functions/core/conn
 import { formatIssues } from '../functions/core/input.js';
 import { lastRunOf, type RunSummary, type UnfinishedRun } from '../functions/core/ledger.js';
 import { DEFAULT_POLICIES, POLICY_NAMES } from '../functions/core/policies.js';
-import { executionInputFromFlags, INPUT_FLAG_OPTIONS } from './input-flags.js';
 import { formatRange } from '../functions/core/ranges.js';
-import { STATE } from './states.js';
-import { migrateLocally, type LocalMigrationResult } from './local/local-migration.js';
+import { executionInputFromFlags, INPUT_FLAG_OPTIONS } from './input-flags.js';
+import { type LocalMigrationResult, migrateLocally } from './local/local-migration.js';
 import type { WorkflowEvent } from './local/runner.js';
+import { STATE } from './states.js';
 
 const USAGE = `Usage: npm run migrate -- --source mysql://user[:pass]@host:port/db --target postgres://user[:pass]@host:port/db
                            --table users [--chunk-rows 100000] [--concurrency 4] [--retry-failed] [--no-verify] [--json]
@@ -54,7 +54,13 @@ export function parseFlags(argv: string[]) {
   } catch (error) {
     throw new Error(`${(error as Error).message}\n${USAGE}`);
   }
-  return { sourceUrl: flags.data.source, targetUrl: flags.data.target, input, retryFailed: flags.data['retry-failed'], json: flags.data.json };
+  return {
+    sourceUrl: flags.data.source,
+    targetUrl: flags.data.target,
+    input,
+    retryFailed: flags.data['retry-failed'],
+    json: flags.data.json,
+  };
 }
 
 /** The ranges the table's last run left unfinished, from the ledger in the target; null when it has no run of the table. */
@@ -74,7 +80,8 @@ async function lastRunOfTable(targetUrl: string, table: string): Promise<Unfinis
 function progressBar(enabled: boolean) {
   const bar = new cliProgress.SingleBar(
     {
-      format: 'CopyRanges [{bar}] {value}/{total} ranges ({failed} failed) | {rows} rows | {rate} rows/s | ETA {eta_formatted}',
+      format:
+        'CopyRanges [{bar}] {value}/{total} ranges ({failed} failed) | {rows} rows | {rate} rows/s | ETA {eta_formatted}',
       hideCursor: true,
       stream: process.stderr,
     },
@@ -110,7 +117,12 @@ function progressBar(enabled: boolean) {
 /** Left-aligned columns, two spaces apart. */
 function columns(rows: (string | number)[][]): string[] {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => String(row[i]).length)));
-  return rows.map((row) => row.map((cell, i) => String(cell).padEnd(widths[i]!)).join('  ').trimEnd());
+  return rows.map((row) =>
+    row
+      .map((cell, i) => String(cell).padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd(),
+  );
 }
 
 function verificationResult(summary: RunSummary): string {
@@ -134,7 +146,9 @@ function report(outcome: LocalMigrationResult): string {
     ['seconds', outcome.seconds],
     ['rows/s', Math.round(summary.rows / Math.max(outcome.seconds, 0.001))],
     ['verification', verificationResult(summary)],
-    ...(summary.watermark ? [['watermark', `${summary.watermark}${summary.status === 'succeeded' ? '' : ' (not reached: the run failed)'}`]] : []),
+    ...(summary.watermark
+      ? [['watermark', `${summary.watermark}${summary.status === 'succeeded' ? '' : ' (not reached: the run failed)'}`]]
+      : []),
     // Every policy with its setting, so a zero says the policy ran and found nothing.
     ...POLICY_NAMES.map((name) => [`${name}: ${summary.policies[name]}`, summary.policyCounts[name]]),
   ]);
@@ -155,7 +169,9 @@ function report(outcome: LocalMigrationResult): string {
     ]).map((line) => `  ${line}`),
   );
   if (summary.ranges > summary.rangeResults.length) {
-    lines.push(`  ... ${summary.ranges - summary.rangeResults.length} more: SELECT * FROM migration.ranges WHERE run_id = '${summary.runId}' ORDER BY range_index;`);
+    lines.push(
+      `  ... ${summary.ranges - summary.rangeResults.length} more: SELECT * FROM migration.ranges WHERE run_id = '${summary.runId}' ORDER BY range_index;`,
+    );
   }
   if (summary.schemaNotes.length > 0) {
     lines.push('', 'Created the target table without these source definitions:');
@@ -163,7 +179,8 @@ function report(outcome: LocalMigrationResult): string {
   }
   if (summary.failed > 0) {
     lines.push('', 'Failed ranges (run again with the same flags and --retry-failed to copy just these):');
-    for (const range of summary.failedRanges) lines.push(`  #${range.index} ${formatRange(range)}  ${range.error ?? range.status}`);
+    for (const range of summary.failedRanges)
+      lines.push(`  #${range.index} ${formatRange(range)}  ${range.error ?? range.status}`);
   }
   return lines.join('\n');
 }
@@ -180,21 +197,30 @@ export async function main(argv: string[]): Promise<number> {
   if (flags.retryFailed) {
     const last = await lastRunOfTable(flags.targetUrl, flags.input.table!);
     if (!last) {
-      console.error(`The ledger has no run of ${flags.input.table}: there is nothing to retry; run without --retry-failed`);
+      console.error(
+        `The ledger has no run of ${flags.input.table}: there is nothing to retry; run without --retry-failed`,
+      );
       return EXIT.usage;
     }
     if (last.ranges.length === 0) {
       console.error(`Run ${last.runId} of ${flags.input.table} left no range unfinished: nothing to retry`);
       return EXIT.ok;
     }
-    console.error(`Retrying the ${last.ranges.length} unfinished range${last.ranges.length > 1 ? 's' : ''} of run ${last.runId}`);
+    console.error(
+      `Retrying the ${last.ranges.length} unfinished range${last.ranges.length > 1 ? 's' : ''} of run ${last.runId}`,
+    );
     flags.input.ranges = last.ranges;
   }
   const progress = progressBar(process.stderr.isTTY === true);
-  const outcome = await migrateLocally({ sourceUrl: flags.sourceUrl, targetUrl: flags.targetUrl, input: flags.input, onEvent: progress.onEvent });
+  const outcome = await migrateLocally({
+    sourceUrl: flags.sourceUrl,
+    targetUrl: flags.targetUrl,
+    input: flags.input,
+    onEvent: progress.onEvent,
+  });
   progress.stop();
-  const ok = outcome.run.status === 'SUCCEEDED' && outcome.summary?.failed === 0;
-  const status = outcome.alreadyRunning ? 'already-running' : ok ? 'succeeded' : 'failed';
+  const status = runStatus(outcome);
+  const ok = status === 'succeeded';
   const text = report(outcome);
   if (flags.json) {
     console.error(text);
@@ -218,13 +244,33 @@ export async function main(argv: string[]): Promise<number> {
         policies: summary?.policies ?? { ...DEFAULT_POLICIES, ...flags.input.policies },
         policyCounts: summary?.policyCounts ?? null,
         schemaNotes: summary?.schemaNotes ?? [],
-        ...(outcome.alreadyRunning ? { reason: outcome.alreadyRunning } : summary ? {} : { error: outcome.run.error }),
+        ...whyNotRun(outcome),
       }),
     );
   } else {
     (ok ? console.log : console.error)(text);
   }
-  return outcome.alreadyRunning ? EXIT.alreadyRunning : ok ? EXIT.ok : EXIT.failed;
+  return EXIT_OF_STATUS[status];
+}
+
+type RunStatus = 'succeeded' | 'failed' | 'already-running';
+
+const EXIT_OF_STATUS: Record<RunStatus, number> = {
+  succeeded: EXIT.ok,
+  failed: EXIT.failed,
+  'already-running': EXIT.alreadyRunning,
+};
+
+/** Every range copied and verified, some not, or nothing done because another run held the table. */
+function runStatus(outcome: LocalMigrationResult): RunStatus {
+  if (outcome.alreadyRunning) return 'already-running';
+  return outcome.run.status === 'SUCCEEDED' && outcome.summary?.failed === 0 ? 'succeeded' : 'failed';
+}
+
+/** Why a run has no summary, for the JSON line: the run that held the table, or the error that stopped it. */
+function whyNotRun(outcome: LocalMigrationResult): { reason?: string; error?: unknown } {
+  if (outcome.alreadyRunning) return { reason: outcome.alreadyRunning };
+  return outcome.summary ? {} : { error: outcome.run.error };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

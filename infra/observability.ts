@@ -19,7 +19,13 @@ const PERIOD = Duration.minutes(1);
 
 /** The functions' own metrics, as Powertools publishes them (namespace and `service` dimension). */
 function migrationMetric(metricName: string, statistic = 'Sum'): cloudwatch.Metric {
-  return new cloudwatch.Metric({ namespace: METRICS_NAMESPACE, metricName, dimensionsMap: { service: SERVICE }, statistic, period: PERIOD });
+  return new cloudwatch.Metric({
+    namespace: METRICS_NAMESPACE,
+    metricName,
+    dimensionsMap: { service: SERVICE },
+    statistic,
+    period: PERIOD,
+  });
 }
 
 /**
@@ -35,7 +41,10 @@ export class MigrationObservability extends Construct {
   constructor(scope: Construct, id: string, props: MigrationObservabilityProps) {
     super(scope, id);
 
-    this.alarmTopic = new sns.Topic(this, 'AlarmTopic', { displayName: 'MySQL to PostgreSQL migration alarms', enforceSSL: true });
+    this.alarmTopic = new sns.Topic(this, 'AlarmTopic', {
+      displayName: 'MySQL to PostgreSQL migration alarms',
+      enforceSSL: true,
+    });
     if (props.alarmEmail) this.alarmTopic.addSubscription(new subscriptions.EmailSubscription(props.alarmEmail));
     const notify = new cloudwatchActions.SnsAction(this.alarmTopic);
 
@@ -52,7 +61,10 @@ export class MigrationObservability extends Construct {
       alarm.addAlarmAction(notify);
       return alarm;
     };
-    const queueDepth = props.failedBatches.metricApproximateNumberOfMessagesVisible({ period: PERIOD, statistic: 'Maximum' });
+    const queueDepth = props.failedBatches.metricApproximateNumberOfMessagesVisible({
+      period: PERIOD,
+      statistic: 'Maximum',
+    });
     this.failedBatchesAlarm = alarmAboveZero(
       'FailedBatchesWaiting',
       queueDepth,
@@ -67,7 +79,12 @@ export class MigrationObservability extends Construct {
 
     // Metric ids in one graph must differ, so each rate names its own.
     const perSecond = (id: string, metricName: string) =>
-      new cloudwatch.MathExpression({ expression: `${id} / PERIOD(${id})`, usingMetrics: { [id]: migrationMetric(metricName) }, label: id, period: PERIOD });
+      new cloudwatch.MathExpression({
+        expression: `${id} / PERIOD(${id})`,
+        usingMetrics: { [id]: migrationMetric(metricName) },
+        label: id,
+        period: PERIOD,
+      });
 
     this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', { defaultInterval: Duration.hours(3) });
     this.dashboard.addWidgets(
@@ -86,13 +103,23 @@ export class MigrationObservability extends Construct {
         ],
         width: 12,
       }),
-      new cloudwatch.GraphWidget({ title: 'Failed batches waiting', left: [queueDepth.with({ label: 'messages' })], width: 8 }),
       new cloudwatch.GraphWidget({
-        title: 'Seconds per range',
-        left: ['Average', 'p90', 'Maximum'].map((statistic) => migrationMetric(METRIC.rangeSeconds, statistic).with({ label: statistic })),
+        title: 'Failed batches waiting',
+        left: [queueDepth.with({ label: 'messages' })],
         width: 8,
       }),
-      new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: [this.failedBatchesAlarm, this.failedExecutionsAlarm], width: 8 }),
+      new cloudwatch.GraphWidget({
+        title: 'Seconds per range',
+        left: ['Average', 'p90', 'Maximum'].map((statistic) =>
+          migrationMetric(METRIC.rangeSeconds, statistic).with({ label: statistic }),
+        ),
+        width: 8,
+      }),
+      new cloudwatch.AlarmStatusWidget({
+        title: 'Alarms',
+        alarms: [this.failedBatchesAlarm, this.failedExecutionsAlarm],
+        width: 8,
+      }),
     );
   }
 }

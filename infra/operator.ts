@@ -1,6 +1,6 @@
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { DEFAULT_OUTPUTS_FILE, UsageError, type OperatorCommand, type OperatorIo } from './operator/command.js';
+import { DEFAULT_OUTPUTS_FILE, type OperatorCommand, type OperatorIo, UsageError } from './operator/command.js';
 import { redrive } from './operator/redrive.js';
 import { start } from './operator/start.js';
 import { watch } from './operator/watch.js';
@@ -33,7 +33,11 @@ export async function main(argv: string[], io: OperatorIo = defaultIo()): Promis
   } catch (error) {
     // parseArgs' own errors (unknown or malformed flags) are usage errors too.
     const usage = error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
-    io.err(usage ? `${(error as Error).message}\nUsage: npm run operator -- ${command.usage}` : `${(error as Error).name}: ${(error as Error).message}`);
+    io.err(
+      usage
+        ? `${(error as Error).message}\nUsage: npm run operator -- ${command.usage}`
+        : `${(error as Error).name}: ${(error as Error).message}`,
+    );
     return usage ? 2 : 1;
   }
 }

@@ -1,8 +1,9 @@
 import { performance } from 'node:perf_hooks';
-import { seedUsers } from './local/seed.js';
 import { mysqlKeyAtOffset, splitKeySpace } from '../functions/core/ranges.js';
-import { migrateLocally } from './local/local-migration.js';
 import { closePair, dropTables, openPair, SOURCE_URL, TARGET_URL } from '../test/support/databases.js';
+import { migrateLocally } from './local/local-migration.js';
+import { seedUsers } from './local/seed.js';
+
 const TABLE = 'i8_scale';
 const ROWS = 1_000_000;
 const pair = await openPair();
@@ -15,9 +16,26 @@ for (const chunk of [100_000, 250_000]) {
   const ranges = await splitKeySpace(mysqlKeyAtOffset(pair.source, TABLE, 'id'), chunk);
   console.log('walk chunk', chunk, 'ranges', ranges.length, 's', (performance.now() - t) / 1000);
 }
-for (const [chunkRows, concurrency] of [[ROWS, 1], [250_000, 2]]) {
-  const outcome = await migrateLocally({ sourceUrl: SOURCE_URL, targetUrl: TARGET_URL, input: { table: TABLE, chunkRows, concurrency } });
-  console.log('migrate', chunkRows, concurrency, outcome.run.status, outcome.summary?.rows, 's', outcome.seconds, 'rows/s', Math.round(outcome.summary!.rows / outcome.seconds));
+for (const [chunkRows, concurrency] of [
+  [ROWS, 1],
+  [250_000, 2],
+]) {
+  const outcome = await migrateLocally({
+    sourceUrl: SOURCE_URL,
+    targetUrl: TARGET_URL,
+    input: { table: TABLE, chunkRows, concurrency },
+  });
+  console.log(
+    'migrate',
+    chunkRows,
+    concurrency,
+    outcome.run.status,
+    outcome.summary?.rows,
+    's',
+    outcome.seconds,
+    'rows/s',
+    Math.round(outcome.summary!.rows / outcome.seconds),
+  );
 }
 await dropTables(pair, TABLE);
 await closePair(pair);

@@ -42,7 +42,8 @@ export function planBytes(ranges: number, keyDigits: number): number {
   const boundaries = Array.from({ length: ranges - 1 }, (_, i) => String(base + i * 7));
   const result: PlanResult = {
     runId: '0f8e6c1a-2b3d-4e5f-9a8b-7c6d5e4f3a2b',
-    execution: 'arn:aws:states:eu-west-1:123456789012:execution:MigrationC13A4580-AbCdEfGhIjKl:0f8e6c1a-2b3d-4e5f-9a8b-7c6d5e4f3a2b',
+    execution:
+      'arn:aws:states:eu-west-1:123456789012:execution:MigrationC13A4580-AbCdEfGhIjKl:0f8e6c1a-2b3d-4e5f-9a8b-7c6d5e4f3a2b',
     table: 'users',
     mode: 'full',
     concurrency: 16,
@@ -111,7 +112,10 @@ const usd = (n: number) => `$${n < 0.01 ? n.toFixed(4) : n.toFixed(2)}`;
 /** The checked section of docs/SCALE.md. */
 export function scaleReport(): string {
   const lines: string[] = [];
-  lines.push('| key digits | bytes per range (JSON) | most ranges under 200 KiB | smallest chunkRows for 10^9 rows |', '|---|---|---|---|');
+  lines.push(
+    '| key digits | bytes per range (JSON) | most ranges under 200 KiB | smallest chunkRows for 10^9 rows |',
+    '|---|---|---|---|',
+  );
   for (const digits of [7, 10, 13, 19]) {
     const most = maxRanges(digits);
     const perRange = (planBytes(1001, digits) - planBytes(1, digits)) / 1000;

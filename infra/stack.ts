@@ -1,10 +1,10 @@
 import * as path from 'node:path';
-import { CfnOutput, Duration, RemovalPolicy, Stack, Token, Validations, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Token, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as eventTargets from 'aws-cdk-lib/aws-events-targets';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction, OutputFormat, type ICommandHooks } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { type ICommandHooks, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
@@ -74,7 +74,8 @@ export class MigrationStack extends Stack {
     });
     Validations.of(this.failedBatches).acknowledge({
       id: 'AwsSolutions-SQS3',
-      reason: 'This queue is itself the dead-letter queue of the workflow: failed ranges wait here for an operator or a redrive.',
+      reason:
+        'This queue is itself the dead-letter queue of the workflow: failed ranges wait here for an operator or a redrive.',
     });
 
     const secrets = {
@@ -117,7 +118,10 @@ export class MigrationStack extends Stack {
           // functions of the account cannot take their capacity.
           reservedConcurrentExecutions: sizing.perRange ? config.maxConcurrency : undefined,
           tracing: lambda.Tracing.ACTIVE,
-          logGroup: new logs.LogGroup(this, `${id}Logs`, { retention: logRetention, removalPolicy: RemovalPolicy.DESTROY }),
+          logGroup: new logs.LogGroup(this, `${id}Logs`, {
+            retention: logRetention,
+            removalPolicy: RemovalPolicy.DESTROY,
+          }),
           environment,
           vpc: network.vpc,
           vpcSubnets: network.subnets,
@@ -162,7 +166,10 @@ export class MigrationStack extends Stack {
       stateMachineType: sfn.StateMachineType.STANDARD,
       tracingEnabled: true,
       logs: {
-        destination: new logs.LogGroup(this, 'MigrationLogs', { retention: logRetention, removalPolicy: RemovalPolicy.DESTROY }),
+        destination: new logs.LogGroup(this, 'MigrationLogs', {
+          retention: logRetention,
+          removalPolicy: RemovalPolicy.DESTROY,
+        }),
         level: sfn.LogLevel.ALL,
         // Inputs and outputs hold table names, ranges and counts, never credentials or row values.
         includeExecutionData: true,
@@ -185,15 +192,29 @@ export class MigrationStack extends Stack {
 
     // Scheduled runs of the configured table; the table's lease keeps them from overlapping.
     const schedules = [
-      { id: 'Schedule', expression: config.schedule, input: { mode: 'incremental' }, what: 'Copies the rows changed since the last successful run' },
-      { id: 'FullSchedule', expression: config.fullSchedule, input: { mode: 'full' }, what: 'Replaces every range, removing rows deleted from the source' },
+      {
+        id: 'Schedule',
+        expression: config.schedule,
+        input: { mode: 'incremental' },
+        what: 'Copies the rows changed since the last successful run',
+      },
+      {
+        id: 'FullSchedule',
+        expression: config.fullSchedule,
+        input: { mode: 'full' },
+        what: 'Replaces every range, removing rows deleted from the source',
+      },
     ] satisfies { id: string; expression?: string; input: ExecutionInput; what: string }[];
     for (const schedule of schedules) {
       if (!schedule.expression) continue;
       new events.Rule(this, schedule.id, {
         schedule: events.Schedule.expression(schedule.expression),
         description: `${schedule.what} of ${config.table}`,
-        targets: [new eventTargets.SfnStateMachine(this.stateMachine, { input: events.RuleTargetInput.fromObject(schedule.input) })],
+        targets: [
+          new eventTargets.SfnStateMachine(this.stateMachine, {
+            input: events.RuleTargetInput.fromObject(schedule.input),
+          }),
+        ],
       });
     }
 
@@ -215,7 +236,9 @@ function shipCaBundle(caBundle: string): ICommandHooks {
   return {
     beforeBundling: () => [],
     beforeInstall: () => [],
-    afterBundling: (inputDir, outputDir) => [`cp "${path.join(inputDir, relative)}" "${path.join(outputDir, path.basename(SHIPPED_CA_BUNDLE))}"`],
+    afterBundling: (inputDir, outputDir) => [
+      `cp "${path.join(inputDir, relative)}" "${path.join(outputDir, path.basename(SHIPPED_CA_BUNDLE))}"`,
+    ],
   };
 }
 
@@ -238,18 +261,25 @@ function acknowledgeStateMachineGrants(stateMachine: sfn.StateMachine, functions
   const shown = (value: string, pseudo: string) => (Token.isUnresolved(value) ? `<AWS::${pseudo}>` : value);
   const executions =
     `arn:${shown(stack.partition, 'Partition')}:states:${shown(stack.region, 'Region')}:${shown(stack.account, 'AccountId')}:execution:` +
-    JSON.stringify({ 'Fn::Select': [6, { 'Fn::Split': [':', { Ref: stack.getLogicalId(stateMachine.node.defaultChild as sfn.CfnStateMachine) }] }] });
+    JSON.stringify({
+      'Fn::Select': [
+        6,
+        { 'Fn::Split': [':', { Ref: stack.getLogicalId(stateMachine.node.defaultChild as sfn.CfnStateMachine) }] },
+      ],
+    });
   Validations.of(stateMachine.node.findChild('DistributedMapPolicy')).acknowledge(
     ...[':*', '/*:*'].map((suffix) => ({
       id: `AwsSolutions-IAM5[Resource::${executions}${suffix}]`,
-      reason: "The Distributed Map's child executions and map runs are named at run time; the grant covers this state machine's only.",
+      reason:
+        "The Distributed Map's child executions and map runs are named at run time; the grant covers this state machine's only.",
     })),
   );
 }
 
 /** What cdk-nag reports on every function, and why each is as it should be. */
 function acknowledgeLambdaDefaults(fn: NodejsFunction): void {
-  const managedPolicy = (name: string) => `AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/${name}]`;
+  const managedPolicy = (name: string) =>
+    `AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/${name}]`;
   Validations.of(fn).acknowledge(
     {
       id: managedPolicy('AWSLambdaBasicExecutionRole'),
@@ -257,7 +287,8 @@ function acknowledgeLambdaDefaults(fn: NodejsFunction): void {
     },
     {
       id: managedPolicy('AWSLambdaVPCAccessExecutionRole'),
-      reason: "AWS's minimal policy for attaching the function's network interfaces in the VPC; it grants nothing on data or secrets.",
+      reason:
+        "AWS's minimal policy for attaching the function's network interfaces in the VPC; it grants nothing on data or secrets.",
     },
     {
       id: 'AwsSolutions-IAM5[Resource::*]',
@@ -265,7 +296,8 @@ function acknowledgeLambdaDefaults(fn: NodejsFunction): void {
     },
     {
       id: 'AwsSolutions-L1',
-      reason: 'Node.js 22 is the runtime the code is built for (esbuild target node22) and tested against; moving on is a deliberate upgrade.',
+      reason:
+        'Node.js 22 is the runtime the code is built for (esbuild target node22) and tested against; moving on is a deliberate upgrade.',
     },
   );
 }
@@ -291,7 +323,10 @@ interface Network {
  */
 function networkFrom(scope: Construct, config: StackConfig): Network {
   const vpc = config.vpcId ? importedVpc(scope, config.vpcId, config.subnetIds) : newVpc(scope, config.natGateways);
-  const subnets = { subnetType: config.vpcId || config.natGateways > 0 ? ec2.SubnetType.PRIVATE_WITH_EGRESS : ec2.SubnetType.PRIVATE_ISOLATED };
+  const subnets = {
+    subnetType:
+      config.vpcId || config.natGateways > 0 ? ec2.SubnetType.PRIVATE_WITH_EGRESS : ec2.SubnetType.PRIVATE_ISOLATED,
+  };
   if (config.securityGroupIds.length > 0) {
     const securityGroups = config.securityGroupIds.map((groupId, i) =>
       // Yours: the stack adds no rules to them.

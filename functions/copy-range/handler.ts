@@ -1,7 +1,7 @@
-import middy from '@middy/core';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { copyRange, timeBudget, type CopyRangeEvent, type CopyRangeResult } from '../core/copy-range.js';
-import { connectionPair, type ConnectionPairContext } from '../middleware/connection-pair.js';
+import middy from '@middy/core';
+import { type CopyRangeEvent, type CopyRangeResult, copyRange, timeBudget } from '../core/copy-range.js';
+import { type ConnectionPairContext, connectionPair } from '../middleware/connection-pair.js';
 import { METRIC } from '../middleware/metric-names.js';
 import { observability } from '../middleware/observability.js';
 import { rangeFailure } from '../middleware/range-failure.js';
@@ -12,10 +12,18 @@ export const handler = middy<CopyRangeEvent, CopyRangeResult, Error, ConnectionP
     observability<CopyRangeEvent, CopyRangeResult>({
       step: 'CopyRange',
       measure: (result, metrics) =>
-        metrics.addMetric(METRIC.rowsCopied, MetricUnit.Count, result.rows).addMetric(METRIC.rangeSeconds, MetricUnit.Seconds, result.seconds),
+        metrics
+          .addMetric(METRIC.rowsCopied, MetricUnit.Count, result.rows)
+          .addMetric(METRIC.rangeSeconds, MetricUnit.Seconds, result.seconds),
       measureError: (_error, metrics) => metrics.addMetric(METRIC.rangeErrors, MetricUnit.Count, 1),
     }),
   )
   .use(rangeFailure())
   .use(connectionPair())
-  .handler((event, context) => copyRange(event, context.connections, timeBudget(() => context.getRemainingTimeInMillis())));
+  .handler((event, context) =>
+    copyRange(
+      event,
+      context.connections,
+      timeBudget(() => context.getRemainingTimeInMillis()),
+    ),
+  );

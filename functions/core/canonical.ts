@@ -1,6 +1,6 @@
 import { isZeroDate, type SourceValue } from './copy-encoder.js';
 import type { Policies } from './policies.js';
-import { enumLabels, type ColumnPlan, type Encoding } from './schema.js';
+import { type ColumnPlan, type Encoding, enumLabels } from './schema.js';
 
 /**
  * One text form per value meaning, so a value read from MySQL and the same value read back
@@ -56,7 +56,7 @@ function json(text: string, strip: (text: string) => string = same): string {
   }
   return JSON.stringify(parsed, (_key, value: unknown) =>
     value && typeof value === 'object' && !Array.isArray(value)
-      ? Object.fromEntries(Object.entries(value).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      ? Object.fromEntries(Object.entries(value).sort(([a], [b]) => (a < b ? -1 : Number(a > b))))
       : value,
   );
 }
@@ -72,14 +72,36 @@ function withoutEra(text: string): string {
 function policyOf(policies: Policies) {
   return {
     /** A zero date arrives as NULL when the policy says so; as itself otherwise (and fails the copy). */
-    date: (text: string, canonical: (text: string) => string) => (isZeroDate(text) && policies.zeroDates === 'null' ? null : canonical(text)),
+    date: (text: string, canonical: (text: string) => string) =>
+      isZeroDate(text) && policies.zeroDates === 'null' ? null : canonical(text),
     nul: (text: string) => (policies.nulBytes === 'strip' ? text.replaceAll('\0', '') : text),
+  };
+}
+
+/** How a number column's values compare: floats as the binary value they hold, others as decimals. */
+function numberForm(pgType: string): (text: string) => string {
+  switch (pgType) {
+    case 'real':
+      return float(Math.fround);
+    case 'double precision':
+      return float((n) => n);
+    default:
+      return decimal;
+  }
+}
+
+/** A tinyint(1) as a boolean: anything but 0 or 1 keeps its number (and so differs), unless the policy reads it as true. */
+function booleanForm(policies: Policies): (text: string) => string {
+  return (text) => {
+    if (text === '1') return 't';
+    if (text === '0') return 'f';
+    return policies.tinyint1 === 'nonzero-true' ? 't' : text;
   };
 }
 
 /** The canonical form of each encoding; a new encoding must say how its values compare. */
 const CANONICAL: Record<Encoding, (column: ColumnPlan, policies: Policies) => CanonicalForm> = {
-  number: (column) => alike(column.pgType === 'real' ? float(Math.fround) : column.pgType === 'double precision' ? float((n) => n) : decimal),
+  number: (column) => alike(numberForm(column.pgType)),
   text: (_column, policies) => form(policyOf(policies).nul, same),
   enum: (column, policies) => {
     // '' is the value MySQL stores for an invalid label, unless the ENUM declares '' itself.
@@ -88,13 +110,18 @@ const CANONICAL: Record<Encoding, (column: ColumnPlan, policies: Policies) => Ca
   },
   json: (_column, policies) => {
     const { nul } = policyOf(policies);
-    return form((text) => json(text, nul), (text) => json(text));
+    return form(
+      (text) => json(text, nul),
+      (text) => json(text),
+    );
   },
-  boolean: (_column, policies) =>
-    // Anything but 0 or 1 keeps its number (and so differs), unless the policy reads it as true.
-    form((text) => (text === '1' ? 't' : text === '0' ? 'f' : policies.tinyint1 === 'nonzero-true' ? 't' : text), same),
+  boolean: (_column, policies) => form(booleanForm(policies), same),
   // BIT arrives as its unsigned integer; PostgreSQL prints its bits.
-  bit: () => form((text) => BigInt(text).toString(), (bits) => BigInt(`0b${bits}`).toString()),
+  bit: () =>
+    form(
+      (text) => BigInt(text).toString(),
+      (bits) => BigInt(`0b${bits}`).toString(),
+    ),
   bytea: () => ({
     source: (value) => '\\x' + (typeof value === 'string' ? Buffer.from(value, 'utf8') : value).toString('hex'),
     target: same,
@@ -105,12 +132,18 @@ const CANONICAL: Record<Encoding, (column: ColumnPlan, policies: Policies) => Ca
   },
   datetime: (_column, policies) => {
     const policy = policyOf(policies);
-    return form((text) => policy.date(text, withoutTrailingZeros), (text) => withoutTrailingZeros(withoutEra(text)));
+    return form(
+      (text) => policy.date(text, withoutTrailingZeros),
+      (text) => withoutTrailingZeros(withoutEra(text)),
+    );
   },
   // The source session runs in UTC and the target session prints UTC as +00.
   timestamptz: (_column, policies) => {
     const policy = policyOf(policies);
-    return form((text) => policy.date(text, withoutTrailingZeros), (text) => withoutTrailingZeros(withoutEra(text).replace(/\+00$/, '')));
+    return form(
+      (text) => policy.date(text, withoutTrailingZeros),
+      (text) => withoutTrailingZeros(withoutEra(text).replace(/\+00$/, '')),
+    );
   },
   // TIME and interval both print signed hours past 24: `-838:59:59`.
   time: () => alike(withoutTrailingZeros),

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import mysql from 'mysql2';
 import pg from 'pg';
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 // zod's mini build: every function bundles this module, and the full build is hundreds of kilobytes.
 import * as z from 'zod/mini';
 import { classifyDatabaseError, InputValidationError } from './errors.js';
@@ -50,10 +50,14 @@ export function endpointFromUrl(url: string, side: 'source' | 'target'): Endpoin
   try {
     parsed = new URL(url);
   } catch {
-    throw new InputValidationError(`"${side}" is not a URL: expected ${schemes[0]}//user[:password]@host[:port]/database`);
+    throw new InputValidationError(
+      `"${side}" is not a URL: expected ${schemes[0]}//user[:password]@host[:port]/database`,
+    );
   }
   if (!schemes.includes(parsed.protocol)) {
-    throw new InputValidationError(`"${side}" must start with ${schemes.map((s) => `${s}//`).join(' or ')}, not ${parsed.protocol}//`);
+    throw new InputValidationError(
+      `"${side}" must start with ${schemes.map((s) => `${s}//`).join(' or ')}, not ${parsed.protocol}//`,
+    );
   }
   const database = decodeURIComponent(parsed.pathname.replace(/^\//, ''));
   if (!database) throw new InputValidationError(`"${side}" names no database: add /database to the URL`);
@@ -88,7 +92,9 @@ function readRdsSecret(secretId: string, side: 'source' | 'target'): Promise<Rds
   const cached = secretCache.get(secretId);
   if (cached && cached.expires > Date.now()) return cached.secret;
   secretsManager ??= new SecretsManagerClient({});
-  const secret = secretsManager.send(new GetSecretValueCommand({ SecretId: secretId })).then(({ SecretString }) => parseRdsSecret(SecretString, side));
+  const secret = secretsManager
+    .send(new GetSecretValueCommand({ SecretId: secretId }))
+    .then(({ SecretString }) => parseRdsSecret(SecretString, side));
   secret.catch(() => secretCache.delete(secretId));
   secretCache.set(secretId, { secret, expires: Date.now() + SECRET_TTL_MS });
   return secret;
@@ -107,7 +113,9 @@ export function parseRdsSecret(text: string | undefined, side: 'source' | 'targe
   }
   const parsed = rdsSecretSchema.safeParse(json);
   if (!parsed.success) {
-    throw new InputValidationError(`The ${side} secret is not RDS secret JSON (username, password; host, port, dbname)`);
+    throw new InputValidationError(
+      `The ${side} secret is not RDS secret JSON (username, password; host, port, dbname)`,
+    );
   }
   return parsed.data;
 }
@@ -128,7 +136,8 @@ export async function endpointsFromEnvironment(env: NodeJS.ProcessEnv = process.
     if (secretId) {
       const secret = await readRdsSecret(secretId, name);
       const database = env[`${prefix}_DATABASE`] || secret.dbname;
-      if (!database) throw new InputValidationError(`The ${name} secret has no dbname and no ${prefix}_DATABASE is set`);
+      if (!database)
+        throw new InputValidationError(`The ${name} secret has no dbname and no ${prefix}_DATABASE is set`);
       const secretHost = host ?? secret.host;
       if (!secretHost) throw new InputValidationError(`The ${name} secret has no host and no ${prefix}_HOST is set`);
       const port = secret.port ?? DEFAULT_PORTS[name];
@@ -139,7 +148,9 @@ export async function endpointsFromEnvironment(env: NodeJS.ProcessEnv = process.
       const endpoint = endpointFromUrl(url, name);
       return { ...endpoint, host: host ?? endpoint.host, tls };
     }
-    throw new InputValidationError(`No ${name} database configured: set ${prefix}_SECRET_ID (in AWS) or ${prefix}_URL (locally)`);
+    throw new InputValidationError(
+      `No ${name} database configured: set ${prefix}_SECRET_ID (in AWS) or ${prefix}_URL (locally)`,
+    );
   };
   const [source, target] = await Promise.all([side('source'), side('target')]);
   return { source, target };
@@ -161,7 +172,9 @@ export function tlsFromEnvironment(env: NodeJS.ProcessEnv, side: 'source' | 'tar
     try {
       ca = readFileSync(path, 'utf8');
     } catch {
-      throw new InputValidationError(`DATABASE_CA_BUNDLE names ${path}, which cannot be read: ship the PEM file with the function or unset it`);
+      throw new InputValidationError(
+        `DATABASE_CA_BUNDLE names ${path}, which cannot be read: ship the PEM file with the function or unset it`,
+      );
     }
     caBundles.set(path, ca);
   }
@@ -172,7 +185,9 @@ export function tlsFromEnvironment(env: NodeJS.ProcessEnv, side: 'source' | 'tar
  * The driver's TLS options (mysql2's `ssl` and pg's `ssl` take the same shape; pg ignores
  * `verifyIdentity` because Node's TLS always checks the host name when it rejects unauthorized).
  */
-export function driverTlsOptions(tls: TlsSettings | undefined): { rejectUnauthorized: boolean; verifyIdentity: boolean; ca?: string } | undefined {
+export function driverTlsOptions(
+  tls: TlsSettings | undefined,
+): { rejectUnauthorized: boolean; verifyIdentity: boolean; ca?: string } | undefined {
   if (!tls || tls.mode === 'off') return undefined;
   if (tls.mode === 'require') return { rejectUnauthorized: false, verifyIdentity: false };
   return { rejectUnauthorized: true, verifyIdentity: true, ...(tls.ca ? { ca: tls.ca } : {}) };
@@ -225,7 +240,9 @@ export async function openTarget(endpoint: Endpoint): Promise<pg.Client> {
   try {
     await client.connect();
     // Fixed output styles, whatever the server's defaults: verification compares this text.
-    await client.query("SET TIME ZONE 'UTC'; SET DateStyle = 'ISO, YMD'; SET bytea_output = 'hex'; SET extra_float_digits = 3; SET IntervalStyle = 'postgres'");
+    await client.query(
+      "SET TIME ZONE 'UTC'; SET DateStyle = 'ISO, YMD'; SET bytea_output = 'hex'; SET extra_float_digits = 3; SET IntervalStyle = 'postgres'",
+    );
   } catch (error) {
     await client.end().catch(() => {});
     throw classifyDatabaseError(error, 'target');

@@ -1,7 +1,7 @@
 import { Transform, type TransformCallback } from 'node:stream';
 import { ValueConversionError } from './errors.js';
-import { zeroPolicyCounts, type Policies, type PolicyCounts, type PolicyName } from './policies.js';
-import { bitWidth, enumLabels, type ColumnPlan, type Encoding } from './schema.js';
+import { type Policies, type PolicyCounts, type PolicyName, zeroPolicyCounts } from './policies.js';
+import { bitWidth, type ColumnPlan, type Encoding, enumLabels } from './schema.js';
 
 /** A MySQL value as the source connection delivers it: text, bytes for binary columns, or NULL. */
 export type SourceValue = string | Buffer | null;
@@ -51,7 +51,8 @@ function nullBy(ctx: EncoderContext, policy: PolicyName, what: string): null {
 }
 
 function zeroDate(ctx: EncoderContext, text: string): null {
-  if (ctx.policies.zeroDates === 'fail') throw new Unrepresentable(`zero date ${text} has no PostgreSQL equivalent (zeroDates: fail)`);
+  if (ctx.policies.zeroDates === 'fail')
+    throw new Unrepresentable(`zero date ${text} has no PostgreSQL equivalent (zeroDates: fail)`);
   return nullBy(ctx, 'zeroDates', `zero date ${text}`);
 }
 
@@ -119,7 +120,12 @@ const ENCODERS: Record<Encoding, (ctx: EncoderContext) => Encode> = {
   text: (ctx) => (value) => {
     const text = asText(value);
     if (!text.includes('\0')) return text;
-    return strippedOfNul(ctx, text, (t) => t.replaceAll('\0', ''), 'text contains a NUL byte, which PostgreSQL text cannot hold');
+    return strippedOfNul(
+      ctx,
+      text,
+      (t) => t.replaceAll('\0', ''),
+      'text contains a NUL byte, which PostgreSQL text cannot hold',
+    );
   },
   enum: (ctx) => {
     // '' is the invalid-label value unless the ENUM declares '' itself.
@@ -127,7 +133,10 @@ const ENCODERS: Record<Encoding, (ctx: EncoderContext) => Encode> = {
     return (value) => {
       const text = asText(value);
       if (text !== '' || !emptyIsInvalid) return text;
-      if (ctx.policies.emptyEnum === 'fail') throw new Unrepresentable("the empty ENUM value (stored for an invalid label) is not one of the column's labels (emptyEnum: fail)");
+      if (ctx.policies.emptyEnum === 'fail')
+        throw new Unrepresentable(
+          "the empty ENUM value (stored for an invalid label) is not one of the column's labels (emptyEnum: fail)",
+        );
       if (ctx.policies.emptyEnum === 'null') return nullBy(ctx, 'emptyEnum', 'the empty ENUM value');
       ctx.counts.emptyEnum++;
       return text;
@@ -136,11 +145,18 @@ const ENCODERS: Record<Encoding, (ctx: EncoderContext) => Encode> = {
   json: (ctx) => (value) => {
     let text = asText(value);
     if (text.includes('\\u0000') && text.search(JSON_NUL) !== -1) {
-      text = strippedOfNul(ctx, text, (t) => t.replace(JSON_NUL, ''), 'JSON holds \\u0000 in a string, which jsonb cannot hold');
+      text = strippedOfNul(
+        ctx,
+        text,
+        (t) => t.replace(JSON_NUL, ''),
+        'JSON holds \\u0000 in a string, which jsonb cannot hold',
+      );
     }
     const duplicate = text.includes('{') ? duplicateJsonKey(text) : null;
     if (duplicate !== null) {
-      throw new Unrepresentable(`JSON object has the key ${JSON.stringify(duplicate)} twice: MariaDB reads the first, jsonb would keep only the last`);
+      throw new Unrepresentable(
+        `JSON object has the key ${JSON.stringify(duplicate)} twice: MariaDB reads the first, jsonb would keep only the last`,
+      );
     }
     return text;
   },
@@ -149,7 +165,9 @@ const ENCODERS: Record<Encoding, (ctx: EncoderContext) => Encode> = {
     if (text === '1') return 't';
     if (text === '0') return 'f';
     if (ctx.policies.tinyint1 === 'fail') {
-      throw new Unrepresentable(`tinyint(1) holds ${text}, which is neither 0 nor 1 and would not survive as a boolean (tinyint1: fail)`);
+      throw new Unrepresentable(
+        `tinyint(1) holds ${text}, which is neither 0 nor 1 and would not survive as a boolean (tinyint1: fail)`,
+      );
     }
     ctx.counts.tinyint1++;
     return 't';

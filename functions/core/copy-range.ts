@@ -1,19 +1,19 @@
-import { pipeline } from 'node:stream/promises';
 import { performance } from 'node:perf_hooks';
+import { pipeline } from 'node:stream/promises';
 import type mysql from 'mysql2';
 import { from as copyFrom } from 'pg-copy-streams';
 // zod's mini build: a CopyRange bundle of a few kilobytes of it instead of hundreds.
 import * as z from 'zod/mini';
 import type { ConnectionPair } from './connections.js';
 import { CopyTextEncoder, type SourceValue } from './copy-encoder.js';
-import { InputValidationError, ValueConversionError, classifyDatabaseError } from './errors.js';
+import { classifyDatabaseError, InputValidationError, ValueConversionError } from './errors.js';
 import { IDENTIFIER, quoteMysql, quotePg, TARGET_SCHEMA } from './identifiers.js';
-import { changedRowsCondition, changedRowsSchema, type ChangedRows } from './incremental.js';
+import { type ChangedRows, changedRowsCondition, changedRowsSchema } from './incremental.js';
 import { renewLease } from './lease.js';
-import { inTransaction, recordRangeCopied, recordRangeFailed, type CopiedChunk } from './ledger.js';
-import { policiesSchema, type Policies, type PolicyCounts } from './policies.js';
+import { type CopiedChunk, inTransaction, recordRangeCopied, recordRangeFailed } from './ledger.js';
+import { type Policies, type PolicyCounts, policiesSchema } from './policies.js';
 import { rowsOfRange, sourceRangeRows, targetTable } from './range-rows.js';
-import { rangeCondition, type KeyRange, type RowCondition } from './ranges.js';
+import { type KeyRange, type RowCondition, rangeCondition } from './ranges.js';
 import { describeSourceTable, type TableDescription } from './schema.js';
 import { checkTargetTable } from './target-table.js';
 
@@ -55,7 +55,9 @@ export const DEFAULT_TIME_MARGIN_MS = 60_000;
 export function timeBudget(remainingMs: () => number, env: NodeJS.ProcessEnv = process.env): TimeBudget {
   const margin = Number(env.COPY_TIME_MARGIN_MS ?? DEFAULT_TIME_MARGIN_MS);
   if (!Number.isInteger(margin) || margin < 0) {
-    throw new InputValidationError(`COPY_TIME_MARGIN_MS must be a whole number of milliseconds, not ${env.COPY_TIME_MARGIN_MS}`);
+    throw new InputValidationError(
+      `COPY_TIME_MARGIN_MS must be a whole number of milliseconds, not ${env.COPY_TIME_MARGIN_MS}`,
+    );
   }
   return { remainingMs, marginMs: margin };
 }
@@ -72,7 +74,11 @@ export function timeBudget(remainingMs: () => number, env: NodeJS.ProcessEnv = p
  * with `lo = next`, so no range has to fit in one invocation. The source connection's query is
  * then cut off, so the connection is closed: the pair is the invocation's own.
  */
-export async function copyRange(event: CopyRangeEvent, { source, target }: ConnectionPair, budget?: TimeBudget): Promise<CopyRangeResult> {
+export async function copyRange(
+  event: CopyRangeEvent,
+  { source, target }: ConnectionPair,
+  budget?: TimeBudget,
+): Promise<CopyRangeResult> {
   const { runId, table, range, changes, policies } = copyRangeEventSchema.parse(event);
   const started = performance.now();
   const elapsed = () => Math.round(performance.now() - started) / 1000;
@@ -90,11 +96,20 @@ export async function copyRange(event: CopyRangeEvent, { source, target }: Conne
       return copied;
     });
     const { rows, policyCounts, next } = copied;
-    return { runId, index: range.index, rows, seconds: elapsed(), policyCounts, ...(next === undefined ? {} : { next }) };
+    return {
+      runId,
+      index: range.index,
+      rows,
+      seconds: elapsed(),
+      policyCounts,
+      ...(next === undefined ? {} : { next }),
+    };
   } catch (error) {
     const named = classifyDatabaseError(error, 'target');
     // Best effort: if the target is gone the range stays `pending`, which Summarize counts as failed.
-    named.attempts = await recordRangeFailed(target, runId, range, `${named.name}: ${named.message}`, elapsed()).catch(() => null);
+    named.attempts = await recordRangeFailed(target, runId, range, `${named.name}: ${named.message}`, elapsed()).catch(
+      () => null,
+    );
     throw named;
   }
 }
@@ -124,8 +139,16 @@ class RangeReader {
   }
 }
 
-async function replaceRange(description: TableDescription, range: KeyRange, policies: Policies, pair: ConnectionPair, reader: RangeReader): Promise<CopiedChunk> {
-  await pair.target.query(`DELETE FROM ${targetTable(description)} WHERE ${rangeCondition(quotePg(description.primaryKey), range)}`);
+async function replaceRange(
+  description: TableDescription,
+  range: KeyRange,
+  policies: Policies,
+  pair: ConnectionPair,
+  reader: RangeReader,
+): Promise<CopiedChunk> {
+  await pair.target.query(
+    `DELETE FROM ${targetTable(description)} WHERE ${rangeCondition(quotePg(description.primaryKey), range)}`,
+  );
   return streamRange(description, range, null, targetTable(description), policies, pair, reader);
 }
 
@@ -140,7 +163,9 @@ async function upsertChangedRows(
 ): Promise<CopiedChunk> {
   const columns = description.columns.map((column) => quotePg(column.name));
   const stage = quotePg(`${description.table}_changes`);
-  await pair.target.query(`CREATE TEMPORARY TABLE ${stage} ON COMMIT DROP AS SELECT ${columns.join(', ')} FROM ${targetTable(description)} WITH NO DATA`);
+  await pair.target.query(
+    `CREATE TEMPORARY TABLE ${stage} ON COMMIT DROP AS SELECT ${columns.join(', ')} FROM ${targetTable(description)} WITH NO DATA`,
+  );
   const copied = await streamRange(description, range, changedRowsCondition(changes), stage, policies, pair, reader);
   const key = quotePg(description.primaryKey);
   const updates = columns.filter((column) => column !== key).map((column) => `${column} = EXCLUDED.${column}`);
@@ -169,7 +194,9 @@ async function streamRange(
   const onConnectionError = (error: Error) => rows.destroy(error);
   source.once('error', onConnectionError);
   const encoder = new CopyTextEncoder(description.table, columns, description.primaryKeyIndex, policies);
-  const copy = target.query(copyFrom(`COPY ${into} (${columns.map((column) => quotePg(column.name)).join(', ')}) FROM STDIN`));
+  const copy = target.query(
+    copyFrom(`COPY ${into} (${columns.map((column) => quotePg(column.name)).join(', ')}) FROM STDIN`),
+  );
   try {
     await pipeline(reader.read(rows, description.primaryKeyIndex), encoder, copy);
   } catch (error) {
@@ -189,8 +216,18 @@ async function streamRange(
  * A value PostgreSQL itself refused during COPY (a data error naming the line and column) as a
  * ValueConversionError with the row's key, found again by its position among the range's rows.
  */
-async function rejectedValue(error: unknown, description: TableDescription, rowsOfRange: RowCondition, source: mysql.Connection) {
-  const { code, where, column, message } = error as { code?: string; where?: string; column?: string; message?: string };
+async function rejectedValue(
+  error: unknown,
+  description: TableDescription,
+  rowsOfRange: RowCondition,
+  source: mysql.Connection,
+) {
+  const { code, where, column, message } = error as {
+    code?: string;
+    where?: string;
+    column?: string;
+    message?: string;
+  };
   const at = where && /^COPY [^,]+, line (\d+)(?:, column (.+?))?(?::|$)/m.exec(where);
   if (!at || !code || !/^2[23]/.test(code)) return null;
   const key = quoteMysql(description.primaryKey);
@@ -203,7 +240,12 @@ async function rejectedValue(error: unknown, description: TableDescription, rows
       rowsAsArray: true,
     });
     const row = (rows as unknown[][])[0];
-    return new ValueConversionError(description.table, at[2] ?? column ?? '?', row ? String(row[0]) : '?', `PostgreSQL refused it: ${message}`);
+    return new ValueConversionError(
+      description.table,
+      at[2] ?? column ?? '?',
+      row ? String(row[0]) : '?',
+      `PostgreSQL refused it: ${message}`,
+    );
   } catch {
     return null;
   }

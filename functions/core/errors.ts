@@ -140,20 +140,65 @@ interface ClassRule {
  */
 export const ERROR_CLASSES: readonly ClassRule[] = [
   { class: 'transient', side: 'either', codes: ['ECONNRESET', 'EPIPE'], why: 'connection reset or broken' },
-  { class: 'transient', side: 'either', codes: ['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN'], why: 'database unreachable or not accepting connections' },
+  {
+    class: 'transient',
+    side: 'either',
+    codes: ['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN'],
+    why: 'database unreachable or not accepting connections',
+  },
   { class: 'transient', side: 'either', codes: ['ETIMEDOUT'], why: 'connect or socket timeout' },
-  { class: 'transient', side: 'source', codes: ['PROTOCOL_CONNECTION_LOST', 'ER_CONNECTION_KILLED', 'ER_SERVER_SHUTDOWN'], why: 'connection lost or killed, server shutting down' },
-  { class: 'transient', side: 'source', codes: ['ER_CON_COUNT_ERROR', 'ER_TOO_MANY_USER_CONNECTIONS'], why: 'too many connections' },
-  { class: 'transient', side: 'source', codes: ['ER_LOCK_WAIT_TIMEOUT', 'ER_LOCK_DEADLOCK'], why: 'lock wait timeout, deadlock' },
-  { class: 'transient', side: 'source', codes: ['PROTOCOL_SEQUENCE_TIMEOUT', 'ER_CLIENT_INTERACTION_TIMEOUT', 'ER_QUERY_INTERRUPTED'], why: 'timeout, query interrupted' },
+  {
+    class: 'transient',
+    side: 'source',
+    codes: ['PROTOCOL_CONNECTION_LOST', 'ER_CONNECTION_KILLED', 'ER_SERVER_SHUTDOWN'],
+    why: 'connection lost or killed, server shutting down',
+  },
+  {
+    class: 'transient',
+    side: 'source',
+    codes: ['ER_CON_COUNT_ERROR', 'ER_TOO_MANY_USER_CONNECTIONS'],
+    why: 'too many connections',
+  },
+  {
+    class: 'transient',
+    side: 'source',
+    codes: ['ER_LOCK_WAIT_TIMEOUT', 'ER_LOCK_DEADLOCK'],
+    why: 'lock wait timeout, deadlock',
+  },
+  {
+    class: 'transient',
+    side: 'source',
+    codes: ['PROTOCOL_SEQUENCE_TIMEOUT', 'ER_CLIENT_INTERACTION_TIMEOUT', 'ER_QUERY_INTERRUPTED'],
+    why: 'timeout, query interrupted',
+  },
   { class: 'transient', side: 'target', codes: ['08'], why: 'connection exception (class 08)' },
-  { class: 'transient', side: 'target', codes: ['57P01', '57P02', '57P03'], why: 'admin or crash shutdown, cannot connect now' },
+  {
+    class: 'transient',
+    side: 'target',
+    codes: ['57P01', '57P02', '57P03'],
+    why: 'admin or crash shutdown, cannot connect now',
+  },
   { class: 'transient', side: 'target', codes: ['53300'], why: 'too many connections' },
-  { class: 'transient', side: 'target', codes: ['40001', '40P01', '55P03'], why: 'serialization failure, deadlock, lock not available' },
+  {
+    class: 'transient',
+    side: 'target',
+    codes: ['40001', '40P01', '55P03'],
+    why: 'serialization failure, deadlock, lock not available',
+  },
   { class: 'transient', side: 'target', codes: ['57014'], why: 'statement timeout or query cancelled' },
-  { class: 'data', side: 'source', codes: ['ER_TRUNCATED_WRONG_VALUE', 'ER_WARN_DATA_OUT_OF_RANGE', 'ER_DATA_TOO_LONG', 'ER_DUP_ENTRY'], why: 'the source refused a value' },
+  {
+    class: 'data',
+    side: 'source',
+    codes: ['ER_TRUNCATED_WRONG_VALUE', 'ER_WARN_DATA_OUT_OF_RANGE', 'ER_DATA_TOO_LONG', 'ER_DUP_ENTRY'],
+    why: 'the source refused a value',
+  },
   { class: 'data', side: 'target', codes: ['22'], why: 'data exception (class 22): a value the column cannot hold' },
-  { class: 'data', side: 'target', codes: ['23'], why: 'integrity constraint violation (class 23): unique, check, not null, foreign key' },
+  {
+    class: 'data',
+    side: 'target',
+    codes: ['23'],
+    why: 'integrity constraint violation (class 23): unique, check, not null, foreign key',
+  },
 ];
 
 // node-postgres reports a socket closed under it (or a connect timeout) with no code, only this message.
@@ -163,7 +208,9 @@ const PG_CONNECTION_TERMINATED = /^Connection terminated/;
 export function classOf(code: string | undefined, side: Side): ErrorClass {
   if (!code) return 'other';
   const rule = ERROR_CLASSES.find(
-    (r) => (r.side === side || r.side === 'either') && r.codes.some((c) => c === code || (c.length === 2 && side === 'target' && code.startsWith(c))),
+    (r) =>
+      (r.side === side || r.side === 'either') &&
+      r.codes.some((c) => c === code || (c.length === 2 && side === 'target' && code.startsWith(c))),
   );
   return rule?.class ?? 'other';
 }
@@ -173,7 +220,8 @@ export function classifyDatabaseError(error: unknown, side: Side): MigrationErro
   if (error instanceof MigrationError) return error;
   const { code, message, constraint, column, where } = describe(error);
   const text = `${side}: ${message}${code ? ` (${code})` : ''}`;
-  const errorClass = side === 'target' && !code && PG_CONNECTION_TERMINATED.test(message) ? 'transient' : classOf(code, side);
+  const errorClass =
+    side === 'target' && !code && PG_CONNECTION_TERMINATED.test(message) ? 'transient' : classOf(code, side);
   if (errorClass === 'transient') return new TransientDatabaseError(text);
   if (errorClass === 'data') {
     // PostgreSQL's context reads `COPY t, line 42, column c: "value"`: keep the column, never the value.
@@ -186,9 +234,21 @@ export function classifyDatabaseError(error: unknown, side: Side): MigrationErro
   return new DatabaseError(text);
 }
 
-function describe(error: unknown): { code?: string; message: string; constraint?: string; column?: string; where?: string } {
+function describe(error: unknown): {
+  code?: string;
+  message: string;
+  constraint?: string;
+  column?: string;
+  where?: string;
+} {
   if (!(error instanceof Error)) return { message: String(error) };
   const fields = error as { code?: unknown; constraint?: unknown; column?: unknown; where?: unknown };
   const text = (value: unknown) => (typeof value === 'string' && value ? value : undefined);
-  return { message: error.message, code: text(fields.code), constraint: text(fields.constraint), column: text(fields.column), where: text(fields.where) };
+  return {
+    message: error.message,
+    code: text(fields.code),
+    constraint: text(fields.constraint),
+    column: text(fields.column),
+    where: text(fields.where),
+  };
 }

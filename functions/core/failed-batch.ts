@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import type { RangeFailure } from './range-failure.js';
 import { IDENTIFIER } from './identifiers.js';
 import { KEY } from './input.js';
 import { policiesSchema } from './policies.js';
+import type { RangeFailure } from './range-failure.js';
 
 /** The schema of a {@link RangeFailure}, which DescribeFailure reads back. */
 export const rangeFailureSchema = z.strictObject({
@@ -70,7 +70,10 @@ export function describeFailedBatch(caught: CaughtRange, now: Date): FailedBatch
     table,
     range,
     policies,
-    error: { name: error.Error, message: failure?.message ?? lambdaError?.errorMessage ?? error.Cause ?? 'no cause was reported' },
+    error: {
+      name: error.Error,
+      message: failure?.message ?? lambdaError?.errorMessage ?? error.Cause ?? 'no cause was reported',
+    },
     key: failure?.key ?? null,
     attempts: failure?.attempts ?? null,
     time: now.toISOString(),

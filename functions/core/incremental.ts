@@ -41,7 +41,11 @@ interface ColumnRow {
  * `TIMESTAMP`/`DATETIME ... ON UPDATE CURRENT_TIMESTAMP` column. Returns the reason when there is
  * none; a given column that cannot serve is refused with the field named.
  */
-export async function findChangeColumn(source: mysql.Connection, table: string, given: string | undefined): Promise<ChangeColumn | { missing: string }> {
+export async function findChangeColumn(
+  source: mysql.Connection,
+  table: string,
+  given: string | undefined,
+): Promise<ChangeColumn | { missing: string }> {
   let rows: ColumnRow[];
   try {
     const [result] = await source.promise().query(
@@ -61,9 +65,13 @@ export async function findChangeColumn(source: mysql.Connection, table: string, 
     if (problem) throw new InputValidationError(`"changeColumn": ${given} ${problem}: ${fix}`);
     return { name: column.name, dataType: column.dataType.toLowerCase() as ChangeColumn['dataType'] };
   }
-  const candidates = rows.filter((row) => SET_ON_UPDATE.test(row.extra) && CHANGE_TYPES.has(row.dataType.toLowerCase()));
+  const candidates = rows.filter(
+    (row) => SET_ON_UPDATE.test(row.extra) && CHANGE_TYPES.has(row.dataType.toLowerCase()),
+  );
   if (candidates.length > 1) {
-    return { missing: `${table} has several columns set on update (${candidates.map((c) => c.name).join(', ')}): name the one to compare in "changeColumn"` };
+    return {
+      missing: `${table} has several columns set on update (${candidates.map((c) => c.name).join(', ')}): name the one to compare in "changeColumn"`,
+    };
   }
   const [column] = candidates;
   if (!column) {
@@ -74,14 +82,23 @@ export async function findChangeColumn(source: mysql.Connection, table: string, 
     };
   }
   const problem = unusable(column);
-  if (problem) return { missing: `${table}'s change column ${column.name} ${problem}: name another in "changeColumn", or run "mode": "full"` };
+  if (problem)
+    return {
+      missing: `${table}'s change column ${column.name} ${problem}: name another in "changeColumn", or run "mode": "full"`,
+    };
   return { name: column.name, dataType: column.dataType.toLowerCase() as ChangeColumn['dataType'] };
 }
 
 function unusable(column: ColumnRow): string | null {
   if (!CHANGE_TYPES.has(column.dataType.toLowerCase())) return `has type ${column.dataType}, not TIMESTAMP or DATETIME`;
-  if (column.nullable === 'YES') return 'allows NULL, and a row whose change column is NULL would never count as changed';
+  if (column.nullable === 'YES')
+    return 'allows NULL, and a row whose change column is NULL would never count as changed';
   return null;
+}
+
+/** The change column when the table has one, for a full run that sets the watermark when it can. */
+export function changeColumnIfAny(found: ChangeColumn | { missing: string }): ChangeColumn | null {
+  return 'missing' in found ? null : found;
 }
 
 /** The change column's incremental refusal, for a run that needs one. */
@@ -101,7 +118,10 @@ export async function readSourceClock(source: mysql.Connection, column: ChangeCo
   try {
     const [rows] = await source.promise().query({ sql: `SELECT ${now}`, rowsAsArray: true });
     const value = (rows as unknown[][])[0]?.[0];
-    if (typeof value !== 'string') throw new SchemaError(`The source cannot tell its time in its global time zone (${String(value)}): load its time zone tables`);
+    if (typeof value !== 'string')
+      throw new SchemaError(
+        `The source cannot tell its time in its global time zone (${String(value)}): load its time zone tables`,
+      );
     return value;
   } catch (error) {
     throw classifyDatabaseError(error, 'source');
@@ -113,7 +133,12 @@ export async function readSourceClock(source: mysql.Connection, column: ChangeCo
  * `since` of the next incremental run. Null when no run of the table succeeded with this column
  * yet, so every row counts as changed.
  */
-export async function readChangedSince(target: pg.Client, table: string, column: string, overlapSeconds: number): Promise<string | null> {
+export async function readChangedSince(
+  target: pg.Client,
+  table: string,
+  column: string,
+  overlapSeconds: number,
+): Promise<string | null> {
   const { rows } = await target.query<{ since: string }>(
     `SELECT ${asSourceTime('watermark - make_interval(secs => $3)')} AS since
        FROM ${LEDGER_SCHEMA}.watermarks WHERE table_name = $1 AND change_column = $2`,
@@ -143,7 +168,10 @@ export async function advanceWatermark(target: pg.Client, runId: string): Promis
  * a row whose change column is at or after it changed while the run went on. Null when the
  * table has no change column.
  */
-export async function readRunHighWatermark(target: pg.Client, runId: string): Promise<{ column: string; highWatermark: string } | null> {
+export async function readRunHighWatermark(
+  target: pg.Client,
+  runId: string,
+): Promise<{ column: string; highWatermark: string } | null> {
   const { rows } = await target.query<{ change_column: string; high_watermark: string }>(
     `SELECT change_column, ${asSourceTime('high_watermark')} AS high_watermark
        FROM ${LEDGER_SCHEMA}.runs WHERE run_id = $1 AND high_watermark IS NOT NULL`,
@@ -162,14 +190,20 @@ export function changedRowsCondition(changes: ChangedRows): RowCondition | null 
  * Refuses a target table whose key is not unique: an incremental run upserts with
  * `ON CONFLICT (key)`, which needs a primary key or unique index on exactly that column.
  */
-export async function requireTargetKey(target: pg.Client, description: TableDescription, targetSchema: string): Promise<void> {
-  const { rows } = await target.query(
-    `SELECT 1 FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
+export async function requireTargetKey(
+  target: pg.Client,
+  description: TableDescription,
+  targetSchema: string,
+): Promise<void> {
+  const { rows } = await target
+    .query(
+      `SELECT 1 FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
       WHERE i.indrelid = to_regclass($1) AND i.indisunique AND i.indnkeyatts = 1 AND i.indpred IS NULL AND a.attname = $2`,
-    [`${quotePg(targetSchema)}.${quotePg(description.table)}`, description.primaryKey],
-  ).catch((error: unknown) => {
-    throw classifyDatabaseError(error, 'target');
-  });
+      [`${quotePg(targetSchema)}.${quotePg(description.table)}`, description.primaryKey],
+    )
+    .catch((error: unknown) => {
+      throw classifyDatabaseError(error, 'target');
+    });
   if (rows.length === 0) {
     throw new SchemaError(
       `Target table ${targetSchema}.${description.table} has no primary key or unique index on ${description.primaryKey}, which an incremental run upserts on: add one`,

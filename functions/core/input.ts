@@ -1,11 +1,14 @@
 import { z } from 'zod';
 import { InputValidationError } from './errors.js';
 import { IDENTIFIER } from './identifiers.js';
-import { DEFAULT_POLICIES, POLICY_NAMES, policiesInputSchema, type Policies } from './policies.js';
+import { DEFAULT_POLICIES, POLICY_NAMES, type Policies, policiesInputSchema } from './policies.js';
 
 const identifier = z
   .string()
-  .regex(IDENTIFIER, 'must be a plain identifier (letters, digits, underscore; not starting with a digit; at most 64 characters)');
+  .regex(
+    IDENTIFIER,
+    'must be a plain identifier (letters, digits, underscore; not starting with a digit; at most 64 characters)',
+  );
 
 /** A primary-key value: a decimal string, since BIGINT UNSIGNED does not fit a JSON number. */
 export const KEY = z.string().regex(/^-?[0-9]{1,20}$/, 'must be an integer key as a decimal string');
@@ -22,11 +25,19 @@ const givenRanges = z
   .superRefine((ranges, context) => {
     ranges.forEach((range, i) => {
       if (range.lo !== null && range.hi !== null && !below(range.lo, range.hi)) {
-        context.addIssue({ code: 'custom', path: [i], message: `is empty: lo ${range.lo} must be below hi ${range.hi}` });
+        context.addIssue({
+          code: 'custom',
+          path: [i],
+          message: `is empty: lo ${range.lo} must be below hi ${range.hi}`,
+        });
       }
       const previous = ranges[i - 1];
       if (previous && (previous.hi === null || range.lo === null || below(range.lo, previous.hi))) {
-        context.addIssue({ code: 'custom', path: [i], message: 'overlaps or precedes the range before it: list ranges in ascending key order, without overlaps' });
+        context.addIssue({
+          code: 'custom',
+          path: [i],
+          message: 'overlaps or precedes the range before it: list ranges in ascending key order, without overlaps',
+        });
       }
     });
   });
@@ -73,7 +84,9 @@ export const executionInputSchema = z.strictObject({
 export type ExecutionInput = z.infer<typeof executionInputSchema>;
 
 /** The input fields the stack's configuration gives defaults for; a run verifies unless its input says `verify: false`. */
-export const runDefaultsSchema = executionInputSchema.pick({ table: true, chunkRows: true, concurrency: true }).required();
+export const runDefaultsSchema = executionInputSchema
+  .pick({ table: true, chunkRows: true, concurrency: true })
+  .required();
 
 /** The stack's configured defaults, which fill what the input leaves out. */
 export interface RunDefaults {
@@ -104,7 +117,9 @@ export function resolveRunSettings(raw: unknown, defaults: RunDefaults): RunSett
     policies: { ...DEFAULT_POLICIES, ...stripUndefined(policies ?? {}) },
   };
   if (settings.ranges && settings.mode === 'incremental') {
-    throw new InputValidationError('Invalid execution input: "ranges" are copied whole: leave "mode" out or make it "full"');
+    throw new InputValidationError(
+      'Invalid execution input: "ranges" are copied whole: leave "mode" out or make it "full"',
+    );
   }
   // More copies at once than the function may run would only be throttled and retried.
   if (maxConcurrency !== undefined && settings.concurrency > maxConcurrency) {
@@ -129,7 +144,10 @@ export function defaultsFromEnvironment(env: NodeJS.ProcessEnv = process.env): R
   }
   if (!env.MAX_CONCURRENCY) return parsed.data;
   const cap = executionInputSchema.shape.concurrency.safeParse(Number(env.MAX_CONCURRENCY));
-  if (!cap.success) throw new InputValidationError(`Invalid stack defaults: MAX_CONCURRENCY ${formatIssues(cap.error).replace('"input" ', '')}`);
+  if (!cap.success)
+    throw new InputValidationError(
+      `Invalid stack defaults: MAX_CONCURRENCY ${formatIssues(cap.error).replace('"input" ', '')}`,
+    );
   return { ...parsed.data, maxConcurrency: cap.data };
 }
 

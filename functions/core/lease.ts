@@ -55,7 +55,9 @@ export async function renewLease(target: pg.Client, table: string, runId: string
     [table, runId, LEASE_SECONDS],
   );
   if (rowCount !== 1) {
-    throw new LeaseLostError(`Run ${runId} no longer holds the lease of ${table} (it expired and another run took it, or the run has ended): this range wrote nothing`);
+    throw new LeaseLostError(
+      `Run ${runId} no longer holds the lease of ${table} (it expired and another run took it, or the run has ended): this range wrote nothing`,
+    );
   }
 }
 

@@ -1,7 +1,14 @@
 import type pg from 'pg';
-import type { KeyRange } from './ranges.js';
 import type { RunMode, RunSettings } from './input.js';
-import { DEFAULT_POLICIES, POLICY_NAMES, policiesSchema, zeroPolicyCounts, type Policies, type PolicyCounts } from './policies.js';
+import {
+  DEFAULT_POLICIES,
+  POLICY_NAMES,
+  type Policies,
+  type PolicyCounts,
+  policiesSchema,
+  zeroPolicyCounts,
+} from './policies.js';
+import type { KeyRange } from './ranges.js';
 
 /**
  * The run ledger lives in the target database, in its own schema, so a range's data and its
@@ -93,7 +100,9 @@ async function addMissingColumns(target: pg.Client): Promise<void> {
     [LEDGER_SCHEMA],
   );
   const present = new Set(rows.map((row) => row.name));
-  for (const { table, column, type } of ADDED_COLUMNS.filter(({ table, column }) => !present.has(`${table}.${column}`))) {
+  for (const { table, column, type } of ADDED_COLUMNS.filter(
+    ({ table, column }) => !present.has(`${table}.${column}`),
+  )) {
     await target.query(`ALTER TABLE ${LEDGER_SCHEMA}.${table} ADD COLUMN IF NOT EXISTS ${column} ${type}`);
   }
 }
@@ -156,7 +165,13 @@ const RESUMES = 'resume_key IS NOT NULL AND resume_key = $3::numeric';
  * Records a chunk of a range; called inside the transaction that wrote its rows. The range is
  * `copied` when nothing is left, otherwise it stays `pending` with its resume key.
  */
-export async function recordRangeCopied(target: pg.Client, runId: string, range: KeyRange, chunk: CopiedChunk, seconds: number): Promise<void> {
+export async function recordRangeCopied(
+  target: pg.Client,
+  runId: string,
+  range: KeyRange,
+  chunk: CopiedChunk,
+  seconds: number,
+): Promise<void> {
   const { rowCount } = await target.query(
     `UPDATE ${LEDGER_SCHEMA}.ranges
         SET status = $6, resume_key = $7,
@@ -170,7 +185,16 @@ export async function recordRangeCopied(target: pg.Client, runId: string, range:
             verification = NULL, checksum = NULL, verify_seconds = NULL,
             error = NULL, updated_at = clock_timestamp()
       WHERE run_id = $1 AND range_index = $2`,
-    [runId, range.index, range.lo, chunk.rows, seconds, chunk.next === undefined ? 'copied' : 'pending', chunk.next ?? null, JSON.stringify(chunk.policyCounts)],
+    [
+      runId,
+      range.index,
+      range.lo,
+      chunk.rows,
+      seconds,
+      chunk.next === undefined ? 'copied' : 'pending',
+      chunk.next ?? null,
+      JSON.stringify(chunk.policyCounts),
+    ],
   );
   assertPlanned(rowCount, runId, range);
 }
@@ -183,7 +207,13 @@ function assertPlanned(updated: number | null, runId: string, range: KeyRange): 
  * Marks a range failed, after its transaction rolled back, and returns how many attempts the
  * ledger has counted. Rows an earlier invocation committed (below the resume key) stay counted.
  */
-export async function recordRangeFailed(target: pg.Client, runId: string, range: KeyRange, error: string, seconds: number): Promise<number | null> {
+export async function recordRangeFailed(
+  target: pg.Client,
+  runId: string,
+  range: KeyRange,
+  error: string,
+  seconds: number,
+): Promise<number | null> {
   const { rows } = await target.query<{ attempts: number }>(
     `UPDATE ${LEDGER_SCHEMA}.ranges
         SET status = 'failed', seconds = $4, attempts = attempts + 1, error = $3, updated_at = clock_timestamp(),
@@ -233,7 +263,13 @@ export async function lastRunOf(target: pg.Client, table: string): Promise<Unfin
 }
 
 /** Marks a copied range verified, with the checksum of its rows; a failed earlier attempt is forgotten. */
-export async function recordRangeVerified(target: pg.Client, runId: string, range: KeyRange, checksum: string, seconds: number): Promise<void> {
+export async function recordRangeVerified(
+  target: pg.Client,
+  runId: string,
+  range: KeyRange,
+  checksum: string,
+  seconds: number,
+): Promise<void> {
   const { rowCount } = await target.query(
     `UPDATE ${LEDGER_SCHEMA}.ranges
         SET status = 'copied', verification = 'verified', checksum = $3, verify_seconds = $4, error = NULL, updated_at = clock_timestamp()
@@ -336,14 +372,22 @@ export async function summarizeRun(target: pg.Client, runId: string): Promise<Ru
   );
   const run = runs[0];
   if (!run) throw new Error(`Run ${runId} is not in the ledger`);
-  const { rows: totals } = await target.query<Record<'ranges' | 'copied' | 'done' | 'verified' | 'mismatched' | 'rows' | 'verified_rows', string>>(
+  const { rows: totals } = await target.query<
+    Record<'ranges' | 'copied' | 'done' | 'verified' | 'mismatched' | 'rows' | 'verified_rows', string>
+  >(
     `SELECT count(*) AS ranges, count(*) FILTER (WHERE status = 'copied') AS copied, count(*) FILTER (WHERE ${DONE}) AS done,
             count(*) FILTER (WHERE verification = 'verified') AS verified, count(*) FILTER (WHERE verification = 'mismatch') AS mismatched,
             coalesce(sum(rows), 0) AS rows, coalesce(sum(rows) FILTER (WHERE verification = 'verified'), 0) AS verified_rows
        FROM ${LEDGER_SCHEMA}.ranges WHERE run_id = $1`,
     [runId, run.verify],
   );
-  const { rows: failed } = await target.query<{ range_index: number; lo: string | null; hi: string | null; status: RangeStatus; error: string }>(
+  const { rows: failed } = await target.query<{
+    range_index: number;
+    lo: string | null;
+    hi: string | null;
+    status: RangeStatus;
+    error: string;
+  }>(
     `SELECT range_index, lo::text, hi::text, status,
             coalesce(error, CASE status WHEN 'copied' THEN 'copied but never verified' ELSE 'never reported back' END) AS error
        FROM ${LEDGER_SCHEMA}.ranges

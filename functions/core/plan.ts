@@ -2,19 +2,20 @@ import type { ConnectionPair } from './connections.js';
 import { InputValidationError, RunInProgressError, TableBusyError } from './errors.js';
 import { TARGET_SCHEMA } from './identifiers.js';
 import {
+  type ChangedRows,
+  changeColumnIfAny,
   changedRowsCondition,
   findChangeColumn,
   readChangedSince,
   readSourceClock,
   requireChangeColumn,
   requireTargetKey,
-  type ChangedRows,
 } from './incremental.js';
-import { resolveRunSettings, type RunDefaults, type RunMode } from './input.js';
+import { type RunDefaults, type RunMode, resolveRunSettings } from './input.js';
 import { releaseLease, takeLease } from './lease.js';
 import { ensureLedger, startRun } from './ledger.js';
 import type { Policies } from './policies.js';
-import { mysqlKeyAtOffset, splitKeySpace, type KeyRange } from './ranges.js';
+import { type KeyRange, mysqlKeyAtOffset, splitKeySpace } from './ranges.js';
 import { describeSourceTable, type TableDescription } from './schema.js';
 import { prepareTargetTable } from './target-table.js';
 
@@ -50,23 +51,32 @@ export interface PlanResult {
  * redrive, a retry) are taken as they are. Nothing is written before the input and the source
  * table have been checked.
  */
-export async function plan(event: PlanEvent, { source, target }: ConnectionPair, defaults: RunDefaults): Promise<PlanResult> {
+export async function plan(
+  event: PlanEvent,
+  { source, target }: ConnectionPair,
+  defaults: RunDefaults,
+): Promise<PlanResult> {
   const settings = resolveRunSettings(event.input, defaults);
   const description = await describeSourceTable(source, settings.table);
   const found = await findChangeColumn(source, settings.table, settings.changeColumn);
   // A full run needs no change column; when the table has one, the run still sets its watermark.
-  const changeColumn = settings.mode === 'incremental' ? requireChangeColumn(found) : 'missing' in found ? null : found;
+  const changeColumn = settings.mode === 'incremental' ? requireChangeColumn(found) : changeColumnIfAny(found);
   await ensureLedger(target);
-  await takeLease(target, { table: settings.table, runId: event.runId, execution: event.execution }).catch((error: unknown) => {
-    // The queue no longer holds a redrive's ranges: skipping them would lose them, so it waits its turn.
-    throw settings.ranges && error instanceof RunInProgressError ? new TableBusyError(error.message) : error;
-  });
+  await takeLease(target, { table: settings.table, runId: event.runId, execution: event.execution }).catch(
+    (error: unknown) => {
+      // The queue no longer holds a redrive's ranges: skipping them would lose them, so it waits its turn.
+      throw settings.ranges && error instanceof RunInProgressError ? new TableBusyError(error.message) : error;
+    },
+  );
   try {
     // Read before any row is, so a change made while the run copies is newer than the watermark.
     const highWatermark = changeColumn && (await readSourceClock(source, changeColumn));
     const changes: ChangedRows | null =
       settings.mode === 'incremental' && changeColumn
-        ? { column: changeColumn.name, since: await readChangedSince(target, settings.table, changeColumn.name, settings.overlapSeconds) }
+        ? {
+            column: changeColumn.name,
+            since: await readChangedSince(target, settings.table, changeColumn.name, settings.overlapSeconds),
+          }
         : null;
     const ranges = settings.ranges
       ? settings.ranges.map(({ lo, hi }, index) => ({ index, lo, hi }))
@@ -98,8 +108,15 @@ export async function plan(event: PlanEvent, { source, target }: ConnectionPair,
     const { notes } = await prepareTargetTable(target, description, TARGET_SCHEMA);
     if (changes) await requireTargetKey(target, description, TARGET_SCHEMA);
     // A run of given ranges copies part of the table, so it must not move the table's watermark.
-    const tracking = changeColumn && highWatermark && !settings.ranges ? { column: changeColumn.name, since: changes?.since ?? null, highWatermark } : null;
-    await startRun(target, { runId: event.runId, execution: event.execution, settings, changes: tracking, schemaNotes: notes }, ranges);
+    const tracking =
+      changeColumn && highWatermark && !settings.ranges
+        ? { column: changeColumn.name, since: changes?.since ?? null, highWatermark }
+        : null;
+    await startRun(
+      target,
+      { runId: event.runId, execution: event.execution, settings, changes: tracking, schemaNotes: notes },
+      ranges,
+    );
     return result;
   } catch (error) {
     // The run ends here, so the table is free again (a retried Plan takes it anew).
@@ -112,8 +129,18 @@ export async function plan(event: PlanEvent, { source, target }: ConnectionPair,
  * Splits every row (a full run) or only the changed rows (an incremental run) into ranges of
  * `chunkRows`. An incremental run with no changed row has no ranges at all.
  */
-async function splitRows(source: ConnectionPair['source'], description: TableDescription, changes: ChangedRows | null, chunkRows: number): Promise<KeyRange[]> {
-  const keyAtOffset = mysqlKeyAtOffset(source, description.table, description.primaryKey, changes && changedRowsCondition(changes));
+async function splitRows(
+  source: ConnectionPair['source'],
+  description: TableDescription,
+  changes: ChangedRows | null,
+  chunkRows: number,
+): Promise<KeyRange[]> {
+  const keyAtOffset = mysqlKeyAtOffset(
+    source,
+    description.table,
+    description.primaryKey,
+    changes && changedRowsCondition(changes),
+  );
   if (changes && (await keyAtOffset(null, 0)) === null) return [];
   return splitKeySpace(keyAtOffset, chunkRows);
 }

@@ -1,7 +1,8 @@
 // zod's mini build: CopyRange checks its event's policies with these and bundles what it imports.
 import * as z from 'zod/mini';
 
-const choice = <const T extends readonly [string, ...string[]]>(values: T) => z.enum(values, { error: `must be one of ${values.join(', ')}` });
+const choice = <const T extends readonly [string, ...string[]]>(values: T) =>
+  z.enum(values, { error: `must be one of ${values.join(', ')}` });
 
 /**
  * What to do with the MySQL values PostgreSQL has no equal for. Each policy is named, has a

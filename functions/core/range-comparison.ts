@@ -50,7 +50,15 @@ const HASHED_CHARS = 64 * 1024;
  * that continue in key order), so a range is compared in one pass or in many.
  */
 export class RangeComparer {
-  private readonly counts = { sourceRows: 0, targetRows: 0, unsettled: 0, missing: 0, extra: 0, changed: 0, omitted: 0 };
+  private readonly counts = {
+    sourceRows: 0,
+    targetRows: 0,
+    unsettled: 0,
+    missing: 0,
+    extra: 0,
+    changed: 0,
+    omitted: 0,
+  };
   private readonly differences: Difference[] = [];
   private readonly hash = createHash('sha256');
   private hashed = '';
@@ -69,7 +77,7 @@ export class RangeComparer {
         const s = sourceRows.row() ?? (sourceRows.done ? undefined : await sourceRows.nextBatch());
         const t = targetRows.row() ?? (targetRows.done ? undefined : await targetRows.nextBatch());
         if (!s && !t) return;
-        const order = !s ? 1 : !t ? -1 : compareKeys(s[keyIndex]!, t[keyIndex]!);
+        const order = mergeOrder(s, t, keyIndex);
         if (order <= 0 && this.options.unsettled?.(s!)) {
           this.counts.unsettled++;
         } else {
@@ -114,7 +122,13 @@ export class RangeComparer {
       for (let i = 0; i < names.length; i++) {
         if (source[i] === target[i]) continue;
         differs = true;
-        this.note({ kind: 'changed', key: source[keyIndex]!, column: names[i]!, source: source[i]!, target: target[i]! });
+        this.note({
+          kind: 'changed',
+          key: source[keyIndex]!,
+          column: names[i]!,
+          source: source[i]!,
+          target: target[i]!,
+        });
       }
       if (differs) this.counts.changed++;
     }
@@ -127,7 +141,11 @@ export class RangeComparer {
 }
 
 /** Compares two whole streams of one range. */
-export async function compareRanges(source: RowBatches, target: RowBatches, options: ComparisonOptions): Promise<RangeComparison> {
+export async function compareRanges(
+  source: RowBatches,
+  target: RowBatches,
+  options: ComparisonOptions,
+): Promise<RangeComparison> {
   const comparer = new RangeComparer(options);
   await comparer.merge(source, target);
   return comparer.finish();
@@ -171,6 +189,13 @@ class BatchReader {
   }
 }
 
+/** Which row comes first in the merge: the source's (-1), the target's (1), or both at once (0). */
+function mergeOrder(source: CanonicalRow | undefined, target: CanonicalRow | undefined, keyIndex: number): number {
+  if (!source) return 1;
+  if (!target) return -1;
+  return compareKeys(source[keyIndex]!, target[keyIndex]!);
+}
+
 /**
  * Keys are canonical integers as decimal text (no leading zeros, `-` only below zero), possibly
  * beyond 2^53: the shorter magnitude is the smaller, and equal lengths compare as text.
@@ -179,12 +204,14 @@ function compareKeys(a: string, b: string): number {
   if (a === b) return 0;
   const negative = a.startsWith('-');
   if (negative !== b.startsWith('-')) return negative ? -1 : 1;
-  const magnitude = a.length !== b.length ? (a.length < b.length ? -1 : 1) : a < b ? -1 : 1;
+  const shorter = a.length !== b.length ? a.length < b.length : a < b;
+  const magnitude = shorter ? -1 : 1;
   return negative ? -magnitude : magnitude;
 }
 
 const MAX_SHOWN = 80;
-const show = (value: string | null) => (value === null ? 'NULL' : JSON.stringify(value.length > MAX_SHOWN ? `${value.slice(0, MAX_SHOWN)}…` : value));
+const show = (value: string | null) =>
+  value === null ? 'NULL' : JSON.stringify(value.length > MAX_SHOWN ? `${value.slice(0, MAX_SHOWN)}…` : value);
 
 /**
  * Says what differs, in words: counts first, then the first differences by key, with both
@@ -192,13 +219,13 @@ const show = (value: string | null) => (value === null ? 'NULL' : JSON.stringify
  */
 export function describeDifferences(comparison: RangeComparison, { values = true } = {}): string {
   const { sourceRows, targetRows, missing, extra, changed, differences, omitted } = comparison;
-  const listed = differences.map((difference) => {
+  const listed = differences.map((difference): string => {
     switch (difference.kind) {
       case 'missing':
         return `key ${difference.key} is missing from the target`;
       case 'extra':
         return `key ${difference.key} is in the target but not in the source`;
-      case 'changed':
+      default:
         return values
           ? `column ${difference.column} at key ${difference.key}: source ${show(difference.source)}, target ${show(difference.target)}`
           : `column ${difference.column} at key ${difference.key} differs`;

@@ -3,7 +3,7 @@ import type mysql from 'mysql2';
 import type pg from 'pg';
 import Cursor from 'pg-cursor';
 import { quoteMysql, quotePg, TARGET_SCHEMA } from './identifiers.js';
-import { rangeCondition, type KeyRange, type RowCondition } from './ranges.js';
+import { type KeyRange, type RowCondition, rangeCondition } from './ranges.js';
 import { rowBatches } from './row-batches.js';
 import type { TableDescription } from './schema.js';
 
@@ -15,9 +15,15 @@ export function targetTable(description: TableDescription): string {
 }
 
 /** The MySQL condition selecting a range's rows, and only those meeting `condition` when one is given. */
-export function rowsOfRange(description: TableDescription, range: Bounds, condition: RowCondition | null = null): RowCondition {
+export function rowsOfRange(
+  description: TableDescription,
+  range: Bounds,
+  condition: RowCondition | null = null,
+): RowCondition {
   return {
-    sql: [rangeCondition(quoteMysql(description.primaryKey), range), ...(condition ? [condition.sql] : [])].join(' AND '),
+    sql: [rangeCondition(quoteMysql(description.primaryKey), range), ...(condition ? [condition.sql] : [])].join(
+      ' AND ',
+    ),
     values: condition?.values ?? [],
   };
 }
@@ -28,10 +34,21 @@ export function rowsOfRange(description: TableDescription, range: Bounds, condit
  * order, each value as the server printed it (exact for numbers and dates; each column read by
  * its plan's expression), bytes for binary columns, or null.
  */
-export function sourceRangeRows(source: mysql.Connection, description: TableDescription, range: Bounds, condition: RowCondition | null = null): Readable {
+export function sourceRangeRows(
+  source: mysql.Connection,
+  description: TableDescription,
+  range: Bounds,
+  condition: RowCondition | null = null,
+): Readable {
   const columns = description.columns;
   // Bytes for binary columns, and UTF-8 for JSON (MySQL 8 marks JSON results as binary).
-  const reads = new Map(columns.flatMap((column): [string, 'bytes' | 'utf8'][] => (column.encoding === 'bytea' ? [[column.name, 'bytes']] : column.encoding === 'json' ? [[column.name, 'utf8']] : [])));
+  const reads = new Map(
+    columns.flatMap((column): [string, 'bytes' | 'utf8'][] => {
+      if (column.encoding === 'bytea') return [[column.name, 'bytes']];
+      if (column.encoding === 'json') return [[column.name, 'utf8']];
+      return [];
+    }),
+  );
   const where = rowsOfRange(description, range, condition);
   const query = source.query({
     sql:
@@ -42,7 +59,9 @@ export function sourceRangeRows(source: mysql.Connection, description: TableDesc
     typeCast: (field, next) => {
       // Runs for every value: the lookup only for tables that have such columns.
       const read = reads.size === 0 ? undefined : reads.get(field.name);
-      return read === 'bytes' ? field.buffer() : read === 'utf8' ? field.string('utf8') : field.type === 'NULL' ? next() : field.string();
+      if (read === 'bytes') return field.buffer();
+      if (read === 'utf8') return field.string('utf8');
+      return field.type === 'NULL' ? next() : field.string();
     },
   });
   return rowBatches(query, source);
@@ -59,7 +78,11 @@ const TARGET_BATCH_ROWS = 2_000;
  * each an array of text or null). The next batch is asked for before this one is handed on, so
  * PostgreSQL reads it while this one is compared; no more than two batches are ever held.
  */
-export async function* targetRangeRows(target: pg.Client, description: TableDescription, range: Bounds): AsyncGenerator<(string | null)[][]> {
+export async function* targetRangeRows(
+  target: pg.Client,
+  description: TableDescription,
+  range: Bounds,
+): AsyncGenerator<(string | null)[][]> {
   const key = quotePg(description.primaryKey);
   const cursor = target.query(
     new Cursor<(string | null)[]>(
@@ -91,7 +114,11 @@ export async function* targetRangeRows(target: pg.Client, description: TableDesc
 }
 
 /** The target's rows with these keys, in key order: arrays of text or null. */
-export async function targetRowsWithKeys(target: pg.Client, description: TableDescription, keys: string[]): Promise<(string | null)[][]> {
+export async function targetRowsWithKeys(
+  target: pg.Client,
+  description: TableDescription,
+  keys: string[],
+): Promise<(string | null)[][]> {
   const key = quotePg(description.primaryKey);
   // Cast to the key's own type, so the primary-key index serves the lookup.
   const keyType = description.columns[description.primaryKeyIndex]!.pgType;

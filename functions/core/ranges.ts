@@ -26,7 +26,8 @@ export type KeyAtOffset = (from: string | null, offset: number) => Promise<strin
  */
 export async function splitKeySpace(keyAtOffset: KeyAtOffset, chunkRows: number): Promise<KeyRange[]> {
   // The walk advances by chunkRows keys a step; anything else would never end.
-  if (!Number.isInteger(chunkRows) || chunkRows < 1) throw new RangeError(`chunkRows must be a whole number above 0, not ${chunkRows}`);
+  if (!Number.isInteger(chunkRows) || chunkRows < 1)
+    throw new RangeError(`chunkRows must be a whole number above 0, not ${chunkRows}`);
   const boundaries: string[] = [];
   let from: string | null = null;
   for (;;) {
@@ -68,10 +69,18 @@ export interface RowCondition {
  * condition, only the rows that meet it count (an incremental run's changed rows), and a step also
  * reads those rows unless an index covers the condition.
  */
-export function mysqlKeyAtOffset(source: mysql.Connection, table: string, primaryKey: string, condition: RowCondition | null = null): KeyAtOffset {
+export function mysqlKeyAtOffset(
+  source: mysql.Connection,
+  table: string,
+  primaryKey: string,
+  condition: RowCondition | null = null,
+): KeyAtOffset {
   const key = quoteMysql(primaryKey);
   return async (from, offset) => {
-    const conditions = [...(from === null ? [] : [`${key} >= ${keyLiteral(from)}`]), ...(condition ? [condition.sql] : [])];
+    const conditions = [
+      ...(from === null ? [] : [`${key} >= ${keyLiteral(from)}`]),
+      ...(condition ? [condition.sql] : []),
+    ];
     const where = conditions.length ? `WHERE ${conditions.join(' AND ')}` : '';
     try {
       const [rows] = await source.promise().query({
@@ -99,7 +108,7 @@ const upper = (range: Bounds) => (range.hi === null ? Infinity : BigInt(range.hi
  * at the same time. Ranges that only touch stay apart.
  */
 export function mergeRanges(ranges: Bounds[]): Bounds[] {
-  const sorted = [...ranges].sort((a, b) => (lower(a) < lower(b) ? -1 : lower(a) > lower(b) ? 1 : 0));
+  const sorted = [...ranges].sort((a, b) => (lower(a) < lower(b) ? -1 : Number(lower(a) > lower(b))));
   const merged: Bounds[] = [];
   for (const range of sorted) {
     const last = merged.at(-1);

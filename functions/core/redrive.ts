@@ -1,17 +1,17 @@
 import { createHash } from 'node:crypto';
+import { ExecutionAlreadyExists, type SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import {
   ChangeMessageVisibilityBatchCommand,
   DeleteMessageBatchCommand,
-  ReceiveMessageCommand,
   type Message,
+  ReceiveMessageCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
-import { ExecutionAlreadyExists, StartExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
 import { z } from 'zod';
 import { InputValidationError } from './errors.js';
 import { failedBatchMessageSchema } from './failed-batch.js';
 import { IDENTIFIER } from './identifiers.js';
-import { executionInputSchema, formatIssues, type ExecutionInput } from './input.js';
+import { type ExecutionInput, executionInputSchema, formatIssues } from './input.js';
 import { mergeRanges } from './ranges.js';
 
 /** What to redrive: the failed ranges of one table, optionally with another concurrency. */
@@ -54,7 +54,11 @@ const MAX_MESSAGES = 2_000;
  * back; a repeated redrive of the same messages finds the execution it started (the name comes
  * from the messages), so nothing is lost and no range is started twice by the same messages.
  */
-export async function redrive(request: RedriveRequest, targets: RedriveTargets, waitSeconds = 1): Promise<RedriveResult> {
+export async function redrive(
+  request: RedriveRequest,
+  targets: RedriveTargets,
+  waitSeconds = 1,
+): Promise<RedriveResult> {
   const parsed = redriveRequestSchema.safeParse(request);
   if (!parsed.success) throw new InputValidationError(`Invalid redrive request: ${formatIssues(parsed.error)}`);
   const { table, concurrency } = parsed.data;
@@ -73,8 +77,14 @@ export async function redrive(request: RedriveRequest, targets: RedriveTargets, 
   const ranges = taken.map(({ body }) => ({ lo: body!.range.lo, hi: body!.range.hi }));
 
   try {
-    if (mine.length === 0) return { execution: null, ranges: undefined, messages: 0, leftOnQueue: others.length, unreadable };
-    const input: ExecutionInput = { table, ranges: mergeRanges(ranges), policies: latest!.policies, ...(concurrency ? { concurrency } : {}) };
+    if (mine.length === 0)
+      return { execution: null, ranges: undefined, messages: 0, leftOnQueue: others.length, unreadable };
+    const input: ExecutionInput = {
+      table,
+      ranges: mergeRanges(ranges),
+      policies: latest!.policies,
+      ...(concurrency ? { concurrency } : {}),
+    };
     let execution: string;
     try {
       execution = await start(targets, executionName(table, mine), input);
@@ -94,7 +104,12 @@ async function receiveAll({ sqs, queueUrl }: RedriveTargets, waitSeconds: number
   // Received messages stay invisible, so each receive brings new ones until the queue is empty.
   while (messages.length < MAX_MESSAGES) {
     const { Messages = [] } = await sqs.send(
-      new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: RECEIVE_BATCH, WaitTimeSeconds: waitSeconds, VisibilityTimeout: VISIBILITY_SECONDS }),
+      new ReceiveMessageCommand({
+        QueueUrl: queueUrl,
+        MaxNumberOfMessages: RECEIVE_BATCH,
+        WaitTimeSeconds: waitSeconds,
+        VisibilityTimeout: VISIBILITY_SECONDS,
+      }),
     );
     if (Messages.length === 0) break;
     messages.push(...Messages);
@@ -120,11 +135,14 @@ function executionName(table: string, messages: Message[]): string {
 
 async function start({ sfn, stateMachineArn }: RedriveTargets, name: string, input: ExecutionInput): Promise<string> {
   try {
-    const { executionArn } = await sfn.send(new StartExecutionCommand({ stateMachineArn, name, input: JSON.stringify(input) }));
+    const { executionArn } = await sfn.send(
+      new StartExecutionCommand({ stateMachineArn, name, input: JSON.stringify(input) }),
+    );
     return executionArn!;
   } catch (error) {
     // Started by an earlier redrive of these very messages that could not delete them.
-    if (error instanceof ExecutionAlreadyExists) return `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
+    if (error instanceof ExecutionAlreadyExists)
+      return `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
     throw error;
   }
 }
@@ -132,10 +150,16 @@ async function start({ sfn, stateMachineArn }: RedriveTargets, name: string, inp
 async function deleteMessages({ sqs, queueUrl }: RedriveTargets, messages: Message[]): Promise<void> {
   for (const batch of batches(messages)) {
     const { Failed = [] } = await sqs.send(
-      new DeleteMessageBatchCommand({ QueueUrl: queueUrl, Entries: batch.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle })) }),
+      new DeleteMessageBatchCommand({
+        QueueUrl: queueUrl,
+        Entries: batch.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle })),
+      }),
     );
     // A message not deleted comes back after its visibility timeout; redriving it again only copies its range again.
-    if (Failed.length > 0) throw new Error(`The execution started, but ${Failed.length} messages could not be deleted: ${Failed[0]!.Message}`);
+    if (Failed.length > 0)
+      throw new Error(
+        `The execution started, but ${Failed.length} messages could not be deleted: ${Failed[0]!.Message}`,
+      );
   }
 }
 
@@ -158,10 +182,15 @@ function batches<T>(items: T[]): T[][] {
 }
 
 /** The queue and the state machine the stack names in the environment (FAILED_BATCHES_QUEUE, STATE_MACHINE_ARN). */
-export function redriveTargetsFromEnvironment(clients: Pick<RedriveTargets, 'sqs' | 'sfn'>, env: NodeJS.ProcessEnv = process.env): RedriveTargets {
+export function redriveTargetsFromEnvironment(
+  clients: Pick<RedriveTargets, 'sqs' | 'sfn'>,
+  env: NodeJS.ProcessEnv = process.env,
+): RedriveTargets {
   const { FAILED_BATCHES_QUEUE: queueUrl, STATE_MACHINE_ARN: stateMachineArn } = env;
   if (!queueUrl || !stateMachineArn) {
-    throw new InputValidationError('Set FAILED_BATCHES_QUEUE and STATE_MACHINE_ARN (the stack outputs FailedBatchesQueueUrl and StateMachineArn)');
+    throw new InputValidationError(
+      'Set FAILED_BATCHES_QUEUE and STATE_MACHINE_ARN (the stack outputs FailedBatchesQueueUrl and StateMachineArn)',
+    );
   }
   return { ...clients, queueUrl, stateMachineArn };
 }

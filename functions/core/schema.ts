@@ -1,5 +1,5 @@
 import type mysql from 'mysql2';
-import { InputValidationError, SchemaError, classifyDatabaseError } from './errors.js';
+import { classifyDatabaseError, InputValidationError, SchemaError } from './errors.js';
 import { quoteMysql } from './identifiers.js';
 
 /**
@@ -85,7 +85,16 @@ const bytea: TypeMapping = { pgType: 'bytea', encoding: 'bytea' };
 const asDouble = (quoted: string) => `(${quoted} + 0e0)`;
 // BIT arrives as raw bytes; as an unsigned integer it is exact up to BIT(64).
 const asInteger = (quoted: string) => `(${quoted} + 0)`;
-const SPATIAL = ['geometry', 'point', 'linestring', 'polygon', 'multipoint', 'multilinestring', 'multipolygon', 'geometrycollection'];
+const SPATIAL = [
+  'geometry',
+  'point',
+  'linestring',
+  'polygon',
+  'multipoint',
+  'multilinestring',
+  'multipolygon',
+  'geometrycollection',
+];
 
 /**
  * The MySQL/MariaDB type → PostgreSQL type table: one row per type, each with the encoding of
@@ -144,7 +153,9 @@ export function bitWidth(columnType: string): number {
 
 /** The labels of an `enum('a','b')` column type, unquoted. */
 export function enumLabels(columnType: string): string[] {
-  return [...columnType.replace(/^enum\(/, '').matchAll(/'((?:[^']|'')*)'/g)].map((match) => match[1]!.replace(/''/g, "'"));
+  return [...columnType.replace(/^enum\(/, '').matchAll(/'((?:[^']|'')*)'/g)].map((match) =>
+    match[1]!.replace(/''/g, "'"),
+  );
 }
 
 /** Why a column cannot be migrated, or null when TYPE_MAP has a row for it. */
@@ -162,7 +173,14 @@ export function mapColumn(column: SourceColumn): ColumnPlan {
   if (!mapping) throw new SchemaError(`Column ${unmappable(column)}`);
   const { pgType, encoding, read } = mapping(column);
   const quoted = quoteMysql(column.name);
-  return { name: column.name, pgType, nullable: column.nullable, encoding, read: read ? `${read(quoted)} AS ${quoted}` : quoted, source: column };
+  return {
+    name: column.name,
+    pgType,
+    nullable: column.nullable,
+    encoding,
+    read: read ? `${read(quoted)} AS ${quoted}` : quoted,
+    source: column,
+  };
 }
 
 interface ColumnRow {
@@ -212,12 +230,16 @@ export async function describeSourceTable(source: mysql.Connection, table: strin
     throw classifyDatabaseError(error, 'source');
   }
   if (rows.length === 0) {
-    throw new InputValidationError(`"table": ${table} does not exist in the source database: give the name of an existing table`);
+    throw new InputValidationError(
+      `"table": ${table} does not exist in the source database: give the name of an existing table`,
+    );
   }
   const columns = rows.map((row) => toSourceColumn(row, jsonColumns.has(row.name), mariadb));
   const refused = columns.map(unmappable).filter((reason) => reason !== null);
   if (refused.length > 0) {
-    throw new SchemaError(`Table ${table} has column${refused.length > 1 ? 's' : ''} this tool cannot migrate: ${refused.join('; ')}`);
+    throw new SchemaError(
+      `Table ${table} has column${refused.length > 1 ? 's' : ''} this tool cannot migrate: ${refused.join('; ')}`,
+    );
   }
   if (primaryKey.length !== 1) {
     throw new SchemaError(
@@ -228,7 +250,9 @@ export async function describeSourceTable(source: mysql.Connection, table: strin
   const [keyName] = primaryKey as [string];
   const keyColumn = columns.find((column) => column.name === keyName)!;
   if (!INTEGER_TYPES.has(keyColumn.dataType)) {
-    throw new SchemaError(`Table ${table} has primary key ${keyName} of type ${keyColumn.columnType}: ranges are split on an integer primary key`);
+    throw new SchemaError(
+      `Table ${table} has primary key ${keyName} of type ${keyColumn.columnType}: ranges are split on an integer primary key`,
+    );
   }
   return {
     table,
@@ -245,7 +269,9 @@ async function mariadbJsonColumns(source: mysql.Connection, table: string): Prom
       WHERE CONSTRAINT_SCHEMA = DATABASE() AND TABLE_NAME = ?`,
     [table],
   );
-  const columns = (rows as { clause: string }[]).map((row) => /^json_valid\(`((?:[^`]|``)+)`\)$/i.exec(row.clause.trim())?.[1]);
+  const columns = (rows as { clause: string }[]).map(
+    (row) => /^json_valid\(`((?:[^`]|``)+)`\)$/i.exec(row.clause.trim())?.[1],
+  );
   return new Set(columns.filter((name) => name !== undefined).map((name) => name.replace(/``/g, '`')));
 }
 
@@ -288,7 +314,8 @@ export function mariadbDefault(columnDefault: string | null, _extra: string, dat
  */
 export function mysqlDefault(columnDefault: string | null, extra: string, dataType: string): SourceDefault {
   if (columnDefault === null) return { kind: 'none' };
-  if (extra.includes('default_generated') || /^current_timestamp(\(\d?\))?$/i.test(columnDefault)) return { kind: 'expression', sql: columnDefault };
+  if (extra.includes('default_generated') || /^current_timestamp(\(\d?\))?$/i.test(columnDefault))
+    return { kind: 'expression', sql: columnDefault };
   if (dataType === 'bit') return constantOrExpression(columnDefault, dataType);
   return { kind: 'literal', value: columnDefault };
 }
@@ -301,9 +328,20 @@ function constantOrExpression(sql: string, dataType: string): SourceDefault {
   return { kind: 'expression', sql };
 }
 
-const MYSQL_ESCAPES: Record<string, string> = { '0': '\0', b: '\b', n: '\n', r: '\r', t: '\t', Z: '\x1a', '%': '\\%', _: '\\_' };
+const MYSQL_ESCAPES: Record<string, string> = {
+  '0': '\0',
+  b: '\b',
+  n: '\n',
+  r: '\r',
+  t: '\t',
+  Z: '\x1a',
+  '%': '\\%',
+  _: '\\_',
+};
 
 /** The value of the inside of a MySQL single-quoted string: `''` and backslash escapes undone. */
 export function unquoteMysqlString(quoted: string): string {
-  return quoted.replace(/''|\\(.)/gs, (match, escaped: string | undefined) => (escaped === undefined ? "'" : (MYSQL_ESCAPES[escaped] ?? escaped)));
+  return quoted.replace(/''|\\(.)/gs, (_match, escaped: string | undefined) =>
+    escaped === undefined ? "'" : (MYSQL_ESCAPES[escaped] ?? escaped),
+  );
 }

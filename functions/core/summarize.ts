@@ -2,7 +2,7 @@ import type pg from 'pg';
 import { RangesFailedError } from './errors.js';
 import { advanceWatermark } from './incremental.js';
 import { releaseLease } from './lease.js';
-import { finishRun, inTransaction, summarizeRun, type RunSummary } from './ledger.js';
+import { finishRun, inTransaction, type RunSummary, summarizeRun } from './ledger.js';
 import { formatRange } from './ranges.js';
 
 export interface SummarizeEvent {
@@ -26,7 +26,10 @@ export async function summarize(event: SummarizeEvent, target: pg.Client): Promi
   const summary = { ...totals, status, seconds } satisfies RunSummary;
   if (status === 'failed') {
     const listed = summary.failedRanges.map((r) => `${formatRange(r)} ${r.error ?? r.status}`).join('; ');
-    throw new RangesFailedError(`${summary.failed} of ${summary.ranges} ranges of ${summary.table} failed: ${listed}`, summary.failed);
+    throw new RangesFailedError(
+      `${summary.failed} of ${summary.ranges} ranges of ${summary.table} failed: ${listed}`,
+      summary.failed,
+    );
   }
   return summary;
 }

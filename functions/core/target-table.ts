@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { encodeStrictly, isZeroDate } from './copy-encoder.js';
-import { SchemaError, classifyDatabaseError } from './errors.js';
+import { classifyDatabaseError, SchemaError } from './errors.js';
 import { quotePg } from './identifiers.js';
 import type { ColumnPlan, Encoding, TableDescription } from './schema.js';
 
@@ -56,16 +56,25 @@ function columnDefinition(column: ColumnPlan): { sql: string; notes: string[] } 
       // Rows that took a zero-date default hold a zero date, which arrives as NULL.
       if (DATE_ENCODINGS.has(column.encoding) && isZeroDate(value) && !nullable) {
         nullable = true;
-        notes.push(`${name}: NOT NULL dropped, so rows holding the zero-date default can arrive as NULL (zeroDates: null)`);
+        notes.push(
+          `${name}: NOT NULL dropped, so rows holding the zero-date default can arrive as NULL (zeroDates: null)`,
+        );
       }
     }
   }
-  if (source.generation !== null) notes.push(`${name}: generated column (${source.generation}); its values are copied, its expression is not`);
+  if (source.generation !== null)
+    notes.push(`${name}: generated column (${source.generation}); its values are copied, its expression is not`);
   if (source.extra.includes('auto_increment')) {
-    notes.push(`${name}: auto_increment not carried over; at cut-over give it an identity or sequence starting above the largest value`);
+    notes.push(
+      `${name}: auto_increment not carried over; at cut-over give it an identity or sequence starting above the largest value`,
+    );
   }
-  if (source.extra.includes('on update')) notes.push(`${name}: ON UPDATE CURRENT_TIMESTAMP not carried over (PostgreSQL needs a trigger for it)`);
-  return { sql: `  ${quotePg(name)} ${column.pgType}${nullable ? '' : ' NOT NULL'}${defaultSql ? ` DEFAULT ${defaultSql}` : ''}`, notes };
+  if (source.extra.includes('on update'))
+    notes.push(`${name}: ON UPDATE CURRENT_TIMESTAMP not carried over (PostgreSQL needs a trigger for it)`);
+  return {
+    sql: `  ${quotePg(name)} ${column.pgType}${nullable ? '' : ' NOT NULL'}${defaultSql ? ` DEFAULT ${defaultSql}` : ''}`,
+    notes,
+  };
 }
 
 /** The CREATE TABLE for the target from the mapped columns, and what it leaves out of the source's definition. */
@@ -94,7 +103,11 @@ type IntegerRange = [min: bigint, max: bigint];
 const signed = (bits: number): IntegerRange => [-(2n ** BigInt(bits - 1)), 2n ** BigInt(bits - 1) - 1n];
 const unsignedRange = (bits: number): IntegerRange => [0n, 2n ** BigInt(bits) - 1n];
 const MYSQL_INTEGER_BITS: Record<string, number> = { tinyint: 8, smallint: 16, mediumint: 24, int: 32, bigint: 64 };
-const PG_INTEGER_RANGES: Record<string, IntegerRange> = { smallint: signed(16), integer: signed(32), bigint: signed(64) };
+const PG_INTEGER_RANGES: Record<string, IntegerRange> = {
+  smallint: signed(16),
+  integer: signed(32),
+  bigint: signed(64),
+};
 
 /** The values an integer source column can hold (a YEAR too), or null for other columns. */
 function sourceIntegerRange(column: ColumnPlan): IntegerRange | null {
@@ -108,7 +121,8 @@ const digits = ([min, max]: IntegerRange) => String(max > -min ? max : -min).len
 
 /** Whether a numeric target holds every number of `integerDigits` integer digits and `scale` fraction digits. */
 const numericHolds = (target: PgType, integerDigits: number, scale: number) =>
-  target.name === 'numeric' && (target.mods.length === 0 || (target.mods[1]! >= scale && target.mods[0]! - target.mods[1]! >= integerDigits));
+  target.name === 'numeric' &&
+  (target.mods.length === 0 || (target.mods[1]! >= scale && target.mods[0]! - target.mods[1]! >= integerDigits));
 
 /** Whether an integer or numeric target holds every integer of the range. */
 function holdsIntegers(target: PgType, range: IntegerRange): boolean {
@@ -126,10 +140,12 @@ const atLeastAsPrecise = (target: PgType, mapped: PgType) =>
  */
 const HOLDS: Record<string, (target: PgType, mapped: PgType) => boolean> = {
   numeric: (target, { mods: [precision, scale] }) =>
-    numericHolds(target, precision! - scale!, scale!) || (scale === 0 && holdsIntegers(target, [-(10n ** BigInt(precision!) - 1n), 10n ** BigInt(precision!) - 1n])),
+    numericHolds(target, precision! - scale!, scale!) ||
+    (scale === 0 && holdsIntegers(target, [-(10n ** BigInt(precision!) - 1n), 10n ** BigInt(precision!) - 1n])),
   real: (target) => target.name === 'real' || target.name === 'double precision',
   'character varying': (target, mapped) =>
-    target.name === 'text' || (target.name === 'character varying' && (target.mods.length === 0 || target.mods[0]! >= mapped.mods[0]!)),
+    target.name === 'text' ||
+    (target.name === 'character varying' && (target.mods.length === 0 || target.mods[0]! >= mapped.mods[0]!)),
   text: (target) => target.name === 'text' || (target.name === 'character varying' && target.mods.length === 0),
   jsonb: (target) => target.name === 'jsonb' || target.name === 'json',
   'timestamp without time zone': atLeastAsPrecise,
@@ -198,11 +214,17 @@ function refuseDifferences(description: TableDescription, existing: TargetColumn
  * Creates the target table when it is missing; when it exists, refuses it, column by column,
  * unless it can hold every source value. Nothing is copied before this has passed.
  */
-export async function prepareTargetTable(target: pg.Client, description: TableDescription, targetSchema: string): Promise<TargetPreparation> {
+export async function prepareTargetTable(
+  target: pg.Client,
+  description: TableDescription,
+  targetSchema: string,
+): Promise<TargetPreparation> {
   try {
     const { rows } = await target.query<{ server_encoding: string }>('SHOW server_encoding');
     if (rows[0]?.server_encoding !== 'UTF8') {
-      throw new SchemaError(`The target database's encoding is ${rows[0]?.server_encoding}, not UTF8: it cannot hold every MySQL character; use a UTF8 database`);
+      throw new SchemaError(
+        `The target database's encoding is ${rows[0]?.server_encoding}, not UTF8: it cannot hold every MySQL character; use a UTF8 database`,
+      );
     }
     const existing = await readTargetColumns(target, targetSchema, description.table);
     if (existing.length === 0) {
@@ -222,15 +244,23 @@ export async function prepareTargetTable(target: pg.Client, description: TableDe
  * and returns the description with the target's own nullability, which decides whether a value a
  * policy turns into NULL can land.
  */
-export async function checkTargetTable(target: pg.Client, description: TableDescription, targetSchema: string): Promise<TableDescription> {
+export async function checkTargetTable(
+  target: pg.Client,
+  description: TableDescription,
+  targetSchema: string,
+): Promise<TableDescription> {
   let existing: TargetColumn[];
   try {
     existing = await readTargetColumns(target, targetSchema, description.table);
   } catch (error) {
     throw classifyDatabaseError(error, 'target');
   }
-  if (existing.length === 0) throw new SchemaError(`Target table ${targetSchema}.${description.table} does not exist: Plan creates it`);
+  if (existing.length === 0)
+    throw new SchemaError(`Target table ${targetSchema}.${description.table} does not exist: Plan creates it`);
   refuseDifferences(description, existing, targetSchema);
   const nullable = new Map(existing.map((column) => [column.name, column.nullable]));
-  return { ...description, columns: description.columns.map((column) => ({ ...column, nullable: nullable.get(column.name)! })) };
+  return {
+    ...description,
+    columns: description.columns.map((column) => ({ ...column, nullable: nullable.get(column.name)! })),
+  };
 }

@@ -1,13 +1,25 @@
 import { performance } from 'node:perf_hooks';
 import type pg from 'pg';
-import { canonicalForms, canonicalSourceRow, canonicalTargetRow, type CanonicalForm, type CanonicalRow } from './canonical.js';
+import {
+  type CanonicalForm,
+  type CanonicalRow,
+  canonicalForms,
+  canonicalSourceRow,
+  canonicalTargetRow,
+} from './canonical.js';
 import type { ConnectionPair } from './connections.js';
 import type { SourceValue } from './copy-encoder.js';
-import { copyRangeEventSchema, type CopyRangeEvent } from './copy-range.js';
+import { type CopyRangeEvent, copyRangeEventSchema } from './copy-range.js';
 import { classifyDatabaseError, VerificationMismatchError } from './errors.js';
 import { changedRowsCondition, readRunHighWatermark } from './incremental.js';
 import { recordRangeVerified, recordVerificationFailed } from './ledger.js';
-import { compareRanges, describeDifferences, RangeComparer, type ComparisonOptions, type RangeComparison } from './range-comparison.js';
+import {
+  type ComparisonOptions,
+  compareRanges,
+  describeDifferences,
+  RangeComparer,
+  type RangeComparison,
+} from './range-comparison.js';
 import { sourceRangeRows, targetRangeRows, targetRowsWithKeys } from './range-rows.js';
 import { formatRange } from './ranges.js';
 import { describeSourceTable, type TableDescription } from './schema.js';
@@ -41,7 +53,10 @@ const LOOKUP_BATCH = 1_000;
  * difference fails the range with what differs; otherwise the ledger records the range verified
  * with its checksum.
  */
-export async function verifyRange(event: VerifyRangeEvent, { source, target }: ConnectionPair): Promise<VerifyRangeResult> {
+export async function verifyRange(
+  event: VerifyRangeEvent,
+  { source, target }: ConnectionPair,
+): Promise<VerifyRangeResult> {
   const { runId, table, range, changes, policies } = copyRangeEventSchema.parse(event);
   const started = performance.now();
   const elapsed = () => Math.round(performance.now() - started) / 1000;
@@ -62,7 +77,9 @@ export async function verifyRange(event: VerifyRangeEvent, { source, target }: C
       ? await compareByKey(sourceRows, (keys) => targetRows(target, description, forms, keys), options)
       : await compareRanges(
           sourceRows,
-          canonical(targetRangeRows(target, description, range), 'target', (row: (string | null)[]) => canonicalTargetRow(forms, row)),
+          canonical(targetRangeRows(target, description, range), 'target', (row: (string | null)[]) =>
+            canonicalTargetRow(forms, row),
+          ),
           options,
         );
     if (comparison.differences.length > 0) {
@@ -74,7 +91,14 @@ export async function verifyRange(event: VerifyRangeEvent, { source, target }: C
       );
     }
     await recordRangeVerified(target, runId, range, comparison.checksum, elapsed());
-    return { runId, index: range.index, rows: comparison.targetRows, unsettled: comparison.unsettled, checksum: comparison.checksum, seconds: elapsed() };
+    return {
+      runId,
+      index: range.index,
+      rows: comparison.targetRows,
+      unsettled: comparison.unsettled,
+      checksum: comparison.checksum,
+      seconds: elapsed(),
+    };
   } catch (error) {
     const named = classifyDatabaseError(error, 'target');
     // Best effort, as in CopyRange: a range left `copied` but unverified counts as failed.
@@ -109,7 +133,12 @@ async function compareByKey(
   return comparer.finish();
 }
 
-async function targetRows(target: pg.Client, description: TableDescription, forms: CanonicalForm[], keys: string[]): Promise<CanonicalRow[]> {
+async function targetRows(
+  target: pg.Client,
+  description: TableDescription,
+  forms: CanonicalForm[],
+  keys: string[],
+): Promise<CanonicalRow[]> {
   try {
     return (await targetRowsWithKeys(target, description, keys)).map((row) => canonicalTargetRow(forms, row));
   } catch (error) {
@@ -123,7 +152,10 @@ async function targetRows(target: pg.Client, description: TableDescription, form
  * Whole seconds, because MariaDB truncates a change column without fractional digits: a row
  * updated just after Plan can show the second Plan began in.
  */
-function changedAfterPlan(description: TableDescription, run: { column: string; highWatermark: string } | null): ComparisonOptions['unsettled'] {
+function changedAfterPlan(
+  description: TableDescription,
+  run: { column: string; highWatermark: string } | null,
+): ComparisonOptions['unsettled'] {
   if (!run) return undefined;
   const index = description.columns.findIndex((column) => column.name === run.column);
   if (index < 0) return undefined;
@@ -138,7 +170,11 @@ function changedAfterPlan(description: TableDescription, run: { column: string; 
 const toSecond = (time: string) => time.slice(0, 19);
 
 /** Canonical row batches from one side's batches; a read failure is classified as that side's. */
-async function* canonical<Row>(batches: AsyncIterable<Row[]>, side: 'source' | 'target', form: (row: Row) => CanonicalRow): AsyncGenerator<CanonicalRow[]> {
+async function* canonical<Row>(
+  batches: AsyncIterable<Row[]>,
+  side: 'source' | 'target',
+  form: (row: Row) => CanonicalRow,
+): AsyncGenerator<CanonicalRow[]> {
   try {
     for await (const rows of batches) yield rows.map(form);
   } catch (error) {

@@ -1,13 +1,13 @@
 import type middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import {
+  type ConnectionPair,
   closeSource,
   closeTarget,
+  type Endpoints,
   endpointsFromEnvironment,
   openSource,
   openTarget,
-  type ConnectionPair,
-  type Endpoints,
 } from '../core/connections.js';
 
 export interface ConnectionPairContext extends Context {
@@ -31,11 +31,15 @@ const defaults: Required<ConnectionPairOptions> = {
  * @example
  * export const handler = middy(copyRangeHandler).use(connectionPair());
  */
-export const connectionPair = (opts: ConnectionPairOptions = {}): middy.MiddlewareObj<unknown, unknown, Error, ConnectionPairContext> => {
+export const connectionPair = (
+  opts: ConnectionPairOptions = {},
+): middy.MiddlewareObj<unknown, unknown, Error, ConnectionPairContext> => {
   const options = { ...defaults, ...opts };
   const opened = new WeakMap<object, Partial<ConnectionPair>>();
 
-  const connectionPairMiddlewareBefore: middy.MiddlewareFn<unknown, unknown, Error, ConnectionPairContext> = async (request) => {
+  const connectionPairMiddlewareBefore: middy.MiddlewareFn<unknown, unknown, Error, ConnectionPairContext> = async (
+    request,
+  ) => {
     const endpoints = await options.endpoints();
     const pair: Partial<ConnectionPair> = {};
     opened.set(request, pair);
@@ -49,7 +53,9 @@ export const connectionPair = (opts: ConnectionPairOptions = {}): middy.Middlewa
     request.context.connections = pair as ConnectionPair;
   };
 
-  const connectionPairMiddlewareClose: middy.MiddlewareFn<unknown, unknown, Error, ConnectionPairContext> = async (request) => {
+  const connectionPairMiddlewareClose: middy.MiddlewareFn<unknown, unknown, Error, ConnectionPairContext> = async (
+    request,
+  ) => {
     const pair = opened.get(request);
     if (!pair) return;
     opened.delete(request);

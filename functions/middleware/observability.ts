@@ -1,8 +1,8 @@
-import type middy from '@middy/core';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import type middy from '@middy/core';
 import { METRICS_NAMESPACE, SERVICE } from './metric-names.js';
 
 // Levels and silencing come from the environment (POWERTOOLS_LOG_LEVEL, POWERTOOLS_METRICS_DISABLED).
@@ -30,7 +30,9 @@ export interface ObservabilityOptions<Result> {
  * @example
  * export const handler = middy(copyRange).use(observability({ step: 'CopyRange', measure: ... })).use(connectionPair());
  */
-export const observability = <Event, Result>(opts: ObservabilityOptions<Result>): middy.MiddlewareObj<Event, Result>[] => {
+export const observability = <Event, Result>(
+  opts: ObservabilityOptions<Result>,
+): middy.MiddlewareObj<Event, Result>[] => {
   const options = { logger, metrics, loggedResult: (result: Result): unknown => result, ...opts };
 
   const observabilityMiddlewareBefore: middy.MiddlewareFn<Event, Result> = (request) => {
@@ -53,13 +55,22 @@ export const observability = <Event, Result>(opts: ObservabilityOptions<Result>)
     injectLambdaContext(options.logger, { resetKeys: true }) as middy.MiddlewareObj<Event, Result>,
     // Only where something is measured: an empty flush would log a warning on every invocation.
     ...(measured ? [logMetrics(options.metrics) as middy.MiddlewareObj<Event, Result>] : []),
-    { before: observabilityMiddlewareBefore, after: observabilityMiddlewareAfter, onError: observabilityMiddlewareOnError },
+    {
+      before: observabilityMiddlewareBefore,
+      after: observabilityMiddlewareAfter,
+      onError: observabilityMiddlewareOnError,
+    },
   ];
 };
 
 /** The run id, table and range of an event, whichever it has. */
 function logKeys(event: unknown): Record<string, unknown> {
-  const { runId, table, range, input } = (event ?? {}) as { runId?: unknown; table?: unknown; range?: unknown; input?: { table?: unknown } };
+  const { runId, table, range, input } = (event ?? {}) as {
+    runId?: unknown;
+    table?: unknown;
+    range?: unknown;
+    input?: { table?: unknown };
+  };
   const keys: Record<string, unknown> = {};
   if (typeof runId === 'string') keys.runId = runId;
   const named = typeof table === 'string' ? table : input?.table;

@@ -1,7 +1,7 @@
 import middy from '@middy/core';
 import { defaultsFromEnvironment } from '../core/input.js';
-import { plan, type PlanEvent, type PlanResult } from '../core/plan.js';
-import { connectionPair, type ConnectionPairContext } from '../middleware/connection-pair.js';
+import { type PlanEvent, type PlanResult, plan } from '../core/plan.js';
+import { type ConnectionPairContext, connectionPair } from '../middleware/connection-pair.js';
 import { observability } from '../middleware/observability.js';
 
 export const handler = middy<PlanEvent, PlanResult, Error, ConnectionPairContext>()

@@ -1,9 +1,11 @@
-import middy from '@middy/core';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { redrive, redriveTargetsFromEnvironment, type RedriveRequest } from '../core/redrive.js';
+import middy from '@middy/core';
+import { type RedriveRequest, redrive, redriveTargetsFromEnvironment } from '../core/redrive.js';
 
 const clients = { sqs: new SQSClient({}), sfn: new SFNClient({}) };
 
 /** Invoke with `{"table": "users"}` (and optionally `"concurrency"`) to copy that table's failed ranges again. */
-export const handler = middy<RedriveRequest>().handler((event) => redrive(event, redriveTargetsFromEnvironment(clients)));
+export const handler = middy<RedriveRequest>().handler((event) =>
+  redrive(event, redriveTargetsFromEnvironment(clients)),
+);

@@ -1,9 +1,9 @@
-import middy from '@middy/core';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import middy from '@middy/core';
 import { RangesFailedError } from '../core/errors.js';
 import type { RunSummary } from '../core/ledger.js';
-import { summarize, type SummarizeEvent } from '../core/summarize.js';
-import { connectionPair, type ConnectionPairContext } from '../middleware/connection-pair.js';
+import { type SummarizeEvent, summarize } from '../core/summarize.js';
+import { type ConnectionPairContext, connectionPair } from '../middleware/connection-pair.js';
 import { METRIC } from '../middleware/metric-names.js';
 import { observability } from '../middleware/observability.js';
 

@@ -1,8 +1,8 @@
-import middy from '@middy/core';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import middy from '@middy/core';
 import { VerificationMismatchError } from '../core/errors.js';
-import { verifyRange, type VerifyRangeEvent, type VerifyRangeResult } from '../core/verify-range.js';
-import { connectionPair, type ConnectionPairContext } from '../middleware/connection-pair.js';
+import { type VerifyRangeEvent, type VerifyRangeResult, verifyRange } from '../core/verify-range.js';
+import { type ConnectionPairContext, connectionPair } from '../middleware/connection-pair.js';
 import { METRIC } from '../middleware/metric-names.js';
 import { observability } from '../middleware/observability.js';
 import { rangeFailure } from '../middleware/range-failure.js';
@@ -15,7 +15,8 @@ export const handler = middy<VerifyRangeEvent, VerifyRangeResult, Error, Connect
       measure: (result, metrics) => metrics.addMetric(METRIC.rowsVerified, MetricUnit.Count, result.rows),
       measureError: (error, metrics) => {
         metrics.addMetric(METRIC.rangeErrors, MetricUnit.Count, 1);
-        if (error.name === VerificationMismatchError.name) metrics.addMetric(METRIC.verificationMismatches, MetricUnit.Count, 1);
+        if (error.name === VerificationMismatchError.name)
+          metrics.addMetric(METRIC.verificationMismatches, MetricUnit.Count, 1);
       },
     }),
   )

@@ -1,7 +1,9 @@
 import { buildApp, STACK_NAME } from '../app.js';
 import { ENTRY_METADATA } from '../stack.js';
 
-type Template = { Resources: Record<string, { Type: string; Properties?: Record<string, unknown>; Metadata?: Record<string, unknown> }> };
+type Template = {
+  Resources: Record<string, { Type: string; Properties?: Record<string, unknown>; Metadata?: Record<string, unknown> }>;
+};
 
 /** The synthesized workflow: its definition with every reference resolved, and what the tasks call. */
 export interface SynthesizedWorkflow {

@@ -1,9 +1,9 @@
 import { performance } from 'node:perf_hooks';
 import { closeTarget, endpointFromUrl, openTarget } from '../../functions/core/connections.js';
-import { summarizeRun, type RunSummary } from '../../functions/core/ledger.js';
+import { type RunSummary, summarizeRun } from '../../functions/core/ledger.js';
 import { ALREADY_RUNNING_PATH } from '../states.js';
 import { queueOnDemand } from './queue.js';
-import { runLocal, type LocalRunOptions, type LocalRunResult } from './runner.js';
+import { type LocalRunOptions, type LocalRunResult, runLocal } from './runner.js';
 
 export type LocalMigrationOptions = Omit<LocalRunOptions, 'failedBatches'>;
 

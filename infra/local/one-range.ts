@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
 import { handler as copyRange } from '../../functions/copy-range/handler.js';
-import { handler as plan } from '../../functions/plan/handler.js';
-import { handler as summarize } from '../../functions/summarize/handler.js';
 import type { CopyRangeResult } from '../../functions/core/copy-range.js';
 import type { PlanResult } from '../../functions/core/plan.js';
+import { handler as plan } from '../../functions/plan/handler.js';
+import { handler as summarize } from '../../functions/summarize/handler.js';
 import { STATE } from '../states.js';
 import { lambdaContext } from './lambda-context.js';
 
@@ -15,14 +15,20 @@ import { lambdaContext } from './lambda-context.js';
  * JSON: the benchmark runs this in a process of its own to measure what one range costs in
  * memory, without the workflow's machinery.
  */
-const { values } = parseArgs({ options: { source: { type: 'string' }, target: { type: 'string' }, table: { type: 'string' } } });
-if (!values.source || !values.target || !values.table) throw new Error('Usage: one-range.ts --source mysql://... --target postgres://... --table name');
+const { values } = parseArgs({
+  options: { source: { type: 'string' }, target: { type: 'string' }, table: { type: 'string' } },
+});
+if (!values.source || !values.target || !values.table)
+  throw new Error('Usage: one-range.ts --source mysql://... --target postgres://... --table name');
 process.env.SOURCE_URL = values.source;
 process.env.TARGET_URL = values.target;
 
 const runId = `one-range-${randomUUID().slice(0, 8)}`;
 // A chunk larger than any table: Plan cuts no boundary, so the only range covers every key.
-const planned = (await plan({ input: { table: values.table, chunkRows: Number.MAX_SAFE_INTEGER }, runId, execution: runId }, lambdaContext(STATE.plan) as never)) as PlanResult;
+const planned = (await plan(
+  { input: { table: values.table, chunkRows: Number.MAX_SAFE_INTEGER }, runId, execution: runId },
+  lambdaContext(STATE.plan) as never,
+)) as PlanResult;
 const started = performance.now();
 try {
   const event = { runId, table: values.table, range: planned.ranges[0]!, policies: planned.policies };

@@ -16,7 +16,10 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 /** An in-process SQS endpoint (fauxqs) with one queue standing in for the failed-batches queue. */
 export async function startLocalQueue(name = 'failed-batches'): Promise<LocalQueue> {
   // Loaded here rather than up front: a local run starts its queue only when a range fails.
-  const [{ startFauxqs }, { DeleteMessageCommand, ReceiveMessageCommand, SQSClient }] = await Promise.all([import('fauxqs'), import('@aws-sdk/client-sqs')]);
+  const [{ startFauxqs }, { DeleteMessageCommand, ReceiveMessageCommand, SQSClient }] = await Promise.all([
+    import('fauxqs'),
+    import('@aws-sdk/client-sqs'),
+  ]);
   const server = await startFauxqs({ port: 0, host: '127.0.0.1', logger: false });
   const { queueUrl } = server.createQueue(name);
   const endpoint = `http://127.0.0.1:${server.port}`;
@@ -32,7 +35,9 @@ export async function startLocalQueue(name = 'failed-batches'): Promise<LocalQue
     async drain() {
       const bodies: unknown[] = [];
       for (;;) {
-        const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }));
+        const { Messages = [] } = await sqs.send(
+          new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }),
+        );
         if (Messages.length === 0) return bodies;
         for (const message of Messages) {
           bodies.push(JSON.parse(message.Body ?? 'null'));

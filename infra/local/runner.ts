@@ -2,8 +2,8 @@ import './polyfills.js';
 import { randomUUID } from 'node:crypto';
 import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import type { Context } from 'aws-lambda';
+import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import type { StateDefinition } from './definition.js';
 import { lambdaContext } from './lambda-context.js';
 import type { LocalQueue } from './queue.js';
@@ -43,9 +43,13 @@ export interface LocalRunResult {
 }
 
 /** One event of the execution's history, as aws-local-stepfunctions reports it. */
-export type WorkflowEvent = Awaited<ReturnType<ReturnType<StateMachine['run']>['eventLogs']['next']>>['value'] & { type: string };
+export type WorkflowEvent = Awaited<ReturnType<ReturnType<StateMachine['run']>['eventLogs']['next']>>['value'] & {
+  type: string;
+};
 
-type TaskHandlers = NonNullable<NonNullable<Parameters<StateMachine['run']>[1]>['overrides']>['taskResourceLocalHandlers'];
+type TaskHandlers = NonNullable<
+  NonNullable<Parameters<StateMachine['run']>[1]>['overrides']
+>['taskResourceLocalHandlers'];
 
 type LambdaHandler = (event: unknown, context: Context) => Promise<unknown>;
 
@@ -70,13 +74,24 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
     handlers[name] = await bindTask(name, state, workflow.handlerEntries, options);
   }
 
-  const runId = `run-${new Date().toISOString().replace(/[-:.TZ]/g, '').slice(0, 14)}-${randomUUID().slice(0, 8)}`;
+  const runId = `run-${new Date()
+    .toISOString()
+    .replace(/[-:.TZ]/g, '')
+    .slice(0, 14)}-${randomUUID().slice(0, 8)}`;
   const execution = `arn:aws:states:local-1:000000000000:execution:Migration:${runId}`;
   // loadWorkflow hands out validated definitions only.
-  const machine = new StateMachine(workflow.definition as unknown as StateMachineDefinition, { validationOptions: { noValidate: true } });
-  const retryOverrides = options.retryIntervalMs === undefined ? undefined : Object.fromEntries(Object.keys(handlers).map((name) => [name, options.retryIntervalMs!]));
+  const machine = new StateMachine(workflow.definition as unknown as StateMachineDefinition, {
+    validationOptions: { noValidate: true },
+  });
+  const retryOverrides =
+    options.retryIntervalMs === undefined
+      ? undefined
+      : Object.fromEntries(Object.keys(handlers).map((name) => [name, options.retryIntervalMs!]));
   const run = machine.run(options.input as Parameters<StateMachine['run']>[0], {
-    overrides: { taskResourceLocalHandlers: handlers as TaskHandlers, ...(retryOverrides ? { retryIntervalOverrides: retryOverrides } : {}) },
+    overrides: {
+      taskResourceLocalHandlers: handlers as TaskHandlers,
+      ...(retryOverrides ? { retryIntervalOverrides: retryOverrides } : {}),
+    },
     context: { Execution: { Id: execution, Name: runId, StartTime: new Date().toISOString() } },
   });
   const events = (async () => {
@@ -101,7 +116,9 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
  */
 function functionError(error: unknown): Error {
   const thrown = error instanceof Error ? error : new Error(String(error));
-  const reported = new Error(JSON.stringify({ errorType: thrown.name, errorMessage: thrown.message, trace: (thrown.stack ?? '').split('\n') }));
+  const reported = new Error(
+    JSON.stringify({ errorType: thrown.name, errorMessage: thrown.message, trace: (thrown.stack ?? '').split('\n') }),
+  );
   reported.name = thrown.name;
   return reported;
 }
@@ -125,14 +142,20 @@ async function bindTask(
   const entry = state.Resource && handlerEntries.get(state.Resource);
   if (entry) {
     const { handler } = (await import(pathToFileURL(path.join(ROOT, entry)).href)) as { handler: LambdaHandler };
-    return (input) => handler(input, lambdaContext(name, options.lambdaTimeoutMs)).catch((error: unknown) => Promise.reject(functionError(error)));
+    return (input) =>
+      handler(input, lambdaContext(name, options.lambdaTimeoutMs)).catch((error: unknown) =>
+        Promise.reject(functionError(error)),
+      );
   }
   if (state.Resource === SQS_SEND_MESSAGE) {
     return async (input) => {
       const { MessageBody } = input as { QueueUrl: string; MessageBody: unknown };
       // Step Functions serializes an object body; the deployed queue's URL means the local queue here.
       const body = typeof MessageBody === 'string' ? MessageBody : JSON.stringify(MessageBody);
-      const [{ sqs, queueUrl }, { SendMessageCommand }] = await Promise.all([options.failedBatches(), import('@aws-sdk/client-sqs')]);
+      const [{ sqs, queueUrl }, { SendMessageCommand }] = await Promise.all([
+        options.failedBatches(),
+        import('@aws-sdk/client-sqs'),
+      ]);
       const sent = await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: body }));
       return { MessageId: sent.MessageId, MD5OfMessageBody: sent.MD5OfMessageBody };
     };

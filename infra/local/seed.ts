@@ -40,7 +40,8 @@ export async function seedUsers(source: mysql.Connection, { table, rows }: SeedO
   ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`);
   const dense = Math.floor(rows * DENSE_SHARE);
   const batch = 10 ** BATCH_DIGITS;
-  const digits = '(SELECT 0 AS d UNION ALL SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3 UNION ALL SELECT 4 ' +
+  const digits =
+    '(SELECT 0 AS d UNION ALL SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3 UNION ALL SELECT 4 ' +
     'UNION ALL SELECT 5 UNION ALL SELECT 6 UNION ALL SELECT 7 UNION ALL SELECT 8 UNION ALL SELECT 9)';
   const rowNumbers = Array.from({ length: BATCH_DIGITS }, (_, k) => `${10 ** k} * d${k}.d`).join(' + ');
   const joins = Array.from({ length: BATCH_DIGITS }, (_, k) => `${digits} AS d${k}`).join(' CROSS JOIN ');
@@ -61,7 +62,15 @@ export async function seedUsers(source: mysql.Connection, { table, rows }: SeedO
          FROM (SELECT i, IF(i < ?, i + 1, ? + (i - ?) * 3) AS id
                  FROM (SELECT ? + ${rowNumbers} AS i FROM ${joins}) AS numbers
                 WHERE i < ?) AS generated`,
-      ['line one\nline two\ttabbed \\ backslash \\N not null ', 'emoji 😀 and accents é ñ ', dense, dense + GAP, dense, start, rows],
+      [
+        'line one\nline two\ttabbed \\ backslash \\N not null ',
+        'emoji 😀 and accents é ñ ',
+        dense,
+        dense + GAP,
+        dense,
+        start,
+        rows,
+      ],
     );
   }
 }

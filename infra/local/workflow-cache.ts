@@ -25,25 +25,40 @@ export async function loadWorkflow(context: Record<string, unknown> = {}): Promi
   const key = cacheKey(context);
   const cached = readCache();
   if (cached?.key === key) {
-    return { definition: cached.definition, handlerEntries: new Map(cached.handlerEntries), queues: new Map(cached.queues) };
+    return {
+      definition: cached.definition,
+      handlerEntries: new Map(cached.handlerEntries),
+      queues: new Map(cached.queues),
+    };
   }
-  const [{ synthesizeWorkflow }, { StateMachine }] = await Promise.all([import('./definition.js'), import('aws-local-stepfunctions')]);
+  const [{ synthesizeWorkflow }, { StateMachine }] = await Promise.all([
+    import('./definition.js'),
+    import('aws-local-stepfunctions'),
+  ]);
   const workflow = synthesizeWorkflow(context);
   new StateMachine(workflow.definition as never, { validationOptions: { checkArn: false } });
-  writeCache({ key, definition: workflow.definition, handlerEntries: [...workflow.handlerEntries], queues: [...workflow.queues] });
+  writeCache({
+    key,
+    definition: workflow.definition,
+    handlerEntries: [...workflow.handlerEntries],
+    queues: [...workflow.queues],
+  });
   return workflow;
 }
 
 function cacheKey(context: Record<string, unknown>): string {
   const hash = createHash('sha256');
   // The stack's environment comes from these (see infra/app.ts).
-  hash.update(JSON.stringify([context, process.env.CDK_DEFAULT_ACCOUNT ?? null, process.env.CDK_DEFAULT_REGION ?? null]));
+  hash.update(
+    JSON.stringify([context, process.env.CDK_DEFAULT_ACCOUNT ?? null, process.env.CDK_DEFAULT_REGION ?? null]),
+  );
   const sources = ['infra', 'functions'].flatMap((dir) =>
     readdirSync(path.join(ROOT, dir), { recursive: true, encoding: 'utf8' })
       .filter((file) => file.endsWith('.ts'))
       .map((file) => path.join(dir, file)),
   );
-  for (const file of [...sources.sort(), 'package-lock.json']) hash.update(file).update(readFileSync(path.join(ROOT, file)));
+  for (const file of [...sources.sort(), 'package-lock.json'])
+    hash.update(file).update(readFileSync(path.join(ROOT, file)));
   return hash.digest('hex');
 }
 

@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { SFNClient } from '@aws-sdk/client-sfn';
 import type { SQSClient } from '@aws-sdk/client-sqs';
-import { ROOT } from '../config.js';
 import { STACK_NAME } from '../app.js';
+import { ROOT } from '../config.js';
 
 /** What a command gets: the AWS clients, where to write, and how to wait (tests pass their own). */
 export interface OperatorIo {

@@ -1,10 +1,10 @@
 import { parseArgs } from 'node:util';
 import { redrive as redriveRanges } from '../../functions/core/redrive.js';
-import { stackOutputs, stateMachineArn, UsageError, type OperatorCommand } from './command.js';
+import { type OperatorCommand, stackOutputs, stateMachineArn, UsageError } from './command.js';
 
 /** `redrive`: the failed ranges of one table, from the deployed queue, copied again by one new execution. */
 export const redrive: OperatorCommand = {
-  summary: "copy again the ranges of a table waiting on the failed-batches queue, in one execution",
+  summary: 'copy again the ranges of a table waiting on the failed-batches queue, in one execution',
   usage: `redrive --table users [--concurrency 4] [--queue-url <url>] [--state-machine <arn>]
   Starts one execution for exactly the table's queued ranges and deletes their messages once it
   started; other tables' messages stay queued. The queue and the state machine default to the
@@ -22,20 +22,29 @@ export const redrive: OperatorCommand = {
     });
     if (!values.table) throw new UsageError('--table is required: the table whose failed ranges to copy again');
     const queueUrl = values['queue-url'] ?? stackOutputs(io.outputsFile).FailedBatchesQueueUrl;
-    if (!queueUrl) throw new UsageError('No queue: give --queue-url <url>, or deploy with `npx cdk deploy --outputs-file cdk-outputs.json`');
+    if (!queueUrl)
+      throw new UsageError(
+        'No queue: give --queue-url <url>, or deploy with `npx cdk deploy --outputs-file cdk-outputs.json`',
+      );
     const concurrency = values.concurrency === undefined ? undefined : Number(values.concurrency);
-    if (concurrency !== undefined && !Number.isInteger(concurrency)) throw new UsageError(`--concurrency must be a whole number, not ${values.concurrency}`);
+    if (concurrency !== undefined && !Number.isInteger(concurrency))
+      throw new UsageError(`--concurrency must be a whole number, not ${values.concurrency}`);
     const result = await redriveRanges(
       { table: values.table, concurrency },
       { sqs: io.sqs, sfn: io.sfn, queueUrl, stateMachineArn: stateMachineArn(values['state-machine'], io) },
     );
-    if (result.unreadable > 0) io.err(`${result.unreadable} messages on the queue are not failed-batch messages of version 1; they stay there`);
+    if (result.unreadable > 0)
+      io.err(`${result.unreadable} messages on the queue are not failed-batch messages of version 1; they stay there`);
     if (result.execution === null) {
-      io.err(`No failed range of ${values.table} waits on the queue (${result.leftOnQueue} messages of other tables stay there)`);
+      io.err(
+        `No failed range of ${values.table} waits on the queue (${result.leftOnQueue} messages of other tables stay there)`,
+      );
       return 0;
     }
     io.out(result.execution);
-    io.err(`${result.ranges!.length} ranges from ${result.messages} messages, now deleted; ${result.leftOnQueue} other messages stay on the queue`);
+    io.err(
+      `${result.ranges!.length} ranges from ${result.messages} messages, now deleted; ${result.leftOnQueue} other messages stay on the queue`,
+    );
     return 0;
   },
 };

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { executionInputFromFlags, INPUT_FLAG_OPTIONS } from '../input-flags.js';
-import { stateMachineArn, UsageError, type OperatorCommand } from './command.js';
+import { type OperatorCommand, stateMachineArn, UsageError } from './command.js';
 import { watch } from './watch.js';
 
 /** `start`: validates the execution input here, exactly as Plan will, then starts one execution. */
@@ -30,7 +30,8 @@ export const start: OperatorCommand = {
       } catch {
         throw new UsageError('--input is not JSON: give an object such as \'{"table":"users","chunkRows":100000}\'');
       }
-      if (typeof base !== 'object' || base === null || Array.isArray(base)) throw new UsageError('--input must be a JSON object');
+      if (typeof base !== 'object' || base === null || Array.isArray(base))
+        throw new UsageError('--input must be a JSON object');
     }
     let input: Record<string, unknown>;
     try {

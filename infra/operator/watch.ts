@@ -1,16 +1,16 @@
 import { parseArgs } from 'node:util';
 import {
   DescribeExecutionCommand,
+  type DescribeExecutionCommandOutput,
   DescribeMapRunCommand,
   ListExecutionsCommand,
   ListMapRunsCommand,
-  type DescribeExecutionCommandOutput,
   type MapRunItemCounts,
 } from '@aws-sdk/client-sfn';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import cliProgress from 'cli-progress';
 import { STATE } from '../states.js';
-import { stackOutputs, stateMachineArn, UsageError, type OperatorCommand, type OperatorIo } from './command.js';
+import { type OperatorCommand, type OperatorIo, stackOutputs, stateMachineArn, UsageError } from './command.js';
 
 const DEFAULT_INTERVAL_SECONDS = 5;
 
@@ -73,7 +73,9 @@ async function mapRunItems(executionArn: string, io: OperatorIo): Promise<MapRun
 }
 
 async function waitingMessages(queueUrl: string, io: OperatorIo): Promise<number> {
-  const { Attributes } = await io.sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['ApproximateNumberOfMessages'] }));
+  const { Attributes } = await io.sqs.send(
+    new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['ApproximateNumberOfMessages'] }),
+  );
   return Number(Attributes?.ApproximateNumberOfMessages ?? 0);
 }
 
@@ -87,7 +89,9 @@ export function describeProgress(progress: Progress): string {
   const parts = [progress.status];
   if (progress.items) {
     const { total = 0, running = 0, failed = 0, timedOut = 0 } = progress.items;
-    parts.push(`${STATE.copyRanges} ${rangesDone(progress.items)}/${total} ranges (${running} running, ${failed + timedOut} failed)`);
+    parts.push(
+      `${STATE.copyRanges} ${rangesDone(progress.items)}/${total} ranges (${running} running, ${failed + timedOut} failed)`,
+    );
   } else if (progress.status === 'RUNNING') {
     parts.push(`${STATE.plan}: splitting the table into ranges`);
   }
@@ -102,7 +106,11 @@ function progressView(io: OperatorIo) {
   return {
     show(progress: Progress) {
       if (io.interactive && progress.items) {
-        const payload = { status: progress.status, running: progress.items.running ?? 0, queued: progress.failedBatches ?? '-' };
+        const payload = {
+          status: progress.status,
+          running: progress.items.running ?? 0,
+          queued: progress.failedBatches ?? '-',
+        };
         bar ??= new cliProgress.SingleBar(
           {
             format: `${STATE.copyRanges} [{bar}] {value}/{total} ranges | {running} running | {status} | failed batches queued: {queued}`,
@@ -129,6 +137,8 @@ function report(execution: DescribeExecutionCommandOutput, io: OperatorIo): numb
     io.out(execution.output ?? '{}');
     return 0;
   }
-  io.err(`${execution.status}${execution.error ? `: ${execution.error}` : ''}${execution.cause ? `: ${execution.cause}` : ''}`);
+  io.err(
+    `${execution.status}${execution.error ? `: ${execution.error}` : ''}${execution.cause ? `: ${execution.cause}` : ''}`,
+  );
   return 1;
 }

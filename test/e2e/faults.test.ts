@@ -13,17 +13,20 @@ import { prepareTargetTable } from '../../functions/core/target-table.js';
 import { migrateLocally } from '../../infra/local/local-migration.js';
 import { startLocalQueue } from '../../infra/local/queue.js';
 import { runLocal, type WorkflowEvent } from '../../infra/local/runner.js';
-import { seedUsers, seededId } from '../../infra/local/seed.js';
+import { seededId, seedUsers } from '../../infra/local/seed.js';
 import { main as migrate } from '../../infra/migrate.js';
 import { STATE } from '../../infra/states.js';
-import { failedBatch, startedInput, STATE_MACHINE } from '../support/failed-batches.js';
 import { closePair, dropTables, openPair, readBothSides, SOURCE_URL, TARGET_URL } from '../support/databases.js';
+import { failedBatch, STATE_MACHINE, startedInput } from '../support/failed-batches.js';
 
 // Retries wait this long instead of the definition's seconds.
 const RETRY_MS = 50;
 
 /** Runs the workflow locally and keeps its events, to tell which faults were retried. */
-async function migrateRecording(input: Record<string, unknown>, options: { targetUrl?: string; lambdaTimeoutMs?: number; onEvent?: (event: WorkflowEvent) => void } = {}) {
+async function migrateRecording(
+  input: Record<string, unknown>,
+  options: { targetUrl?: string; lambdaTimeoutMs?: number; onEvent?: (event: WorkflowEvent) => void } = {},
+) {
   const events: WorkflowEvent[] = [];
   const outcome = await migrateLocally({
     sourceUrl: SOURCE_URL,
@@ -36,7 +39,8 @@ async function migrateRecording(input: Record<string, unknown>, options: { targe
       options.onEvent?.(event);
     },
   });
-  const count = (type: string, state: string) => events.filter((e) => e.type === type && 'state' in e && e.state?.name === state).length;
+  const count = (type: string, state: string) =>
+    events.filter((e) => e.type === type && 'state' in e && e.state?.name === state).length;
   return { ...outcome, count };
 }
 
@@ -65,7 +69,9 @@ describe('faults injected while the workflow runs against the real databases', (
       await dropTables(pair, TABLE);
       await seedUsers(pair.source, { table: TABLE, rows: ROWS });
       // Wide rows, so the source is still sending (not all in socket buffers) when the target holds.
-      await pair.source.promise().query(`UPDATE ${TABLE} SET bio = CONCAT(bio, REPEAT('.', 2000)) WHERE bio LIKE 'bio of user%'`);
+      await pair.source
+        .promise()
+        .query(`UPDATE ${TABLE} SET bio = CONCAT(bio, REPEAT('.', 2000)) WHERE bio LIKE 'bio of user%'`);
       await prepareTargetTable(pair.target, await describeSourceTable(pair.source, TABLE), 'public');
       await pair.target.query(`CREATE TABLE IF NOT EXISTS ${TABLE}_released (released boolean)`);
       await pair.target.query(`
@@ -76,7 +82,9 @@ describe('faults injected while the workflow runs against the real databases', (
           END IF;
           RETURN NEW;
         END $$`);
-      await pair.target.query(`CREATE TRIGGER ${TABLE}_hold BEFORE INSERT ON public.${TABLE} FOR EACH ROW EXECUTE FUNCTION ${TABLE}_hold()`);
+      await pair.target.query(
+        `CREATE TRIGGER ${TABLE}_hold BEFORE INSERT ON public.${TABLE} FOR EACH ROW EXECUTE FUNCTION ${TABLE}_hold()`,
+      );
     });
     after(async () => {
       await dropTables(pair, TABLE);
@@ -102,9 +110,11 @@ describe('faults injected while the workflow runs against the real databases', (
     test('the MySQL connection killed mid-stream (KILL CONNECTION) is retried and the target is exact', async () => {
       let killed = 0;
       const fault = whileHeld(async () => {
-        const [threads] = await pair.source.promise().query(
-          `SELECT ID AS id FROM information_schema.PROCESSLIST WHERE INFO LIKE 'SELECT %FROM \`${TABLE}\`%' AND ID <> CONNECTION_ID()`,
-        );
+        const [threads] = await pair.source
+          .promise()
+          .query(
+            `SELECT ID AS id FROM information_schema.PROCESSLIST WHERE INFO LIKE 'SELECT %FROM \`${TABLE}\`%' AND ID <> CONNECTION_ID()`,
+          );
         for (const { id } of threads as { id: number }[]) {
           await pair.source.promise().query(`KILL CONNECTION ${Number(id)}`);
           killed++;
@@ -148,7 +158,12 @@ describe('faults injected while the workflow runs against the real databases', (
         socket.on('close', () => sockets.delete(socket));
       }
       client.pipe(server).pipe(client);
-      if (!planned) client.once('close', () => ((planned = true), proxy.close()));
+      if (!planned) {
+        client.once('close', () => {
+          planned = true;
+          proxy.close();
+        });
+      }
     });
     let planned = false;
     await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
@@ -162,7 +177,13 @@ describe('faults injected while the workflow runs against the real databases', (
         {
           targetUrl: proxied.toString(),
           onEvent: (event) => {
-            if (event.type === 'StateRetried' && 'state' in event && event.state?.name === STATE.copyRange && !proxy.listening) proxy.listen(port, '127.0.0.1');
+            if (
+              event.type === 'StateRetried' &&
+              'state' in event &&
+              event.state?.name === STATE.copyRange &&
+              !proxy.listening
+            )
+              proxy.listen(port, '127.0.0.1');
           },
         },
       );
@@ -190,13 +211,24 @@ describe('faults injected while the workflow runs against the real databases', (
     const sfn = mockClient(SFNClient);
     try {
       const events: WorkflowEvent[] = [];
-      const local = { sourceUrl: SOURCE_URL, targetUrl: TARGET_URL, failedBatches: async () => queue, retryIntervalMs: RETRY_MS };
-      const failed = await runLocal({ ...local, input: { table: TABLE, chunkRows: 1_000 }, onEvent: (event) => events.push(event) });
+      const local = {
+        sourceUrl: SOURCE_URL,
+        targetUrl: TARGET_URL,
+        failedBatches: async () => queue,
+        retryIntervalMs: RETRY_MS,
+      };
+      const failed = await runLocal({
+        ...local,
+        input: { table: TABLE, chunkRows: 1_000 },
+        onEvent: (event) => events.push(event),
+      });
       assert.equal(failed.status, 'FAILED');
       assert.equal(failed.error?.name, 'RangesFailedError');
       assert.ok(!events.some((e) => e.type === 'StateRetried'), 'a refused row is not retried');
-      const described = events.filter((e) => e.type === 'StateExited' && 'state' in e && e.state?.name === STATE.describeFailure);
-      assert.equal(described.length, 1, 'only the refused row\'s range failed');
+      const described = events.filter(
+        (e) => e.type === 'StateExited' && 'state' in e && e.state?.name === STATE.describeFailure,
+      );
+      assert.equal(described.length, 1, "only the refused row's range failed");
       const message = (described[0] as { state: { output: FailedBatchMessage } }).state.output;
       // PostgreSQL names the refused row by its COPY line; the range finds its key.
       assert.deepEqual([message.error.name, message.key, message.attempts], ['ValueConversionError', poisoned, 1]);
@@ -204,22 +236,39 @@ describe('faults injected while the workflow runs against the real databases', (
       assert.doesNotMatch(JSON.stringify(message), /refused/);
 
       // Another table's failure waits on the same queue and must stay there.
-      await queue.sqs.send(new SendMessageCommand({ QueueUrl: queue.queueUrl, MessageBody: JSON.stringify(failedBatch('faults_other', 0, null, '10')) }));
+      await queue.sqs.send(
+        new SendMessageCommand({
+          QueueUrl: queue.queueUrl,
+          MessageBody: JSON.stringify(failedBatch('faults_other', 0, null, '10')),
+        }),
+      );
       sfn.on(StartExecutionCommand).resolves({ executionArn: 'arn:redrive', startDate: new Date() });
       await pair.source.promise().query(`UPDATE ${TABLE} SET name = 'fixed' WHERE id = ${poisoned}`);
-      const targets = { sqs: queue.sqs, sfn: new SFNClient({ region: 'us-east-1' }), queueUrl: queue.queueUrl, stateMachineArn: STATE_MACHINE };
+      const targets = {
+        sqs: queue.sqs,
+        sfn: new SFNClient({ region: 'us-east-1' }),
+        queueUrl: queue.queueUrl,
+        stateMachineArn: STATE_MACHINE,
+      };
       const redriven = await redrive({ table: TABLE }, targets, 0);
 
       assert.equal(redriven.messages, 1);
       const [input] = startedInput(sfn) as Record<string, unknown>[];
-      assert.deepEqual(input, { table: TABLE, ranges: [{ lo: String(seededId(1_000, ROWS)), hi: String(seededId(2_000, ROWS)) }], policies: DEFAULT_POLICIES });
+      assert.deepEqual(input, {
+        table: TABLE,
+        ranges: [{ lo: String(seededId(1_000, ROWS)), hi: String(seededId(2_000, ROWS)) }],
+        policies: DEFAULT_POLICIES,
+      });
       // The new execution, run here by the local engine with exactly the input redrive started.
       const completed = await runLocal({ ...local, input: input! });
       assert.equal(completed.status, 'SUCCEEDED', JSON.stringify(completed.error));
       await assertExact(pair, TABLE);
 
       const left = (await queue.drain()) as FailedBatchMessage[];
-      assert.deepEqual(left.map((message) => message.table), ['faults_other']);
+      assert.deepEqual(
+        left.map((message) => message.table),
+        ['faults_other'],
+      );
     } finally {
       sfn.restore();
       await queue.stop();
@@ -238,18 +287,24 @@ describe('faults injected while the workflow runs against the real databases', (
       const outcome = await migrateRecording({ table: TABLE, chunkRows: 1_000 });
       assert.equal(outcome.failedBatches.length, 1);
       const [message] = outcome.failedBatches as FailedBatchMessage[];
-      assert.deepEqual({ ...message!, time: undefined }, {
-        version: 1,
-        execution: outcome.run.execution,
-        runId: outcome.run.runId,
-        table: TABLE,
-        range: { index: 1, lo: String(seededId(1_000, ROWS)), hi: null },
-        policies: DEFAULT_POLICIES,
-        error: { name: 'ValueConversionError', message: `${TABLE}.is_active at key ${poisoned}: the value cannot be represented in PostgreSQL (the ledger has the reason)` },
-        key: poisoned,
-        attempts: 1,
-        time: undefined,
-      });
+      assert.deepEqual(
+        { ...message!, time: undefined },
+        {
+          version: 1,
+          execution: outcome.run.execution,
+          runId: outcome.run.runId,
+          table: TABLE,
+          range: { index: 1, lo: String(seededId(1_000, ROWS)), hi: null },
+          policies: DEFAULT_POLICIES,
+          error: {
+            name: 'ValueConversionError',
+            message: `${TABLE}.is_active at key ${poisoned}: the value cannot be represented in PostgreSQL (the ledger has the reason)`,
+          },
+          key: poisoned,
+          attempts: 1,
+          time: undefined,
+        },
+      );
       assert.ok(Math.abs(Date.parse(message!.time) - Date.now()) < 60_000);
     } finally {
       await dropTables(pair, TABLE);
@@ -267,13 +322,21 @@ describe('faults injected while the workflow runs against the real databases', (
     t.mock.method(console, 'log', (line: string) => printed.push(line));
     t.mock.method(console, 'error', () => {});
     const flags = ['--source', SOURCE_URL, '--target', TARGET_URL, '--table', TABLE, '--chunk-rows', '1000', '--json'];
-    const summary = () => JSON.parse(printed.at(-1)!) as { status: string; ranges: number; rows: number; failedRanges: { lo: string; hi: string | null }[] };
+    const summary = () =>
+      JSON.parse(printed.at(-1)!) as {
+        status: string;
+        ranges: number;
+        rows: number;
+        failedRanges: { lo: string; hi: string | null }[];
+      };
     try {
       assert.equal(await migrate(flags), 1);
       const first = summary();
       assert.deepEqual([first.ranges, first.rows, first.failedRanges.length], [3, 2_000, 1]);
 
-      await pair.source.promise().query(`UPDATE ${TABLE} SET created_at = '2021-01-01 00:00:00' WHERE id = ${poisoned}`);
+      await pair.source
+        .promise()
+        .query(`UPDATE ${TABLE} SET created_at = '2021-01-01 00:00:00' WHERE id = ${poisoned}`);
       assert.equal(await migrate([...flags, '--retry-failed']), 0);
       const retried = summary();
       assert.deepEqual([retried.status, retried.ranges, retried.rows], ['succeeded', 1, 1_000]);
@@ -305,7 +368,10 @@ describe('faults injected while the workflow runs against the real databases', (
         'SELECT status, rows::int, attempts, resume_key FROM migration.ranges WHERE run_id = $1 ORDER BY range_index',
         [outcome.run.runId],
       );
-      assert.deepEqual(rows, [25, 25, 10].map((count) => ({ status: 'copied', rows: count, attempts: 1, resume_key: null })));
+      assert.deepEqual(
+        rows,
+        [25, 25, 10].map((count) => ({ status: 'copied', rows: count, attempts: 1, resume_key: null })),
+      );
       await assertExact(pair, TABLE);
     } finally {
       delete process.env.COPY_TIME_MARGIN_MS;

@@ -1,19 +1,24 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { describe, test } from 'node:test';
+import { promisify } from 'node:util';
 import { asSourceTime } from '../../functions/core/ledger.js';
 import { migrateLocally } from '../../infra/local/local-migration.js';
 import { seededId } from '../../infra/local/seed.js';
 import { STATE } from '../../infra/states.js';
-import { closePair, openPair, readBothSides, seededSuite, SOURCE_URL, TARGET_URL } from '../support/databases.js';
+import { closePair, openPair, readBothSides, SOURCE_URL, seededSuite, TARGET_URL } from '../support/databases.js';
 
 const TABLE = 'sync_e2e_users';
 const ROWS = 6_000;
 const CHUNK_ROWS = 2_000;
 
 const migrate = (input: Record<string, unknown>, onEvent?: Parameters<typeof migrateLocally>[0]['onEvent']) =>
-  migrateLocally({ sourceUrl: SOURCE_URL, targetUrl: TARGET_URL, input: { table: TABLE, chunkRows: CHUNK_ROWS, ...input }, onEvent });
+  migrateLocally({
+    sourceUrl: SOURCE_URL,
+    targetUrl: TARGET_URL,
+    input: { table: TABLE, chunkRows: CHUNK_ROWS, ...input },
+    onEvent,
+  });
 
 describe('scheduled incremental runs keep the target in sync, one run at a time', () => {
   const pairOf = seededSuite(TABLE, ROWS);
@@ -26,7 +31,10 @@ describe('scheduled incremental runs keep the target in sync, one run at a time'
     return rows[0]?.watermark ?? null;
   };
   const leaseHolder = async () => {
-    const { rows } = await pairOf().target.query<{ run_id: string }>('SELECT run_id FROM migration.leases WHERE table_name = $1', [TABLE]);
+    const { rows } = await pairOf().target.query<{ run_id: string }>(
+      'SELECT run_id FROM migration.leases WHERE table_name = $1',
+      [TABLE],
+    );
     return rows[0]?.run_id ?? null;
   };
 
@@ -40,7 +48,9 @@ describe('scheduled incremental runs keep the target in sync, one run at a time'
     const source = pair.source.promise();
     const updated = [seededId(0, ROWS), seededId(3_000, ROWS), seededId(5_999, ROWS)];
     const deleted = [seededId(10, ROWS), seededId(4_000, ROWS)];
-    await source.query(`UPDATE ${TABLE} SET name = 'renamed', bio = 'tab\\there, line\\nbreak' WHERE id IN (?)`, [updated]);
+    await source.query(`UPDATE ${TABLE} SET name = 'renamed', bio = 'tab\\there, line\\nbreak' WHERE id IN (?)`, [
+      updated,
+    ]);
     await source.query(`DELETE FROM ${TABLE} WHERE id IN (?)`, [deleted]);
     // One id in the gap of the sparse key space, one above every key.
     await source.query(
@@ -57,7 +67,10 @@ describe('scheduled incremental runs keep the target in sync, one run at a time'
     assert.equal(incremental.summary?.failed, 0);
     const both = await readBothSides(pair, TABLE);
     const isDeleted = (row: (string | null)[]) => deleted.map(String).includes(row[0]!);
-    assert.deepEqual(both.target.filter((row) => !isDeleted(row)), both.source);
+    assert.deepEqual(
+      both.target.filter((row) => !isDeleted(row)),
+      both.source,
+    );
     assert.equal(both.target.filter(isDeleted).length, deleted.length, 'deleted rows stay until a full run');
     const movedTo = await watermark();
     assert.ok(movedTo! > fullWatermark!, `the watermark moved from ${fullWatermark} to ${movedTo}`);
@@ -84,7 +97,8 @@ describe('scheduled incremental runs keep the target in sync, one run at a time'
     let planned!: (runId: string) => void;
     const firstPlanned = new Promise<string>((resolve) => (planned = resolve));
     const first = migrate({ mode: 'full' }, (event) => {
-      if (event.type === 'StateExited' && 'state' in event && event.state?.name === STATE.plan) planned((event.state.output as { runId: string }).runId);
+      if (event.type === 'StateExited' && 'state' in event && event.state?.name === STATE.plan)
+        planned((event.state.output as { runId: string }).runId);
     });
     try {
       const holder = await firstPlanned;
@@ -92,11 +106,27 @@ describe('scheduled incremental runs keep the target in sync, one run at a time'
       const second = await migrate({ mode: 'incremental' });
       assert.equal(second.run.status, 'SUCCEEDED');
       assert.equal(second.summary, null);
-      assert.match(second.alreadyRunning!, new RegExp(`${TABLE} is being migrated by run ${holder} .*this run did nothing`));
+      assert.match(
+        second.alreadyRunning!,
+        new RegExp(`${TABLE} is being migrated by run ${holder} .*this run did nothing`),
+      );
 
       const cli = promisify(execFile)(
         process.execPath,
-        ['--import', 'tsx', 'infra/migrate.ts', '--source', SOURCE_URL, '--target', TARGET_URL, '--table', TABLE, '--mode', 'incremental', '--json'],
+        [
+          '--import',
+          'tsx',
+          'infra/migrate.ts',
+          '--source',
+          SOURCE_URL,
+          '--target',
+          TARGET_URL,
+          '--table',
+          TABLE,
+          '--mode',
+          'incremental',
+          '--json',
+        ],
         { env: { ...process.env, FORCE_COLOR: '0' } },
       );
       await assert.rejects(cli, (error: { code: number; stdout: string; stderr: string }) => {

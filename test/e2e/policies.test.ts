@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
+import { promisify } from 'node:util';
 import type { ConnectionPair } from '../../functions/core/connections.js';
 import { closePair, dropTables, openPair, SOURCE_URL, TARGET_URL } from '../support/databases.js';
 
@@ -16,7 +16,11 @@ describe('policies chosen on the command line', () => {
     await dropTables(pair, TABLE);
     await pair.source.promise().query(`CREATE TABLE ${TABLE} (id INT PRIMARY KEY, born DATE NULL, note TEXT NULL)`);
     // Every 10th row a zero date, every 15th a NUL byte in its note: spread over the ranges.
-    const rows = Array.from({ length: ROWS }, (_, i) => [i + 1, i % 10 === 0 ? '0000-00-00' : '2001-02-03', i % 15 === 0 ? `a\0b ${i}` : `note ${i}`]);
+    const rows = Array.from({ length: ROWS }, (_, i) => [
+      i + 1,
+      i % 10 === 0 ? '0000-00-00' : '2001-02-03',
+      i % 15 === 0 ? `a\0b ${i}` : `note ${i}`,
+    ]);
     await pair.source.promise().query("SET SESSION sql_mode = ''");
     await pair.source.promise().query(`INSERT INTO ${TABLE} VALUES ?`, [rows]);
     await pair.source.promise().query('SET SESSION sql_mode = DEFAULT');
@@ -29,7 +33,22 @@ describe('policies chosen on the command line', () => {
   test('reach every range through the workflow, and the summary shows how many values each policy handled', async () => {
     const { stdout, stderr } = await promisify(execFile)(
       process.execPath,
-      ['--import', 'tsx', 'infra/migrate.ts', '--source', SOURCE_URL, '--target', TARGET_URL, '--table', TABLE, '--chunk-rows', '10', '--nul-bytes', 'strip', '--json'],
+      [
+        '--import',
+        'tsx',
+        'infra/migrate.ts',
+        '--source',
+        SOURCE_URL,
+        '--target',
+        TARGET_URL,
+        '--table',
+        TABLE,
+        '--chunk-rows',
+        '10',
+        '--nul-bytes',
+        'strip',
+        '--json',
+      ],
       { env: { ...process.env, FORCE_COLOR: '0' } },
     );
     const summary = JSON.parse(stdout.trim().split('\n').at(-1)!);
@@ -39,7 +58,9 @@ describe('policies chosen on the command line', () => {
     assert.deepEqual(summary.policyCounts, { zeroDates: 3, nulBytes: 2, tinyint1: 0, emptyEnum: 0 });
     assert.match(stderr, /^zeroDates: null +3$/m);
     assert.match(stderr, /^nulBytes: strip +2$/m);
-    const { rows } = await pair.target.query(`SELECT id, born::text, note FROM public.${TABLE} WHERE id IN (1, 16) ORDER BY id`);
+    const { rows } = await pair.target.query(
+      `SELECT id, born::text, note FROM public.${TABLE} WHERE id IN (1, 16) ORDER BY id`,
+    );
     assert.deepEqual(rows, [
       { id: 1, born: null, note: 'ab 0' },
       { id: 16, born: '2001-02-03', note: 'ab 15' },

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
+import { promisify } from 'node:util';
 import type { ConnectionPair } from '../../functions/core/connections.js';
 import type { FailedBatchMessage } from '../../functions/core/failed-batch.js';
 import type { RunSummary } from '../../functions/core/ledger.js';
@@ -64,22 +64,54 @@ describe('verification in the workflow, run locally', () => {
     const ranges = await ledger(outcome.run.runId);
     assert.equal(ranges.length, 4);
     assert.deepEqual(
-      result.rangeResults.map(({ index, lo, hi, status, rows, verification, checksum }) => ({ index, lo, hi, status, rows, verification, checksum })),
-      ranges.map((r) => ({ index: r.range_index, lo: r.lo, hi: r.hi, status: r.status, rows: r.rows, verification: r.verification, checksum: r.checksum })),
+      result.rangeResults.map(({ index, lo, hi, status, rows, verification, checksum }) => ({
+        index,
+        lo,
+        hi,
+        status,
+        rows,
+        verification,
+        checksum,
+      })),
+      ranges.map((r) => ({
+        index: r.range_index,
+        lo: r.lo,
+        hi: r.hi,
+        status: r.status,
+        rows: r.rows,
+        verification: r.verification,
+        checksum: r.checksum,
+      })),
     );
     assert.ok(ranges.every((r) => r.status === 'copied' && r.verification === 'verified'));
-    assert.equal(result.rows, ranges.reduce((sum, r) => sum + r.rows!, 0));
+    assert.equal(
+      result.rows,
+      ranges.reduce((sum, r) => sum + r.rows!, 0),
+    );
     assert.equal(result.rows, ROWS);
     assert.deepEqual(
-      { verify: result.verify, ranges: result.ranges, verifiedRanges: result.verifiedRanges, verifiedRows: result.verifiedRows, mismatched: result.mismatchedRanges, failed: result.failed },
+      {
+        verify: result.verify,
+        ranges: result.ranges,
+        verifiedRanges: result.verifiedRanges,
+        verifiedRows: result.verifiedRows,
+        mismatched: result.mismatchedRanges,
+        failed: result.failed,
+      },
       { verify: true, ranges: 4, verifiedRanges: 4, verifiedRows: ROWS, mismatched: 0, failed: 0 },
     );
 
     // Each checksum is the sha256 of that range's rows on the target, canonical, in key order.
     const { target } = await readBothSides(pair, TABLE);
     for (const range of ranges) {
-      const inRange = target.filter(([id]) => (range.lo === null || BigInt(id!) >= BigInt(range.lo)) && (range.hi === null || BigInt(id!) < BigInt(range.hi)));
-      const expected = createHash('sha256').update(inRange.map((row) => JSON.stringify(row) + '\n').join('')).digest('hex');
+      const inRange = target.filter(
+        ([id]) =>
+          (range.lo === null || BigInt(id!) >= BigInt(range.lo)) &&
+          (range.hi === null || BigInt(id!) < BigInt(range.hi)),
+      );
+      const expected = createHash('sha256')
+        .update(inRange.map((row) => JSON.stringify(row) + '\n').join(''))
+        .digest('hex');
       assert.equal(range.checksum, expected, `range ${range.range_index}`);
     }
   });
@@ -89,7 +121,9 @@ describe('verification in the workflow, run locally', () => {
     // A trigger stands in for a faulty copy path: the data is changed after CopyRange wrote it faithfully.
     await pair.target.query(`CREATE OR REPLACE FUNCTION public.verified_alter_name() RETURNS trigger LANGUAGE plpgsql AS $$
       BEGIN NEW.name := 'altered'; RETURN NEW; END $$`);
-    await pair.target.query(`CREATE TRIGGER verified_alter_name BEFORE INSERT ON public.${TABLE} FOR EACH ROW WHEN (NEW.id = ${altered}) EXECUTE FUNCTION public.verified_alter_name()`);
+    await pair.target.query(
+      `CREATE TRIGGER verified_alter_name BEFORE INSERT ON public.${TABLE} FOR EACH ROW WHEN (NEW.id = ${altered}) EXECUTE FUNCTION public.verified_alter_name()`,
+    );
     try {
       const outcome = await migrate(INPUT);
       assert.equal(outcome.run.status, 'FAILED');
@@ -100,19 +134,34 @@ describe('verification in the workflow, run locally', () => {
       assert.equal(message.error.name, 'VerificationMismatchError');
       assert.equal(message.key, String(altered));
       // Where the range differs leaves the Lambda; the values stay in the ledger.
-      assert.match(message.error.message, new RegExp(`0 missing, 0 extra, 1 changed; column name at key ${altered} differs$`));
+      assert.match(
+        message.error.message,
+        new RegExp(`0 missing, 0 extra, 1 changed; column name at key ${altered} differs$`),
+      );
       assert.doesNotMatch(JSON.stringify(message), /User 4000|altered/);
 
       const summary = outcome.summary!;
       assert.deepEqual(
-        { failed: summary.failed, mismatched: summary.mismatchedRanges, verified: summary.verifiedRanges, rows: summary.rows, verifiedRows: summary.verifiedRows },
+        {
+          failed: summary.failed,
+          mismatched: summary.mismatchedRanges,
+          verified: summary.verifiedRanges,
+          rows: summary.rows,
+          verifiedRows: summary.verifiedRows,
+        },
         { failed: 1, mismatched: 1, verified: 3, rows: ROWS, verifiedRows: ROWS - 1_500 },
       );
-      assert.deepEqual(summary.failedRanges.map((r) => r.index), [message.range.index]);
+      assert.deepEqual(
+        summary.failedRanges.map((r) => r.index),
+        [message.range.index],
+      );
       const failed = (await ledger(outcome.run.runId)).find((r) => r.range_index === message.range.index)!;
       assert.equal(failed.status, 'failed');
       assert.equal(failed.verification, 'mismatch');
-      assert.match(failed.error!, new RegExp(`^VerificationMismatchError: .*column name at key ${altered}: source "User 4000", target "altered"`));
+      assert.match(
+        failed.error!,
+        new RegExp(`^VerificationMismatchError: .*column name at key ${altered}: source "User 4000", target "altered"`),
+      );
     } finally {
       await pair.target.query(`DROP TRIGGER IF EXISTS verified_alter_name ON public.${TABLE}`);
       await pair.target.query('DROP FUNCTION IF EXISTS public.verified_alter_name()');
@@ -122,16 +171,41 @@ describe('verification in the workflow, run locally', () => {
   test('npm run migrate --no-verify skips VerifyRange and says so in its JSON summary', async () => {
     const { stdout } = await promisify(execFile)(
       process.execPath,
-      ['--import', 'tsx', 'infra/migrate.ts', '--source', SOURCE_URL, '--target', TARGET_URL, '--table', TABLE, '--chunk-rows', '3000', '--no-verify', '--json'],
+      [
+        '--import',
+        'tsx',
+        'infra/migrate.ts',
+        '--source',
+        SOURCE_URL,
+        '--target',
+        TARGET_URL,
+        '--table',
+        TABLE,
+        '--chunk-rows',
+        '3000',
+        '--no-verify',
+        '--json',
+      ],
       { env: { ...process.env, FORCE_COLOR: '0' } },
     );
     const summary = JSON.parse(stdout.trim().split('\n').at(-1)!);
     runIds.push(summary.runId);
     assert.deepEqual(
-      { status: summary.status, verify: summary.verify, ranges: summary.ranges, rows: summary.rows, verifiedRanges: summary.verifiedRanges, verifiedRows: summary.verifiedRows },
+      {
+        status: summary.status,
+        verify: summary.verify,
+        ranges: summary.ranges,
+        rows: summary.rows,
+        verifiedRanges: summary.verifiedRanges,
+        verifiedRows: summary.verifiedRows,
+      },
       { status: 'succeeded', verify: false, ranges: 2, rows: ROWS, verifiedRanges: 0, verifiedRows: 0 },
     );
-    assert.ok((await ledger(summary.runId)).every((r) => r.status === 'copied' && r.verification === null && r.checksum === null));
+    assert.ok(
+      (await ledger(summary.runId)).every(
+        (r) => r.status === 'copied' && r.verification === null && r.checksum === null,
+      ),
+    );
   });
 
   test('a range copied over several invocations is verified whole, and a failed verification sends back the range as planned', async () => {
@@ -140,14 +214,25 @@ describe('verification in the workflow, run locally', () => {
     await seedUsers(pair.source, { table: PARTS, rows: 30 });
     // The first row of the second range is altered: only a verification from the range's start sees it.
     const altered = seededId(15, 30);
-    await migrateLocally({ sourceUrl: SOURCE_URL, targetUrl: TARGET_URL, input: { table: PARTS, chunkRows: 15, verify: false } }).then((o) => runIds.push(o.run.runId));
+    await migrateLocally({
+      sourceUrl: SOURCE_URL,
+      targetUrl: TARGET_URL,
+      input: { table: PARTS, chunkRows: 15, verify: false },
+    }).then((o) => runIds.push(o.run.runId));
     await pair.target.query(`CREATE OR REPLACE FUNCTION public.verified_alter_part() RETURNS trigger LANGUAGE plpgsql AS $$
       BEGIN NEW.bio := 'altered'; RETURN NEW; END $$`);
-    await pair.target.query(`CREATE TRIGGER verified_alter_part BEFORE INSERT ON public.${PARTS} FOR EACH ROW WHEN (NEW.id = ${altered}) EXECUTE FUNCTION public.verified_alter_part()`);
+    await pair.target.query(
+      `CREATE TRIGGER verified_alter_part BEFORE INSERT ON public.${PARTS} FOR EACH ROW WHEN (NEW.id = ${altered}) EXECUTE FUNCTION public.verified_alter_part()`,
+    );
     // Each invocation has 1 s and keeps 1 s for committing: it copies one row, then hands back the rest.
     process.env.COPY_TIME_MARGIN_MS = '1000';
     try {
-      const outcome = await migrateLocally({ sourceUrl: SOURCE_URL, targetUrl: TARGET_URL, input: { table: PARTS, chunkRows: 15 }, lambdaTimeoutMs: 1_000 });
+      const outcome = await migrateLocally({
+        sourceUrl: SOURCE_URL,
+        targetUrl: TARGET_URL,
+        input: { table: PARTS, chunkRows: 15 },
+        lambdaTimeoutMs: 1_000,
+      });
       runIds.push(outcome.run.runId);
       assert.equal(outcome.run.status, 'FAILED');
       const ranges = await ledger(outcome.run.runId);

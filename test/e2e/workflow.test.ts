@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { describe, test } from 'node:test';
-import { DEFAULT_POLICIES } from '../../functions/core/policies.js';
+import { promisify } from 'node:util';
 import { failedBatchMessageSchema } from '../../functions/core/failed-batch.js';
+import { DEFAULT_POLICIES } from '../../functions/core/policies.js';
 import { migrateLocally } from '../../infra/local/local-migration.js';
 import { seededId } from '../../infra/local/seed.js';
-import { readBothSides, seededSuite, SOURCE_URL, TARGET_URL } from '../support/databases.js';
+import { readBothSides, SOURCE_URL, seededSuite, TARGET_URL } from '../support/databases.js';
 
 const TABLE = 'e2e_users';
 const ROWS = 24_000;
@@ -60,12 +60,18 @@ describe('the synthesized workflow, run locally', () => {
       assert.equal(message.error.name, 'ValueConversionError');
       assert.match(message.error.message, new RegExp(`is_active at key ${poisoned}`));
       assert.equal(message.key, String(poisoned));
-      assert.deepEqual(outcome.summary?.failedRanges.map((r) => r.index), [message.range.index]);
+      assert.deepEqual(
+        outcome.summary?.failedRanges.map((r) => r.index),
+        [message.range.index],
+      );
 
       // Every other range landed in full.
       const both = await readBothSides(pair, TABLE);
       const outside = (id: string) => BigInt(id) < BigInt(message.range.lo!) || BigInt(id) >= BigInt(message.range.hi!);
-      assert.deepEqual(both.target.filter((row) => outside(row[0]!)), both.source.filter((row) => outside(row[0]!)));
+      assert.deepEqual(
+        both.target.filter((row) => outside(row[0]!)),
+        both.source.filter((row) => outside(row[0]!)),
+      );
     } finally {
       await pair.source.promise().query(`UPDATE ${TABLE} SET is_active = 1 WHERE id = ${poisoned}`);
     }
@@ -78,7 +84,20 @@ describe('the synthesized workflow, run locally', () => {
     try {
       const run = promisify(execFile)(
         process.execPath,
-        ['--import', 'tsx', 'infra/migrate.ts', '--source', SOURCE_URL, '--target', TARGET_URL, '--table', TABLE, '--chunk-rows', '6000', '--json'],
+        [
+          '--import',
+          'tsx',
+          'infra/migrate.ts',
+          '--source',
+          SOURCE_URL,
+          '--target',
+          TARGET_URL,
+          '--table',
+          TABLE,
+          '--chunk-rows',
+          '6000',
+          '--json',
+        ],
         { env: { ...process.env, FORCE_COLOR: '0' } },
       );
       await assert.rejects(run, (error: { code: number; stdout: string }) => {
@@ -93,7 +112,9 @@ describe('the synthesized workflow, run locally', () => {
         return true;
       });
     } finally {
-      await pair.source.promise().query(`UPDATE ${TABLE} SET created_at = '2020-01-01 00:00:00' WHERE id = ${poisoned}`);
+      await pair.source
+        .promise()
+        .query(`UPDATE ${TABLE} SET created_at = '2020-01-01 00:00:00' WHERE id = ${poisoned}`);
     }
   });
 });

@@ -3,8 +3,8 @@ import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
+import { promisify } from 'node:util';
 import { buildApp, STACK_NAME } from '../../infra/app.js';
 import { ENTRY_METADATA } from '../../infra/stack.js';
 
@@ -19,8 +19,12 @@ describe('the bundled CopyRange function', () => {
     // A real synth with esbuild bundling, as `cdk synth` does it (template checks aside).
     const { app } = buildApp({ 'aws:cdk:enable-asset-metadata': true }, { outdir, validate: false });
     const stack = app.synth().getStackByName(STACK_NAME);
-    const functions = Object.values(stack.template.Resources as Record<string, { Type: string; Metadata?: Record<string, string> }>);
-    const copyRange = functions.find((r) => r.Type === 'AWS::Lambda::Function' && r.Metadata?.[ENTRY_METADATA] === 'functions/copy-range/handler.ts');
+    const functions = Object.values(
+      stack.template.Resources as Record<string, { Type: string; Metadata?: Record<string, string> }>,
+    );
+    const copyRange = functions.find(
+      (r) => r.Type === 'AWS::Lambda::Function' && r.Metadata?.[ENTRY_METADATA] === 'functions/copy-range/handler.ts',
+    );
     bundle = path.join(outdir, copyRange!.Metadata!['aws:asset:path']!, 'index.js');
   });
   after(() => rmSync(outdir, { recursive: true, force: true }));
@@ -38,9 +42,13 @@ describe('the bundled CopyRange function', () => {
     // Beside the bundle, as in the runtime, only @aws-sdk can be found; everything else must be inside.
     mkdirSync(path.join(outdir, 'node_modules'));
     symlinkSync(path.resolve('node_modules/@aws-sdk'), path.join(outdir, 'node_modules/@aws-sdk'));
-    const { stdout } = await promisify(execFile)(process.execPath, ['-e', `process.stdout.write(typeof require(${JSON.stringify(bundle)}).handler)`], {
-      cwd: outdir,
-    });
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ['-e', `process.stdout.write(typeof require(${JSON.stringify(bundle)}).handler)`],
+      {
+        cwd: outdir,
+      },
+    );
     assert.equal(stdout, 'function');
   });
 });

@@ -2,24 +2,36 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { buildApp } from '../../infra/app.js';
-import { synthesizeWorkflow, type StateDefinition } from '../../infra/local/definition.js';
+import { type StateDefinition, synthesizeWorkflow } from '../../infra/local/definition.js';
 import { STATE } from '../../infra/states.js';
 
 const { stack } = buildApp({ 'aws:cdk:bundling-stacks': [] });
 const template = Template.fromStack(stack);
 const { definition } = synthesizeWorkflow();
-const processor = definition.States[STATE.copyRanges]!.ItemProcessor!.States as Record<string, StateDefinition & Record<string, any>>;
+const processor = definition.States[STATE.copyRanges]!.ItemProcessor!.States as Record<
+  string,
+  // biome-ignore lint/suspicious/noExplicitAny: a state's fields as the template's JSON has them
+  StateDefinition & Record<string, any>
+>;
 
 function functionNamed(id: string): string {
-  const [logicalId] = Object.entries(template.findResources('AWS::Lambda::Function')).find(([logical]) => logical.startsWith(id))!;
+  const [logicalId] = Object.entries(template.findResources('AWS::Lambda::Function')).find(([logical]) =>
+    logical.startsWith(id),
+  )!;
   return logicalId;
 }
 
 function policyActionsOf(functionId: string): string[] {
-  const role = (template.findResources('AWS::Lambda::Function')[functionNamed(functionId)]!.Properties.Role as { 'Fn::GetAtt': [string] })['Fn::GetAtt'][0];
+  const role = (
+    template.findResources('AWS::Lambda::Function')[functionNamed(functionId)]!.Properties.Role as {
+      'Fn::GetAtt': [string];
+    }
+  )['Fn::GetAtt'][0];
   return Object.values(template.findResources('AWS::IAM::Policy'))
     .filter((policy) => policy.Properties.Roles.some((r: { Ref: string }) => r.Ref === role))
-    .flatMap((policy) => policy.Properties.PolicyDocument.Statement.flatMap((s: { Action: string | string[] }) => s.Action));
+    .flatMap((policy) =>
+      policy.Properties.PolicyDocument.Statement.flatMap((s: { Action: string | string[] }) => s.Action),
+    );
 }
 
 describe('the failure path of the workflow', () => {
@@ -32,13 +44,20 @@ describe('the failure path of the workflow', () => {
     assert.ok((transient.MaxAttempts as number) >= 3);
     assert.ok(retry.some((r) => (r.ErrorEquals as string[]).includes('Lambda.TooManyRequestsException')));
     for (const dataError of ['ValueConversionError', 'DataRejectedError', 'DatabaseError']) {
-      assert.ok(!retry.some((r) => (r.ErrorEquals as string[]).includes(dataError) || (r.ErrorEquals as string[]).includes('States.ALL')), dataError);
+      assert.ok(
+        !retry.some(
+          (r) => (r.ErrorEquals as string[]).includes(dataError) || (r.ErrorEquals as string[]).includes('States.ALL'),
+        ),
+        dataError,
+      );
     }
   });
 
   test('a run of given ranges waits for the run holding its table instead of skipping its ranges', () => {
     const retry = definition.States[STATE.plan]!.Retry as Record<string, unknown>[];
-    assert.ok(retry.some((r) => (r.ErrorEquals as string[]).includes('TableBusyError') && (r.IntervalSeconds as number) >= 60));
+    assert.ok(
+      retry.some((r) => (r.ErrorEquals as string[]).includes('TableBusyError') && (r.IntervalSeconds as number) >= 60),
+    );
   });
 
   test('every CopyRange failure left after retries is described, then sent to the failed-batches queue', () => {
@@ -57,15 +76,26 @@ describe('the failure path of the workflow', () => {
     // Once the range is in whole, on to its verification (test/infra/verification-workflow.test.ts).
     assert.equal(choice.Default, STATE.verifyEnabled);
     assert.equal(processor[STATE.resumeRange]!.Next, STATE.copyRange);
-    assert.deepEqual(processor[STATE.resumeRange]!.Parameters!.range, { 'index.$': '$.range.index', 'lo.$': '$.copied.next', 'hi.$': '$.range.hi' });
+    assert.deepEqual(processor[STATE.resumeRange]!.Parameters!.range, {
+      'index.$': '$.range.index',
+      'lo.$': '$.copied.next',
+      'hi.$': '$.range.hi',
+    });
   });
 
   test('the Redrive function may take messages off the queue and start executions, and reads no database secret', () => {
     template.hasResourceProperties('AWS::Lambda::Function', {
-      Environment: { Variables: Match.objectLike({ FAILED_BATCHES_QUEUE: Match.anyValue(), STATE_MACHINE_ARN: Match.anyValue() }) },
+      Environment: {
+        Variables: Match.objectLike({ FAILED_BATCHES_QUEUE: Match.anyValue(), STATE_MACHINE_ARN: Match.anyValue() }),
+      },
     });
     const actions = policyActionsOf('Redrive');
-    for (const action of ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility', 'states:StartExecution']) {
+    for (const action of [
+      'sqs:ReceiveMessage',
+      'sqs:DeleteMessage',
+      'sqs:ChangeMessageVisibility',
+      'states:StartExecution',
+    ]) {
       assert.ok(actions.includes(action), `${action} in ${actions.join(', ')}`);
     }
     assert.ok(!actions.includes('secretsmanager:GetSecretValue'));

@@ -3,7 +3,8 @@ import { describe, test } from 'node:test';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { buildApp } from '../../infra/app.js';
 
-const templateOf = (context: Record<string, unknown> = {}) => Template.fromStack(buildApp({ 'aws:cdk:bundling-stacks': [], ...context }).stack);
+const templateOf = (context: Record<string, unknown> = {}) =>
+  Template.fromStack(buildApp({ 'aws:cdk:bundling-stacks': [], ...context }).stack);
 
 describe('observability in the stack', () => {
   const template = templateOf({ alarmEmail: 'ops@example.com' });
@@ -12,7 +13,9 @@ describe('observability in the stack', () => {
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       Namespace: 'AWS/SQS',
       MetricName: 'ApproximateNumberOfMessagesVisible',
-      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [Match.stringLikeRegexp('^FailedBatches'), 'QueueName'] } }],
+      Dimensions: [
+        { Name: 'QueueName', Value: { 'Fn::GetAtt': [Match.stringLikeRegexp('^FailedBatches'), 'QueueName'] } },
+      ],
       ComparisonOperator: 'GreaterThanThreshold',
       Threshold: 0,
       EvaluationPeriods: 1,
@@ -43,7 +46,17 @@ describe('observability in the stack', () => {
     const dashboards = template.findResources('AWS::CloudWatch::Dashboard');
     assert.equal(Object.keys(dashboards).length, 1);
     const body = JSON.stringify(Object.values(dashboards)[0]!.Properties.DashboardBody);
-    for (const expected of ['Rows per second', 'RowsCopied', 'PERIOD(copied)', 'Failures', 'RangesFailed', 'VerificationMismatches', 'ExecutionsFailed', 'ApproximateNumberOfMessagesVisible', 'MysqlToPostgres']) {
+    for (const expected of [
+      'Rows per second',
+      'RowsCopied',
+      'PERIOD(copied)',
+      'Failures',
+      'RangesFailed',
+      'VerificationMismatches',
+      'ExecutionsFailed',
+      'ApproximateNumberOfMessagesVisible',
+      'MysqlToPostgres',
+    ]) {
       assert.ok(body.includes(expected), `dashboard lacks ${expected}`);
     }
   });

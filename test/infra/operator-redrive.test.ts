@@ -8,9 +8,9 @@ import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { FailedBatchMessage } from '../../functions/core/failed-batch.js';
 import { STACK_NAME } from '../../infra/app.js';
-import { startLocalQueue, type LocalQueue } from '../../infra/local/queue.js';
+import { type LocalQueue, startLocalQueue } from '../../infra/local/queue.js';
 import { main as operator } from '../../infra/operator.js';
-import { failedBatch, startedInput, STATE_MACHINE } from '../support/failed-batches.js';
+import { failedBatch, STATE_MACHINE, startedInput } from '../support/failed-batches.js';
 
 describe('operator redrive, against a real SQS API (fauxqs)', () => {
   let queue: LocalQueue;
@@ -21,7 +21,10 @@ describe('operator redrive, against a real SQS API (fauxqs)', () => {
   /** The CLI with the local queue's client and the stack's outputs file naming it. */
   async function redrive(...flags: string[]) {
     const outputsFile = path.join(mkdtempSync(path.join(tmpdir(), 'operator-')), 'cdk-outputs.json');
-    writeFileSync(outputsFile, JSON.stringify({ [STACK_NAME]: { StateMachineArn: STATE_MACHINE, FailedBatchesQueueUrl: queue.queueUrl } }));
+    writeFileSync(
+      outputsFile,
+      JSON.stringify({ [STACK_NAME]: { StateMachineArn: STATE_MACHINE, FailedBatchesQueueUrl: queue.queueUrl } }),
+    );
     const io = {
       sfn: new SFNClient({ region: 'us-east-1' }),
       sqs: queue.sqs,
@@ -43,7 +46,11 @@ describe('operator redrive, against a real SQS API (fauxqs)', () => {
   });
 
   test('run twice with another table queued, it starts one execution and loses no message', async () => {
-    for (const message of [failedBatch('users', 0, null, '100'), failedBatch('orders', 0, null, '7'), failedBatch('users', 2, '300', null)]) {
+    for (const message of [
+      failedBatch('users', 0, null, '100'),
+      failedBatch('orders', 0, null, '7'),
+      failedBatch('users', 2, '300', null),
+    ]) {
       await queue.sqs.send(new SendMessageCommand({ QueueUrl: queue.queueUrl, MessageBody: JSON.stringify(message) }));
     }
     sfn.on(StartExecutionCommand).resolves({ executionArn: 'arn:execution:redrive', startDate: new Date() });
@@ -52,12 +59,22 @@ describe('operator redrive, against a real SQS API (fauxqs)', () => {
     assert.equal(await redrive('--table', 'users'), 0);
 
     assert.deepEqual(startedInput(sfn), [
-      { table: 'users', ranges: [{ lo: null, hi: '100' }, { lo: '300', hi: null }], policies: failedBatch('users', 0, null, null).policies },
+      {
+        table: 'users',
+        ranges: [
+          { lo: null, hi: '100' },
+          { lo: '300', hi: null },
+        ],
+        policies: failedBatch('users', 0, null, null).policies,
+      },
     ]);
     assert.deepEqual(out, ['arn:execution:redrive']);
     assert.match(err.at(-1)!, /No failed range of users waits on the queue \(1 messages of other tables stay there\)/);
     const left = (await queue.drain()) as FailedBatchMessage[];
-    assert.deepEqual(left.map((m) => [m.table, m.range.hi]), [['orders', '7']]);
+    assert.deepEqual(
+      left.map((m) => [m.table, m.range.hi]),
+      [['orders', '7']],
+    );
   });
 
   test('exits 2 naming the flag when the table is missing', async () => {

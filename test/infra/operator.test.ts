@@ -67,7 +67,7 @@ describe('operator start', () => {
     assert.deepEqual(JSON.parse(calls[0]!.args[0].input.input!), { table: 'orders', chunkRows: 5000, concurrency: 8 });
   });
 
-  test('with no flags starts {}, which runs the stack\'s configured table', async () => {
+  test("with no flags starts {}, which runs the stack's configured table", async () => {
     sfn.on(StartExecutionCommand).resolves({ executionArn: EXECUTION, startDate: new Date() });
     const run = await operator(['start', '--state-machine', STATE_MACHINE]);
     assert.equal(run.code, 0, run.err.join('\n'));
@@ -110,7 +110,7 @@ describe('operator watch', () => {
     pendingRedrive: 0,
   });
 
-  test('follows Plan, then the map run\'s ranges, until the execution succeeds, and prints its output', async () => {
+  test("follows Plan, then the map run's ranges, until the execution succeeds, and prints its output", async () => {
     sfn
       .on(DescribeExecutionCommand)
       .resolvesOnce({ executionArn: EXECUTION, status: 'RUNNING' })
@@ -120,7 +120,11 @@ describe('operator watch', () => {
     sfn
       .on(ListMapRunsCommand)
       .resolvesOnce({ mapRuns: [] })
-      .resolves({ mapRuns: [{ mapRunArn: MAP_RUN, executionArn: EXECUTION, stateMachineArn: STATE_MACHINE, startDate: new Date() }] });
+      .resolves({
+        mapRuns: [
+          { mapRunArn: MAP_RUN, executionArn: EXECUTION, stateMachineArn: STATE_MACHINE, startDate: new Date() },
+        ],
+      });
     sfn
       .on(DescribeMapRunCommand)
       .resolvesOnce({ mapRunArn: MAP_RUN, itemCounts: items(4, 4) })
@@ -148,7 +152,9 @@ describe('operator watch', () => {
       error: 'RangesFailedError',
       cause: '1 of 10 ranges of users failed',
     });
-    sfn.on(ListMapRunsCommand).resolves({ mapRuns: [{ mapRunArn: MAP_RUN, executionArn: EXECUTION, stateMachineArn: STATE_MACHINE, startDate: new Date() }] });
+    sfn.on(ListMapRunsCommand).resolves({
+      mapRuns: [{ mapRunArn: MAP_RUN, executionArn: EXECUTION, stateMachineArn: STATE_MACHINE, startDate: new Date() }],
+    });
     sfn.on(DescribeMapRunCommand).resolves({ mapRunArn: MAP_RUN, itemCounts: items(10, 0) });
     const run = await operator(['watch', EXECUTION]);
     assert.equal(run.code, 1);
@@ -156,9 +162,17 @@ describe('operator watch', () => {
     assert.deepEqual(run.out, []);
   });
 
-  test('without an ARN, watches the state machine\'s latest execution', async () => {
+  test("without an ARN, watches the state machine's latest execution", async () => {
     sfn.on(ListExecutionsCommand).resolves({
-      executions: [{ executionArn: EXECUTION, stateMachineArn: STATE_MACHINE, name: 'run-1', status: 'SUCCEEDED', startDate: new Date() }],
+      executions: [
+        {
+          executionArn: EXECUTION,
+          stateMachineArn: STATE_MACHINE,
+          name: 'run-1',
+          status: 'SUCCEEDED',
+          startDate: new Date(),
+        },
+      ],
     });
     sfn.on(DescribeExecutionCommand).resolves({ executionArn: EXECUTION, status: 'SUCCEEDED', output: '{}' });
     sfn.on(ListMapRunsCommand).resolves({ mapRuns: [] });

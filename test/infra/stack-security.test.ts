@@ -8,6 +8,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { buildApp } from '../../infra/app.js';
 
+// biome-ignore lint/suspicious/noExplicitAny: a resource's properties as the template's JSON has them
 type Resource = { Type: string; Properties: Record<string, any> };
 type Statement = { Action: string | string[]; Effect: string; Resource: unknown };
 
@@ -40,7 +41,10 @@ describe('the stack with its defaults (a VPC of its own)', () => {
 
   test('passes the cdk-nag AwsSolutions checks with no unacknowledged error or warning', () => {
     const report = new AwsSolutionsChecks().validateScope(stack.app);
-    assert.deepEqual(report.violations.map((v) => `${v.severity} ${v.ruleName}`), []);
+    assert.deepEqual(
+      report.violations.map((v) => `${v.severity} ${v.ruleName}`),
+      [],
+    );
   });
 
   test('the functions can read the two database secrets and nothing else; DescribeFailure and Redrive no secret', () => {
@@ -49,7 +53,10 @@ describe('the stack with its defaults (a VPC of its own)', () => {
     assert.equal(withoutDatabases.length, 2);
     for (const [, fn] of withoutDatabases) {
       for (const action of actions(stack.statementsOf(fn.Properties.Role['Fn::GetAtt'][0]))) {
-        assert.match(action, /^(xray:\w+|sqs:(ReceiveMessage|DeleteMessage|ChangeMessageVisibility|GetQueueAttributes|GetQueueUrl)|states:StartExecution)$/);
+        assert.match(
+          action,
+          /^(xray:\w+|sqs:(ReceiveMessage|DeleteMessage|ChangeMessageVisibility|GetQueueAttributes|GetQueueUrl)|states:StartExecution)$/,
+        );
       }
     }
     const withDatabases = stack.functions.filter((entry) => !withoutDatabases.includes(entry));
@@ -59,7 +66,12 @@ describe('the stack with its defaults (a VPC of its own)', () => {
       const statements = stack.statementsOf(roleId);
       assert.deepEqual(
         actions(statements),
-        new Set(['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret', 'xray:PutTraceSegments', 'xray:PutTelemetryRecords']),
+        new Set([
+          'secretsmanager:GetSecretValue',
+          'secretsmanager:DescribeSecret',
+          'xray:PutTraceSegments',
+          'xray:PutTelemetryRecords',
+        ]),
       );
       const secrets = resourcesOf(statements, 'secretsmanager:GetSecretValue').map((r) => JSON.stringify(r));
       assert.equal(secrets.length, 2);
@@ -77,17 +89,27 @@ describe('the stack with its defaults (a VPC of its own)', () => {
     const [[, machine]] = stack.ofType('AWS::StepFunctions::StateMachine') as [[string, Resource]];
     const statements = stack.statementsOf(machine.Properties.RoleArn['Fn::GetAtt'][0]);
     // Every function but Redrive, which an operator invokes.
-    const functionIds = stack.functions.map(([id]) => id).filter((id) => !id.startsWith('Redrive')).sort();
-    const invoked = resourcesOf(statements, 'lambda:InvokeFunction').map((r) => JSON.stringify(r).match(/"(\w+)","Arn"/)![1]);
+    const functionIds = stack.functions
+      .map(([id]) => id)
+      .filter((id) => !id.startsWith('Redrive'))
+      .sort();
+    const invoked = resourcesOf(statements, 'lambda:InvokeFunction').map(
+      (r) => JSON.stringify(r).match(/"(\w+)","Arn"/)![1],
+    );
     assert.deepEqual([...new Set(invoked)].sort(), functionIds);
     const [queueId] = stack.ofType('AWS::SQS::Queue').map(([id]) => id);
     assert.deepEqual(resourcesOf(statements, 'sqs:SendMessage'), [{ 'Fn::GetAtt': [queueId, 'Arn'] }]);
     // Beyond those two: its own child executions, and log delivery and tracing (no resource-level permissions).
     for (const action of actions(statements)) {
-      assert.match(action, /^(lambda:InvokeFunction|sqs:SendMessage|states:(StartExecution|DescribeExecution|StopExecution|RedriveExecution)|logs:\w+|xray:\w+)$/);
+      assert.match(
+        action,
+        /^(lambda:InvokeFunction|sqs:SendMessage|states:(StartExecution|DescribeExecution|StopExecution|RedriveExecution)|logs:\w+|xray:\w+)$/,
+      );
     }
     for (const resource of resourcesOf(statements, 'states:StartExecution')) {
-      assert.deepEqual(resource, { Ref: stack.stack.getLogicalId(stack.stack.stateMachine.node.defaultChild as never) });
+      assert.deepEqual(resource, {
+        Ref: stack.stack.getLogicalId(stack.stack.stateMachine.node.defaultChild as never),
+      });
     }
   });
 
@@ -131,7 +153,7 @@ describe('the stack with its defaults (a VPC of its own)', () => {
     });
   });
 
-  test('connects with TLS verified against the Lambda runtime\'s Amazon CA file, and names secrets, never credentials', () => {
+  test("connects with TLS verified against the Lambda runtime's Amazon CA file, and names secrets, never credentials", () => {
     for (const [, fn] of stack.functions) {
       const env = fn.Properties.Environment.Variables as Record<string, string>;
       assert.equal(env.SOURCE_TLS, 'verify-full');
@@ -139,7 +161,10 @@ describe('the stack with its defaults (a VPC of its own)', () => {
       assert.equal(env.DATABASE_CA_BUNDLE, '/var/runtime/ca-cert.pem');
       assert.equal(env.SOURCE_SECRET_ID, 'mysql-to-postgres/source');
       assert.equal(env.TARGET_SECRET_ID, 'mysql-to-postgres/target');
-      assert.deepEqual(Object.keys(env).filter((key) => /PASSWORD|USER|_URL$/.test(key)), []);
+      assert.deepEqual(
+        Object.keys(env).filter((key) => /PASSWORD|USER|_URL$/.test(key)),
+        [],
+      );
     }
   });
 
@@ -149,7 +174,9 @@ describe('the stack with its defaults (a VPC of its own)', () => {
       .map(([, e]) => JSON.stringify(e.Properties.ServiceName).match(/\.(\w+)"/)![1])
       .sort();
     assert.deepEqual(services, ['secretsmanager', 'sqs', 'states']);
-    const [functionsGroup] = stack.ofType('AWS::EC2::SecurityGroup').find(([id]) => id.startsWith('FunctionsSecurityGroup'))!;
+    const [functionsGroup] = stack
+      .ofType('AWS::EC2::SecurityGroup')
+      .find(([id]) => id.startsWith('FunctionsSecurityGroup'))!;
     const ingress = stack.ofType('AWS::EC2::SecurityGroupIngress').map(([, rule]) => rule.Properties);
     assert.deepEqual(
       ingress.map((rule) => [rule.FromPort, rule.ToPort, rule.SourceSecurityGroupId]),
@@ -175,12 +202,18 @@ describe('the stack in your VPC, through an RDS Proxy, with a CA bundle', () => 
 
   test('passes the cdk-nag AwsSolutions checks with no unacknowledged error or warning', () => {
     const report = new AwsSolutionsChecks().validateScope(stack.app);
-    assert.deepEqual(report.violations.map((v) => `${v.severity} ${v.ruleName}`), []);
+    assert.deepEqual(
+      report.violations.map((v) => `${v.severity} ${v.ruleName}`),
+      [],
+    );
   });
 
   test('runs the functions in the given subnets with the given security groups, and creates no VPC or group', () => {
     stack.template.resourceCountIs('AWS::EC2::VPC', 0);
-    assert.equal(stack.ofType('AWS::EC2::SecurityGroup').filter(([id]) => id.startsWith('FunctionsSecurityGroup')).length, 0);
+    assert.equal(
+      stack.ofType('AWS::EC2::SecurityGroup').filter(([id]) => id.startsWith('FunctionsSecurityGroup')).length,
+      0,
+    );
     for (const [, fn] of stack.functions) {
       assert.deepEqual(fn.Properties.VpcConfig, {
         SubnetIds: IMPORTED.subnetIds.split(','),
@@ -194,7 +227,10 @@ describe('the stack in your VPC, through an RDS Proxy, with a CA bundle', () => 
       assert.deepEqual(endpoint.SubnetIds, IMPORTED.subnetIds.split(','));
       assert.equal(endpoint.PrivateDnsEnabled, true);
     }
-    stack.template.hasResourceProperties('AWS::EC2::SecurityGroupIngress', { FromPort: 443, SourceSecurityGroupId: IMPORTED.securityGroupIds });
+    stack.template.hasResourceProperties('AWS::EC2::SecurityGroupIngress', {
+      FromPort: 443,
+      SourceSecurityGroupId: IMPORTED.securityGroupIds,
+    });
   });
 
   test('passes the proxy host, the TLS modes and the shipped CA bundle to the functions', () => {
@@ -207,16 +243,20 @@ describe('the stack in your VPC, through an RDS Proxy, with a CA bundle', () => 
       assert.equal(env.DATABASE_CA_BUNDLE, '/var/task/ca-bundle.pem');
       assert.equal(env.DEFAULT_CONCURRENCY, '20');
     }
-    stack.template.hasResourceProperties('AWS::Lambda::Function', { MemorySize: 1769, ReservedConcurrentExecutions: 40 });
+    stack.template.hasResourceProperties('AWS::Lambda::Function', {
+      MemorySize: 1769,
+      ReservedConcurrentExecutions: 40,
+    });
     stack.template.allResourcesProperties('AWS::Logs::LogGroup', { RetentionInDays: 90 });
   });
 
-  test('ships the CA bundle inside every function\'s bundle', () => {
+  test("ships the CA bundle inside every function's bundle", () => {
     const { app } = buildApp({ ...IMPORTED, caBundle });
     const assembly = app.synth();
     const assets = readdirAssets(assembly.directory);
     assert.equal(assets.length, 6);
-    for (const asset of assets) assert.equal(readFileSync(path.join(asset, 'ca-bundle.pem'), 'utf8'), readFileSync(caBundle, 'utf8'));
+    for (const asset of assets)
+      assert.equal(readFileSync(path.join(asset, 'ca-bundle.pem'), 'utf8'), readFileSync(caBundle, 'utf8'));
   });
 });
 

@@ -1,13 +1,14 @@
-import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { before, describe, test } from 'node:test';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { buildApp } from '../../infra/app.js';
-import { synthesizeWorkflow, type StateDefinition, type SynthesizedWorkflow } from '../../infra/local/definition.js';
+import { type StateDefinition, type SynthesizedWorkflow, synthesizeWorkflow } from '../../infra/local/definition.js';
 
 // Bundling the handlers with esbuild is for deploys; the template is the same without it.
 const NO_BUNDLING = { 'aws:cdk:bundling-stacks': [] };
 
-const templateFor = (context: Record<string, unknown> = {}): Template => Template.fromStack(buildApp({ ...NO_BUNDLING, ...context }).stack);
+const templateFor = (context: Record<string, unknown> = {}): Template =>
+  Template.fromStack(buildApp({ ...NO_BUNDLING, ...context }).stack);
 
 /** The one resource of `type` in the template, as [logicalId, resource]. */
 function only(template: Template, type: string): [string, { Properties: Record<string, unknown> }] {
@@ -40,7 +41,9 @@ describe('the default stack (no optional context)', () => {
   });
 
   test('a Plan that finds its table held by another run ends in AlreadyRunning, a success that keeps the reason', () => {
-    assert.deepEqual(states.Plan!.Catch, [{ ErrorEquals: ['RunInProgressError'], ResultPath: '$.alreadyRunning', Next: 'AlreadyRunning' }]);
+    assert.deepEqual(states.Plan!.Catch, [
+      { ErrorEquals: ['RunInProgressError'], ResultPath: '$.alreadyRunning', Next: 'AlreadyRunning' },
+    ]);
     assert.equal(states.AlreadyRunning!.Type, 'Succeed');
   });
 
@@ -54,7 +57,10 @@ describe('the default stack (no optional context)', () => {
 
   test('CopyRanges is a Distributed Map of STANDARD children over $.ranges, its concurrency from $.concurrency', () => {
     assert.equal(copyRanges.Type, 'Map');
-    assert.deepEqual((copyRanges.ItemProcessor as { ProcessorConfig?: unknown }).ProcessorConfig, { Mode: 'DISTRIBUTED', ExecutionType: 'STANDARD' });
+    assert.deepEqual((copyRanges.ItemProcessor as { ProcessorConfig?: unknown }).ProcessorConfig, {
+      Mode: 'DISTRIBUTED',
+      ExecutionType: 'STANDARD',
+    });
     assert.equal(copyRanges.ItemsPath, '$.ranges');
     assert.equal(copyRanges.MaxConcurrencyPath, '$.concurrency');
     assert.equal(copyRanges.MaxConcurrency, undefined, 'no fixed concurrency overrides the input');
@@ -72,14 +78,25 @@ describe('the default stack (no optional context)', () => {
   });
 
   test('CopyRange retries TransientDatabaseError with exponential backoff and full jitter, and nothing else of ours', () => {
-    const retries = inner.CopyRange!.Retry as { ErrorEquals: string[]; BackoffRate?: number; JitterStrategy?: string; MaxAttempts?: number }[];
+    const retries = inner.CopyRange!.Retry as {
+      ErrorEquals: string[];
+      BackoffRate?: number;
+      JitterStrategy?: string;
+      MaxAttempts?: number;
+    }[];
     const transient = retries.find((retry) => retry.ErrorEquals.includes('TransientDatabaseError'));
     assert.ok(transient, 'a Retry on TransientDatabaseError');
     assert.equal(transient.BackoffRate, 2);
     assert.equal(transient.JitterStrategy, 'FULL');
     assert.ok((transient.MaxAttempts ?? 3) > 1);
     const retried = retries.flatMap((retry) => retry.ErrorEquals);
-    for (const permanent of ['States.ALL', 'DataRejectedError', 'ValueConversionError', 'DatabaseError', 'SchemaError']) {
+    for (const permanent of [
+      'States.ALL',
+      'DataRejectedError',
+      'ValueConversionError',
+      'DatabaseError',
+      'SchemaError',
+    ]) {
       assert.ok(!retried.includes(permanent), `${permanent} must not be retried`);
     }
   });
@@ -104,7 +121,13 @@ describe('the default stack (no optional context)', () => {
     const [queueId] = only(template, 'AWS::SQS::Queue');
     template.hasResourceProperties('AWS::IAM::Policy', {
       PolicyDocument: {
-        Statement: Match.arrayWith([Match.objectLike({ Action: 'sqs:SendMessage', Effect: 'Allow', Resource: { 'Fn::GetAtt': [queueId, 'Arn'] } })]),
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Action: 'sqs:SendMessage',
+            Effect: 'Allow',
+            Resource: { 'Fn::GetAtt': [queueId, 'Arn'] },
+          }),
+        ]),
       },
     });
   });
@@ -131,7 +154,11 @@ describe('the default stack (no optional context)', () => {
       Queues: [{ Ref: queueId }],
       PolicyDocument: {
         Statement: Match.arrayWith([
-          Match.objectLike({ Effect: 'Deny', Action: 'sqs:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+          Match.objectLike({
+            Effect: 'Deny',
+            Action: 'sqs:*',
+            Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+          }),
         ]),
       },
     });
@@ -150,7 +177,7 @@ describe('the default stack (no optional context)', () => {
 });
 
 describe('optional context', () => {
-  test("schedule 'rate(1 day)' adds exactly one rule starting an incremental run: input {\"mode\": \"incremental\"}", () => {
+  test('schedule \'rate(1 day)\' adds exactly one rule starting an incremental run: input {"mode": "incremental"}', () => {
     const template = templateFor({ schedule: 'rate(1 day)' });
     const [machineId] = only(template, 'AWS::StepFunctions::StateMachine');
     const [, rule] = only(template, 'AWS::Events::Rule');
@@ -208,7 +235,10 @@ describe('invalid context is refused before anything is built, naming the key', 
   ];
   for (const [context, key] of CASES) {
     test(`${JSON.stringify(context)} throws naming ${key.source}`, () => {
-      assert.throws(() => buildApp({ ...NO_BUNDLING, ...context }), (error: unknown) => error instanceof Error && key.test(error.message));
+      assert.throws(
+        () => buildApp({ ...NO_BUNDLING, ...context }),
+        (error: unknown) => error instanceof Error && key.test(error.message),
+      );
     });
   }
 });

@@ -14,7 +14,13 @@ describe('VerifyRange in the workflow', () => {
     assert.equal(choice.Type, 'Choice');
     assert.equal(choice.Default, STATE.plannedRange);
     assert.deepEqual(choice.Choices, [
-      { And: [{ Variable: '$.verify', IsPresent: true }, { Variable: '$.verify', BooleanEquals: false }], Next: STATE.verificationSkipped },
+      {
+        And: [
+          { Variable: '$.verify', IsPresent: true },
+          { Variable: '$.verify', BooleanEquals: false },
+        ],
+        Next: STATE.verificationSkipped,
+      },
     ]);
     assert.equal(states[STATE.verificationSkipped]!.Type, 'Succeed');
     assert.equal((map.ItemSelector as Record<string, string>)['verify.$'], '$.verify');
@@ -28,12 +34,15 @@ describe('VerifyRange in the workflow', () => {
     assert.equal(resume['planned.$'], '$.planned');
     assert.equal(resume['verify.$'], '$.verify');
     const planned = states[STATE.plannedRange]!;
-    assert.deepEqual({ type: planned.Type, inputPath: planned.InputPath, resultPath: planned.ResultPath, next: planned.Next }, {
-      type: 'Pass',
-      inputPath: '$.planned',
-      resultPath: '$.range',
-      next: STATE.verifyRange,
-    });
+    assert.deepEqual(
+      { type: planned.Type, inputPath: planned.InputPath, resultPath: planned.ResultPath, next: planned.Next },
+      {
+        type: 'Pass',
+        inputPath: '$.planned',
+        resultPath: '$.range',
+        next: STATE.verifyRange,
+      },
+    );
   });
 
   test('VerifyRange is its own function, retried and caught to the failed-batches queue as CopyRange is', () => {
@@ -42,7 +51,9 @@ describe('VerifyRange in the workflow', () => {
     assert.equal(workflow.handlerEntries.get(verify.Resource!), 'functions/verify-range/handler.ts');
     assert.notEqual(verify.Resource, copy.Resource);
     assert.deepEqual(verify.Retry, copy.Retry);
-    assert.deepEqual(verify.Catch, [{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: STATE.describeFailure }]);
+    assert.deepEqual(verify.Catch, [
+      { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: STATE.describeFailure },
+    ]);
     assert.deepEqual(copy.Catch, verify.Catch);
     assert.equal(verify.TimeoutSeconds, copy.TimeoutSeconds);
     // No Parameters: each function gets the whole Map item (run, table, range, changes, policies).

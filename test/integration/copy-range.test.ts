@@ -1,13 +1,21 @@
 import '../support/quiet-functions.js';
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, test } from 'node:test';
-import { copyRange } from '../../functions/core/copy-range.js';
-import type { ConnectionPair } from '../../functions/core/connections.js';
-import { plan, type PlanResult } from '../../functions/core/plan.js';
-import type { KeyRange } from '../../functions/core/ranges.js';
 import { handler as copyRangeHandler } from '../../functions/copy-range/handler.js';
-import { seedUsers, seededId } from '../../infra/local/seed.js';
-import { closePair, dropTables, openConnectionCounts, openPair, readBothSides, SOURCE_URL, TARGET_URL } from '../support/databases.js';
+import type { ConnectionPair } from '../../functions/core/connections.js';
+import { copyRange } from '../../functions/core/copy-range.js';
+import { type PlanResult, plan } from '../../functions/core/plan.js';
+import type { KeyRange } from '../../functions/core/ranges.js';
+import { seededId, seedUsers } from '../../infra/local/seed.js';
+import {
+  closePair,
+  dropTables,
+  openConnectionCounts,
+  openPair,
+  readBothSides,
+  SOURCE_URL,
+  TARGET_URL,
+} from '../support/databases.js';
 
 const TABLE = 'it_copy_range';
 const ROWS = 3_000;
@@ -65,7 +73,12 @@ describe('CopyRange against MariaDB and PostgreSQL', () => {
     const expected = both.source.filter((row) => inRange(range)(row[0]!));
     assert.equal(expected.length, 1_000);
     assert.deepEqual(both.target, expected);
-    assert.deepEqual(await ledgerRange(pair, planned.runId, 1), { status: 'copied', rows: 1_000, attempts: 1, error: null });
+    assert.deepEqual(await ledgerRange(pair, planned.runId, 1), {
+      status: 'copied',
+      rows: 1_000,
+      attempts: 1,
+      error: null,
+    });
   });
 
   test('running a range twice leaves no duplicates and removes target rows the source no longer has', async () => {
@@ -73,13 +86,19 @@ describe('CopyRange against MariaDB and PostgreSQL', () => {
     await copyRange({ runId: planned.runId, table: TABLE, range, policies: planned.policies }, pair);
     // A row that exists only in the target, inside the range: a replace must remove it.
     const stale = String(BigInt(planned.ranges[2]!.lo!) + 1n);
-    await pair.target.query(`INSERT INTO public.${TABLE} SELECT $1::numeric, email || 'x', name, created_at, updated_at, is_active, balance, status, bio FROM public.${TABLE} LIMIT 1`, [stale]);
+    await pair.target.query(
+      `INSERT INTO public.${TABLE} SELECT $1::numeric, email || 'x', name, created_at, updated_at, is_active, balance, status, bio FROM public.${TABLE} LIMIT 1`,
+      [stale],
+    );
     await copyRange({ runId: planned.runId, table: TABLE, range, policies: planned.policies }, pair);
     const ids = await targetIds(pair);
     assert.equal(ids.length, new Set(ids).size);
     assert.ok(!ids.includes(stale));
     const both = await readBothSides(pair, TABLE);
-    assert.deepEqual(both.target, both.source.filter((row) => inRange(range)(row[0]!)));
+    assert.deepEqual(
+      both.target,
+      both.source.filter((row) => inRange(range)(row[0]!)),
+    );
     assert.equal((await ledgerRange(pair, planned.runId, 2)).attempts, 2);
   });
 
@@ -89,11 +108,14 @@ describe('CopyRange against MariaDB and PostgreSQL', () => {
     const before = await readBothSides(pair, TABLE);
     await pair.source.promise().query(`UPDATE ${TABLE} SET is_active = 2 WHERE id = 500`);
     await pair.source.promise().query(`UPDATE ${TABLE} SET name = 'changed' WHERE id = 10`);
-    await assert.rejects(copyRange({ runId: planned.runId, table: TABLE, range, policies: planned.policies }, pair), (error: Error) => {
-      assert.equal(error.name, 'ValueConversionError');
-      assert.match(error.message, /it_copy_range\.is_active at key 500: tinyint\(1\) holds 2/);
-      return true;
-    });
+    await assert.rejects(
+      copyRange({ runId: planned.runId, table: TABLE, range, policies: planned.policies }, pair),
+      (error: Error) => {
+        assert.equal(error.name, 'ValueConversionError');
+        assert.match(error.message, /it_copy_range\.is_active at key 500: tinyint\(1\) holds 2/);
+        return true;
+      },
+    );
     // The transaction rolled back: the earlier copy is untouched (id 10 keeps its old name).
     assert.deepEqual((await readBothSides(pair, TABLE)).target, before.target);
     const ledger = await ledgerRange(pair, planned.runId, 0);
@@ -108,36 +130,57 @@ describe('CopyRange against MariaDB and PostgreSQL', () => {
     // Cutting the read short closes the source connection, as at the end of an invocation.
     const invoke = async (lo: string | null, budget?: typeof spent) => {
       const invocation = await openPair();
-      return copyRange({ runId: planned.runId, table: TABLE, range: { ...range, lo }, policies: planned.policies }, invocation, budget).finally(() =>
-        closePair(invocation),
-      );
+      return copyRange(
+        { runId: planned.runId, table: TABLE, range: { ...range, lo }, policies: planned.policies },
+        invocation,
+        budget,
+      ).finally(() => closePair(invocation));
     };
     const first = await invoke(range.lo, spent);
     assert.deepEqual([first.rows, first.next], [1, String(seededId(1_001, ROWS))]);
     const second = await invoke(first.next!, spent);
     assert.deepEqual([second.rows, second.next], [1, String(seededId(1_002, ROWS))]);
     const committed = await readBothSides(pair, TABLE);
-    assert.deepEqual(committed.target, committed.source.filter((row) => inRange({ ...range, hi: second.next! })(row[0]!)));
-    assert.deepEqual(await ledgerRange(pair, planned.runId, 1), { status: 'pending', rows: 2, attempts: 1, error: null });
+    assert.deepEqual(
+      committed.target,
+      committed.source.filter((row) => inRange({ ...range, hi: second.next! })(row[0]!)),
+    );
+    assert.deepEqual(await ledgerRange(pair, planned.runId, 1), {
+      status: 'pending',
+      rows: 2,
+      attempts: 1,
+      error: null,
+    });
 
     const rest = await invoke(second.next!);
     assert.deepEqual([rest.rows, rest.next], [998, undefined]);
     const both = await readBothSides(pair, TABLE);
-    assert.deepEqual(both.target, both.source.filter((row) => inRange(range)(row[0]!)));
-    assert.deepEqual(await ledgerRange(pair, planned.runId, 1), { status: 'copied', rows: 1_000, attempts: 1, error: null });
+    assert.deepEqual(
+      both.target,
+      both.source.filter((row) => inRange(range)(row[0]!)),
+    );
+    assert.deepEqual(await ledgerRange(pair, planned.runId, 1), {
+      status: 'copied',
+      rows: 1_000,
+      attempts: 1,
+      error: null,
+    });
   });
 
-  test('a row the target refuses fails its range with the row\'s key, and the range writes nothing', async () => {
+  test("a row the target refuses fails its range with the row's key, and the range writes nothing", async () => {
     const range = planned.ranges[1]!;
     const poisoned = seededId(1_234, ROWS);
     await pair.target.query(`ALTER TABLE public.${TABLE} ADD CONSTRAINT ${TABLE}_no_poison CHECK (name <> 'poison')`);
     await pair.source.promise().query(`UPDATE ${TABLE} SET name = 'poison' WHERE id = ${poisoned}`);
-    await assert.rejects(copyRange({ runId: planned.runId, table: TABLE, range, policies: planned.policies }, pair), (error: Error & { failingKey: string; attempts: number }) => {
-      assert.equal(error.name, 'ValueConversionError');
-      assert.equal(error.failingKey, String(poisoned));
-      assert.equal(error.attempts, 1);
-      return true;
-    });
+    await assert.rejects(
+      copyRange({ runId: planned.runId, table: TABLE, range, policies: planned.policies }, pair),
+      (error: Error & { failingKey: string; attempts: number }) => {
+        assert.equal(error.name, 'ValueConversionError');
+        assert.equal(error.failingKey, String(poisoned));
+        assert.equal(error.attempts, 1);
+        return true;
+      },
+    );
     assert.deepEqual(await targetIds(pair), []);
     assert.equal((await ledgerRange(pair, planned.runId, 1)).status, 'failed');
   });
@@ -146,7 +189,8 @@ describe('CopyRange against MariaDB and PostgreSQL', () => {
     process.env.SOURCE_URL = SOURCE_URL;
     process.env.TARGET_URL = TARGET_URL;
     const idle = await openConnectionCounts(pair);
-    const invoke = (range: KeyRange) => copyRangeHandler({ runId: planned.runId, table: TABLE, range, policies: planned.policies }, LAMBDA_CONTEXT);
+    const invoke = (range: KeyRange) =>
+      copyRangeHandler({ runId: planned.runId, table: TABLE, range, policies: planned.policies }, LAMBDA_CONTEXT);
 
     await invoke(planned.ranges[1]!);
     assert.deepEqual(await openConnectionCounts(pair), idle);
@@ -156,7 +200,10 @@ describe('CopyRange against MariaDB and PostgreSQL', () => {
     assert.deepEqual(await openConnectionCounts(pair), idle);
 
     await assert.rejects(
-      copyRangeHandler({ runId: planned.runId, table: 'no_such_table', range: planned.ranges[0]!, policies: planned.policies }, LAMBDA_CONTEXT),
+      copyRangeHandler(
+        { runId: planned.runId, table: 'no_such_table', range: planned.ranges[0]!, policies: planned.policies },
+        LAMBDA_CONTEXT,
+      ),
       { name: 'InputValidationError' },
     );
     assert.deepEqual(await openConnectionCounts(pair), idle);
@@ -171,11 +218,14 @@ describe('Plan refuses what it cannot migrate before writing anything', () => {
   after(() => closePair(pair));
 
   test('a table missing from the source is refused naming the field', async () => {
-    await assert.rejects(plan({ input: { table: 'no_such_table' }, runId: 'it-missing', execution: 'x' }, pair, DEFAULTS), (error: Error) => {
-      assert.equal(error.name, 'InputValidationError');
-      assert.match(error.message, /"table": no_such_table does not exist in the source/);
-      return true;
-    });
+    await assert.rejects(
+      plan({ input: { table: 'no_such_table' }, runId: 'it-missing', execution: 'x' }, pair, DEFAULTS),
+      (error: Error) => {
+        assert.equal(error.name, 'InputValidationError');
+        assert.match(error.message, /"table": no_such_table does not exist in the source/);
+        return true;
+      },
+    );
   });
 
   test('a composite or non-integer primary key is refused with the reason', async () => {
@@ -184,14 +234,20 @@ describe('Plan refuses what it cannot migrate before writing anything', () => {
     await pair.source.promise().query('DROP TABLE IF EXISTS it_text_key');
     await pair.source.promise().query('CREATE TABLE it_text_key (code VARCHAR(10) PRIMARY KEY)');
     try {
-      await assert.rejects(plan({ input: { table: 'it_composite' }, runId: 'it-composite', execution: 'x' }, pair, DEFAULTS), {
-        name: 'SchemaError',
-        message: /composite primary key \(a, b\)/,
-      });
-      await assert.rejects(plan({ input: { table: 'it_text_key' }, runId: 'it-text-key', execution: 'x' }, pair, DEFAULTS), {
-        name: 'SchemaError',
-        message: /primary key code of type varchar\(10\)/,
-      });
+      await assert.rejects(
+        plan({ input: { table: 'it_composite' }, runId: 'it-composite', execution: 'x' }, pair, DEFAULTS),
+        {
+          name: 'SchemaError',
+          message: /composite primary key \(a, b\)/,
+        },
+      );
+      await assert.rejects(
+        plan({ input: { table: 'it_text_key' }, runId: 'it-text-key', execution: 'x' }, pair, DEFAULTS),
+        {
+          name: 'SchemaError',
+          message: /primary key code of type varchar\(10\)/,
+        },
+      );
     } finally {
       await pair.source.promise().query('DROP TABLE IF EXISTS it_composite, it_text_key');
     }

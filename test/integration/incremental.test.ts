@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { ConnectionPair } from '../../functions/core/connections.js';
-import { copyRange, type CopyRangeEvent } from '../../functions/core/copy-range.js';
-import { plan, type PlanEvent } from '../../functions/core/plan.js';
+import { type CopyRangeEvent, copyRange } from '../../functions/core/copy-range.js';
+import { type PlanEvent, plan } from '../../functions/core/plan.js';
 import { summarize } from '../../functions/core/summarize.js';
 import { verifyRange } from '../../functions/core/verify-range.js';
 import { seedUsers } from '../../infra/local/seed.js';
@@ -27,7 +27,10 @@ async function copyAndVerify(item: CopyRangeEvent, pair: ConnectionPair): Promis
 }
 
 async function leaseHolder(pair: ConnectionPair, table: string): Promise<string | null> {
-  const { rows } = await pair.target.query<{ run_id: string }>('SELECT run_id FROM migration.leases WHERE table_name = $1', [table]);
+  const { rows } = await pair.target.query<{ run_id: string }>(
+    'SELECT run_id FROM migration.leases WHERE table_name = $1',
+    [table],
+  );
   return rows[0]?.run_id ?? null;
 }
 
@@ -38,13 +41,19 @@ describe('incremental planning and the table lease, against MariaDB and PostgreS
     pair = await openPair();
     for (const table of [USERS, PLAIN, TWO, NO_KEY]) await dropTables(pair, table);
     await seedUsers(pair.source, { table: USERS, rows: 1_200 });
-    await pair.source.promise().query(`CREATE TABLE ${PLAIN} (id INT PRIMARY KEY, v INT NOT NULL, seen TIMESTAMP NULL)`);
+    await pair.source
+      .promise()
+      .query(`CREATE TABLE ${PLAIN} (id INT PRIMARY KEY, v INT NOT NULL, seen TIMESTAMP NULL)`);
     await pair.source.promise().query(
       `CREATE TABLE ${TWO} (id INT PRIMARY KEY,
          touched TIMESTAMP NULL ON UPDATE CURRENT_TIMESTAMP,
          modified DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3) ON UPDATE CURRENT_TIMESTAMP(3))`,
     );
-    await pair.source.promise().query(`CREATE TABLE ${NO_KEY} (id INT PRIMARY KEY, updated_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP ON UPDATE CURRENT_TIMESTAMP)`);
+    await pair.source
+      .promise()
+      .query(
+        `CREATE TABLE ${NO_KEY} (id INT PRIMARY KEY, updated_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP ON UPDATE CURRENT_TIMESTAMP)`,
+      );
     await pair.source.promise().query(`INSERT INTO ${NO_KEY} (id) VALUES (1), (2)`);
     await pair.target.query(`CREATE TABLE public.${NO_KEY} (id integer, updated_at timestamptz(0))`);
   });
@@ -57,7 +66,11 @@ describe('incremental planning and the table lease, against MariaDB and PostgreS
     const planned = await plan(planEvent({ mode: 'incremental' }), pair, DEFAULTS);
     assert.deepEqual(planned.changes, { column: 'updated_at', since: null });
     assert.equal(planned.ranges.length, 3);
-    for (const range of planned.ranges) await copyAndVerify({ runId: planned.runId, table: USERS, range, changes: planned.changes, policies: planned.policies }, pair);
+    for (const range of planned.ranges)
+      await copyAndVerify(
+        { runId: planned.runId, table: USERS, range, changes: planned.changes, policies: planned.policies },
+        pair,
+      );
     const summary = await summarize({ runId: planned.runId }, pair.target);
     assert.equal(summary.rows, 1_200);
     assert.match(summary.watermark!, /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{6}$/);
@@ -82,7 +95,8 @@ describe('incremental planning and the table lease, against MariaDB and PostgreS
     // Nothing above took the table: a full run plans at once.
     const planned = await plan(planEvent({ table: PLAIN }), pair, DEFAULTS);
     assert.equal(planned.changes, null);
-    for (const range of planned.ranges) await copyAndVerify({ runId: planned.runId, table: PLAIN, range, policies: planned.policies }, pair);
+    for (const range of planned.ranges)
+      await copyAndVerify({ runId: planned.runId, table: PLAIN, range, policies: planned.policies }, pair);
     const summary = await summarize({ runId: planned.runId }, pair.target);
     assert.equal(summary.status, 'succeeded');
     assert.equal(summary.watermark, null);
@@ -93,7 +107,11 @@ describe('incremental planning and the table lease, against MariaDB and PostgreS
       name: 'SchemaError',
       message: /several columns set on update \(touched, modified\): name the one to compare in "changeColumn"/,
     });
-    const planned = await plan(planEvent({ table: TWO, mode: 'incremental', changeColumn: 'modified' }), pair, DEFAULTS);
+    const planned = await plan(
+      planEvent({ table: TWO, mode: 'incremental', changeColumn: 'modified' }),
+      pair,
+      DEFAULTS,
+    );
     assert.deepEqual(planned.changes, { column: 'modified', since: null });
     assert.deepEqual(planned.ranges, []);
     await summarize({ runId: planned.runId }, pair.target);
@@ -109,20 +127,30 @@ describe('incremental planning and the table lease, against MariaDB and PostgreS
 
   test('a run whose expired lease was taken over writes nothing more, and its end leaves the new holder alone', async () => {
     const stale = await plan(planEvent({}), pair, DEFAULTS);
-    await assert.rejects(plan(planEvent({}), pair, DEFAULTS), { name: 'RunInProgressError', message: new RegExp(`by run ${stale.runId}`) });
+    await assert.rejects(plan(planEvent({}), pair, DEFAULTS), {
+      name: 'RunInProgressError',
+      message: new RegExp(`by run ${stale.runId}`),
+    });
     // The stale run stops renewing (its process died) until its lease runs out.
-    await pair.target.query("UPDATE migration.leases SET expires_at = clock_timestamp() - interval '1 second' WHERE table_name = $1", [USERS]);
+    await pair.target.query(
+      "UPDATE migration.leases SET expires_at = clock_timestamp() - interval '1 second' WHERE table_name = $1",
+      [USERS],
+    );
     const fresh = await plan(planEvent({}), pair, DEFAULTS);
     assert.equal(await leaseHolder(pair, USERS), fresh.runId);
 
     await pair.source.promise().query(`UPDATE ${USERS} SET name = 'written by the stale run?' WHERE id = 1`);
     const before = (await readBothSides(pair, USERS)).target;
-    await assert.rejects(copyRange({ runId: stale.runId, table: USERS, range: stale.ranges[0]!, policies: stale.policies }, pair), { name: 'LeaseLostError' });
+    await assert.rejects(
+      copyRange({ runId: stale.runId, table: USERS, range: stale.ranges[0]!, policies: stale.policies }, pair),
+      { name: 'LeaseLostError' },
+    );
     assert.deepEqual((await readBothSides(pair, USERS)).target, before);
     await assert.rejects(summarize({ runId: stale.runId }, pair.target), { name: 'RangesFailedError' });
     assert.equal(await leaseHolder(pair, USERS), fresh.runId);
 
-    for (const range of fresh.ranges) await copyAndVerify({ runId: fresh.runId, table: USERS, range, policies: fresh.policies }, pair);
+    for (const range of fresh.ranges)
+      await copyAndVerify({ runId: fresh.runId, table: USERS, range, policies: fresh.policies }, pair);
     await summarize({ runId: fresh.runId }, pair.target);
     const both = await readBothSides(pair, USERS);
     assert.deepEqual(both.target, both.source);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { inspect } from 'node:util';
 import { after, before, test } from 'node:test';
+import { inspect } from 'node:util';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import { endpointFromUrl, openSource, openTarget } from '../../functions/core/connections.js';
@@ -16,7 +16,8 @@ const secretsManager = mockClient(SecretsManagerClient);
 const saved = { ...process.env };
 
 before(() => {
-  for (const key of ['SOURCE_URL', 'TARGET_URL', 'SOURCE_TLS', 'TARGET_TLS', 'SOURCE_HOST', 'TARGET_HOST']) delete process.env[key];
+  for (const key of ['SOURCE_URL', 'TARGET_URL', 'SOURCE_TLS', 'TARGET_TLS', 'SOURCE_HOST', 'TARGET_HOST'])
+    delete process.env[key];
 });
 after(() => {
   process.env = saved;
@@ -27,7 +28,10 @@ after(() => {
 async function captured(run: () => Promise<unknown>): Promise<{ output: string; thrown: unknown }> {
   const chunks: string[] = [];
   const writes = { out: process.stdout.write, err: process.stderr.write };
-  const capture = (chunk: unknown) => (chunks.push(String(chunk)), true);
+  const capture = (chunk: unknown) => {
+    chunks.push(String(chunk));
+    return true;
+  };
   process.stdout.write = capture as typeof process.stdout.write;
   process.stderr.write = capture as typeof process.stderr.write;
   let thrown: unknown;
@@ -58,14 +62,26 @@ function useSecrets(secrets: { source: string; target: string }): void {
 }
 
 // The middleware fills in `connections`; the rest of Lambda's context is not read.
-const lambdaContext = { functionName: 'Plan', awsRequestId: randomUUID(), getRemainingTimeInMillis: () => 60_000 } as unknown as ConnectionPairContext;
+const lambdaContext = {
+  functionName: 'Plan',
+  awsRequestId: randomUUID(),
+  getRemainingTimeInMillis: () => 60_000,
+} as unknown as ConnectionPairContext;
 
 test('a handler whose secrets hold a wrong password fails without the password in its error or its output', async () => {
   const rdsSecret = (endpoint: typeof source) =>
-    JSON.stringify({ host: endpoint.host, port: endpoint.port, username: 'secret_nobody', password: PASSWORD, dbname: endpoint.database });
+    JSON.stringify({
+      host: endpoint.host,
+      port: endpoint.port,
+      username: 'secret_nobody',
+      password: PASSWORD,
+      dbname: endpoint.database,
+    });
   useSecrets({ source: rdsSecret(source), target: rdsSecret(target) });
   const { handler } = await import('../../functions/plan/handler.js');
-  const { output, thrown } = await captured(() => handler({ input: {}, runId: 'run-secrets', execution: 'arn:local' }, lambdaContext));
+  const { output, thrown } = await captured(() =>
+    handler({ input: {}, runId: 'run-secrets', execution: 'arn:local' }, lambdaContext),
+  );
 
   assert.ok(thrown instanceof Error, 'the handler fails');
   assert.match((thrown as Error).message, /secret_nobody/, 'the error says who failed to log in');

@@ -4,10 +4,10 @@ import type { ConnectionPair } from '../../functions/core/connections.js';
 import { copyRange } from '../../functions/core/copy-range.js';
 import { quoteMysql, quotePg } from '../../functions/core/identifiers.js';
 import { summarizeRun } from '../../functions/core/ledger.js';
-import { summarize } from '../../functions/core/summarize.js';
-import { plan, type PlanResult } from '../../functions/core/plan.js';
-import { verifyRange } from '../../functions/core/verify-range.js';
+import { type PlanResult, plan } from '../../functions/core/plan.js';
 import type { Policies } from '../../functions/core/policies.js';
+import { summarize } from '../../functions/core/summarize.js';
+import { verifyRange } from '../../functions/core/verify-range.js';
 import { closePair, dropTables, openPair } from '../support/databases.js';
 
 /** One value of the corpus: the SQL that stores it, the text MySQL prints for it, the text PostgreSQL prints once copied. */
@@ -19,7 +19,11 @@ const same = (sql: string, text: string): Cell => [sql, text, text];
 const str = (text: string): Cell => same(quote(text), text);
 const num = (text: string): Cell => same(text, text);
 const quote = (text: string) => `'${text.replace(/\\/g, '\\\\').replace(/'/g, "''").replace(/\0/g, '\\0')}'`;
-const hex = (bytes: Buffer): Cell => [bytes.length ? `X'${bytes.toString('hex')}'` : "''", bytes.toString('hex'), `\\x${bytes.toString('hex')}`];
+const hex = (bytes: Buffer): Cell => [
+  bytes.length ? `X'${bytes.toString('hex')}'` : "''",
+  bytes.toString('hex'),
+  `\\x${bytes.toString('hex')}`,
+];
 
 const ALL_BYTES = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
 const EMOJI_20 = '😀'.repeat(20);
@@ -31,23 +35,70 @@ const DECIMAL_65_30 = `${'9'.repeat(35)}.${'9'.repeat(30)}`;
  */
 const CORPUS: Record<string, { ddl: string; pgType: string; rows: Cell[] }> = {
   ti: { ddl: 'TINYINT', pgType: 'smallint', rows: [num('-128'), num('127'), NULL, num('0'), num('1'), num('-1')] },
-  tiu: { ddl: 'TINYINT UNSIGNED', pgType: 'smallint', rows: [num('0'), num('255'), NULL, num('7'), num('1'), num('128')] },
+  tiu: {
+    ddl: 'TINYINT UNSIGNED',
+    pgType: 'smallint',
+    rows: [num('0'), num('255'), NULL, num('7'), num('1'), num('128')],
+  },
   si: { ddl: 'SMALLINT', pgType: 'smallint', rows: [num('-32768'), num('32767'), NULL, num('0'), num('1'), num('-1')] },
-  siu: { ddl: 'SMALLINT UNSIGNED', pgType: 'integer', rows: [num('0'), num('65535'), NULL, num('0'), num('1'), num('32768')] },
-  mi: { ddl: 'MEDIUMINT', pgType: 'integer', rows: [num('-8388608'), num('8388607'), NULL, num('0'), num('1'), num('-1')] },
-  miu: { ddl: 'MEDIUMINT UNSIGNED', pgType: 'integer', rows: [num('0'), num('16777215'), NULL, num('0'), num('1'), num('2')] },
-  i: { ddl: 'INT', pgType: 'integer', rows: [num('-2147483648'), num('2147483647'), NULL, num('0'), num('1'), num('-1')] },
-  iu: { ddl: 'INT UNSIGNED', pgType: 'bigint', rows: [num('0'), num('4294967295'), NULL, num('0'), num('1'), num('2147483648')] },
-  bi: { ddl: 'BIGINT', pgType: 'bigint', rows: [num('-9223372036854775808'), num('9223372036854775807'), NULL, num('0'), num('1'), num('-1')] },
-  biu: { ddl: 'BIGINT UNSIGNED', pgType: 'numeric(20,0)', rows: [num('0'), num('18446744073709551615'), NULL, num('0'), num('1'), num('9223372036854775808')] },
+  siu: {
+    ddl: 'SMALLINT UNSIGNED',
+    pgType: 'integer',
+    rows: [num('0'), num('65535'), NULL, num('0'), num('1'), num('32768')],
+  },
+  mi: {
+    ddl: 'MEDIUMINT',
+    pgType: 'integer',
+    rows: [num('-8388608'), num('8388607'), NULL, num('0'), num('1'), num('-1')],
+  },
+  miu: {
+    ddl: 'MEDIUMINT UNSIGNED',
+    pgType: 'integer',
+    rows: [num('0'), num('16777215'), NULL, num('0'), num('1'), num('2')],
+  },
+  i: {
+    ddl: 'INT',
+    pgType: 'integer',
+    rows: [num('-2147483648'), num('2147483647'), NULL, num('0'), num('1'), num('-1')],
+  },
+  iu: {
+    ddl: 'INT UNSIGNED',
+    pgType: 'bigint',
+    rows: [num('0'), num('4294967295'), NULL, num('0'), num('1'), num('2147483648')],
+  },
+  bi: {
+    ddl: 'BIGINT',
+    pgType: 'bigint',
+    rows: [num('-9223372036854775808'), num('9223372036854775807'), NULL, num('0'), num('1'), num('-1')],
+  },
+  biu: {
+    ddl: 'BIGINT UNSIGNED',
+    pgType: 'numeric(20,0)',
+    rows: [num('0'), num('18446744073709551615'), NULL, num('0'), num('1'), num('9223372036854775808')],
+  },
   // ZEROFILL pads the printed number; the number is the value.
-  zf: { ddl: 'INT(5) UNSIGNED ZEROFILL', pgType: 'bigint', rows: [['42', '00042', '42'], num('4294967295'), NULL, ['0', '00000', '0'], ['1', '00001', '1'], num('123456')] },
+  zf: {
+    ddl: 'INT(5) UNSIGNED ZEROFILL',
+    pgType: 'bigint',
+    rows: [['42', '00042', '42'], num('4294967295'), NULL, ['0', '00000', '0'], ['1', '00001', '1'], num('123456')],
+  },
   dec65: {
     ddl: 'DECIMAL(65,30)',
     pgType: 'numeric(65,30)',
-    rows: [num(`-${DECIMAL_65_30}`), num(DECIMAL_65_30), NULL, num(`0.${'0'.repeat(29)}1`), ['0', `0.${'0'.repeat(30)}`, `0.${'0'.repeat(30)}`], num(`-0.${'0'.repeat(29)}1`)],
+    rows: [
+      num(`-${DECIMAL_65_30}`),
+      num(DECIMAL_65_30),
+      NULL,
+      num(`0.${'0'.repeat(29)}1`),
+      ['0', `0.${'0'.repeat(30)}`, `0.${'0'.repeat(30)}`],
+      num(`-0.${'0'.repeat(29)}1`),
+    ],
   },
-  dec2: { ddl: 'DECIMAL(10,2)', pgType: 'numeric(10,2)', rows: [num('-99999999.99'), num('99999999.99'), NULL, num('0.01'), ['0', '0.00', '0.00'], num('-0.50')] },
+  dec2: {
+    ddl: 'DECIMAL(10,2)',
+    pgType: 'numeric(10,2)',
+    rows: [num('-99999999.99'), num('99999999.99'), NULL, num('0.01'), ['0', '0.00', '0.00'], num('-0.50')],
+  },
   // MySQL prints FLOAT rounded to 6 digits; the float itself must arrive.
   fl: {
     ddl: 'FLOAT',
@@ -73,12 +124,27 @@ const CORPUS: Record<string, { ddl: string; pgType: string; rows: Cell[] }> = {
       num('5e-324'),
     ],
   },
-  flag: { ddl: 'TINYINT(1)', pgType: 'boolean', rows: [['0', '0', 'f'], ['1', '1', 't'], NULL, ['1', '1', 't'], ['0', '0', 'f'], NULL] },
-  b1: { ddl: 'BIT(1)', pgType: 'boolean', rows: [["b'0'", '00', 'f'], ["b'1'", '01', 't'], NULL, ["b'1'", '01', 't'], ["b'0'", '00', 'f'], NULL] },
+  flag: {
+    ddl: 'TINYINT(1)',
+    pgType: 'boolean',
+    rows: [['0', '0', 'f'], ['1', '1', 't'], NULL, ['1', '1', 't'], ['0', '0', 'f'], NULL],
+  },
+  b1: {
+    ddl: 'BIT(1)',
+    pgType: 'boolean',
+    rows: [["b'0'", '00', 'f'], ["b'1'", '01', 't'], NULL, ["b'1'", '01', 't'], ["b'0'", '00', 'f'], NULL],
+  },
   b10: {
     ddl: 'BIT(10)',
     pgType: 'bit(10)',
-    rows: [["b'0000000001'", '0001', '0000000001'], ["b'1111111111'", '03ff', '1111111111'], NULL, ["b'1000000000'", '0200', '1000000000'], ["b'0'", '0000', '0000000000'], NULL],
+    rows: [
+      ["b'0000000001'", '0001', '0000000001'],
+      ["b'1111111111'", '03ff', '1111111111'],
+      NULL,
+      ["b'1000000000'", '0200', '1000000000'],
+      ["b'0'", '0000', '0000000000'],
+      NULL,
+    ],
   },
   b64: {
     ddl: 'BIT(64)',
@@ -154,7 +220,11 @@ const CORPUS: Record<string, { ddl: string; pgType: string; rows: Cell[] }> = {
       NULL,
     ],
   },
-  t: { ddl: 'TIME', pgType: 'interval(0)', rows: [str('-838:59:59'), str('838:59:59'), NULL, str('00:00:00'), str('-00:00:01'), str('24:00:00')] },
+  t: {
+    ddl: 'TIME',
+    pgType: 'interval(0)',
+    rows: [str('-838:59:59'), str('838:59:59'), NULL, str('00:00:00'), str('-00:00:01'), str('24:00:00')],
+  },
   t6: {
     ddl: 'TIME(6)',
     pgType: 'interval(6)',
@@ -167,28 +237,78 @@ const CORPUS: Record<string, { ddl: string; pgType: string; rows: Cell[] }> = {
       NULL,
     ],
   },
-  y: { ddl: 'YEAR', pgType: 'smallint', rows: [num('1901'), num('2155'), NULL, num('2000'), ['0', '0000', null], num('1999')] },
+  y: {
+    ddl: 'YEAR',
+    pgType: 'smallint',
+    rows: [num('1901'), num('2155'), NULL, num('2000'), ['0', '0000', null], num('1999')],
+  },
   // MySQL drops CHAR's trailing spaces when it reads the value.
-  c: { ddl: 'CHAR(5)', pgType: 'character varying(5)', rows: [str(''), str('abcde'), NULL, ["'ab  '", 'ab', 'ab'], str('😀'), str('é')] },
-  vc: { ddl: 'VARCHAR(20)', pgType: 'character varying(20)', rows: [str(''), str(EMOJI_20), NULL, str(' sp '), str('x'), str('\\N')] },
+  c: {
+    ddl: 'CHAR(5)',
+    pgType: 'character varying(5)',
+    rows: [str(''), str('abcde'), NULL, ["'ab  '", 'ab', 'ab'], str('😀'), str('é')],
+  },
+  vc: {
+    ddl: 'VARCHAR(20)',
+    pgType: 'character varying(20)',
+    rows: [str(''), str(EMOJI_20), NULL, str(' sp '), str('x'), str('\\N')],
+  },
   txt: {
     ddl: 'TEXT',
     pgType: 'text',
     rows: [str(''), str('tab\there\nnew\\line\\N\rcr'), NULL, str('\\N'), str('NULL'), str('𝄞 🚀 中文 עברית')],
   },
-  lat: { ddl: 'VARCHAR(40) CHARACTER SET latin1', pgType: 'character varying(40)', rows: [str(''), str('café ñ ü ß ÿ ¤ µ € Æ'), NULL, str('Ærø'), str('x'), NULL] },
-  mb3: { ddl: 'VARCHAR(20) CHARACTER SET utf8mb3', pgType: 'character varying(20)', rows: [str(''), str('Ωmega ✓ ☃'), NULL, str('ü'), str('x'), NULL] },
+  lat: {
+    ddl: 'VARCHAR(40) CHARACTER SET latin1',
+    pgType: 'character varying(40)',
+    rows: [str(''), str('café ñ ü ß ÿ ¤ µ € Æ'), NULL, str('Ærø'), str('x'), NULL],
+  },
+  mb3: {
+    ddl: 'VARCHAR(20) CHARACTER SET utf8mb3',
+    pgType: 'character varying(20)',
+    rows: [str(''), str('Ωmega ✓ ☃'), NULL, str('ü'), str('x'), NULL],
+  },
   // BINARY(n) pads with zero bytes, and they are part of the value.
   bin: {
     ddl: 'BINARY(4)',
     pgType: 'bytea',
-    rows: [hex(Buffer.alloc(4)), ["'ab'", '61620000', '\\x61620000'], NULL, hex(Buffer.from('ff000000', 'hex')), hex(Buffer.from('00000001', 'hex')), NULL],
+    rows: [
+      hex(Buffer.alloc(4)),
+      ["'ab'", '61620000', '\\x61620000'],
+      NULL,
+      hex(Buffer.from('ff000000', 'hex')),
+      hex(Buffer.from('00000001', 'hex')),
+      NULL,
+    ],
   },
-  vbin: { ddl: 'VARBINARY(300)', pgType: 'bytea', rows: [hex(Buffer.alloc(0)), hex(ALL_BYTES), NULL, hex(Buffer.alloc(2)), hex(Buffer.from('\\N')), NULL] },
-  blb: { ddl: 'BLOB', pgType: 'bytea', rows: [hex(Buffer.alloc(0)), hex(Buffer.concat([ALL_BYTES, Buffer.alloc(3)])), NULL, hex(Buffer.from('00ff0000', 'hex')), NULL, NULL] },
+  vbin: {
+    ddl: 'VARBINARY(300)',
+    pgType: 'bytea',
+    rows: [hex(Buffer.alloc(0)), hex(ALL_BYTES), NULL, hex(Buffer.alloc(2)), hex(Buffer.from('\\N')), NULL],
+  },
+  blb: {
+    ddl: 'BLOB',
+    pgType: 'bytea',
+    rows: [
+      hex(Buffer.alloc(0)),
+      hex(Buffer.concat([ALL_BYTES, Buffer.alloc(3)])),
+      NULL,
+      hex(Buffer.from('00ff0000', 'hex')),
+      NULL,
+      NULL,
+    ],
+  },
   // Non-strict MySQL stores '' for a label the ENUM does not have (row 4); kept by default, and counted.
-  e: { ddl: "ENUM('a','b','c')", pgType: 'text', rows: [str('a'), str('c'), NULL, ["'zzz'", '', ''], str('b'), str('a')] },
-  st: { ddl: "SET('x','y','z')", pgType: 'text', rows: [str(''), str('x,y,z'), NULL, str('y'), ["'z,x'", 'x,z', 'x,z'], str('')] },
+  e: {
+    ddl: "ENUM('a','b','c')",
+    pgType: 'text',
+    rows: [str('a'), str('c'), NULL, ["'zzz'", '', ''], str('b'), str('a')],
+  },
+  st: {
+    ddl: "SET('x','y','z')",
+    pgType: 'text',
+    rows: [str(''), str('x,y,z'), NULL, str('y'), ["'z,x'", 'x,z', 'x,z'], str('')],
+  },
   j: {
     ddl: 'JSON',
     pgType: 'jsonb',
@@ -210,7 +330,11 @@ const CORPUS: Record<string, { ddl: string; pgType: string; rows: Cell[] }> = {
 /** Generated columns: MySQL computes them, the target receives their values. */
 const GENERATED: Record<string, { ddl: string; pgType: string; rows: (string | null)[] }> = {
   gen: { ddl: 'INT AS (ti * 2) VIRTUAL', pgType: 'integer', rows: ['-256', '254', null, '0', '2', '-2'] },
-  gens: { ddl: "VARCHAR(30) AS (CONCAT(vc, '!')) STORED", pgType: 'character varying(30)', rows: ['!', `${EMOJI_20}!`, null, ' sp !', 'x!', '\\N!'] },
+  gens: {
+    ddl: "VARCHAR(30) AS (CONCAT(vc, '!')) STORED",
+    pgType: 'character varying(30)',
+    rows: ['!', `${EMOJI_20}!`, null, ' sp !', 'x!', '\\N!'],
+  },
 };
 
 const TABLE = 'typed_values';
@@ -223,13 +347,17 @@ const DEFAULTS = { table: TABLE, chunkRows: 100, concurrency: 1 };
 const BYTES = new Set(['b1', 'b10', 'b64', 'bin', 'vbin', 'blb']);
 
 /** The expected text of a column in a row: 1 as MySQL prints it, 2 as PostgreSQL prints it once copied. */
-const expected = (name: string, row: number, side: 1 | 2) => (name in CORPUS ? CORPUS[name]!.rows[row]![side] : GENERATED[name]!.rows[row]);
+const expected = (name: string, row: number, side: 1 | 2) =>
+  name in CORPUS ? CORPUS[name]!.rows[row]![side] : GENERATED[name]!.rows[row];
 
 async function sourceRows(pair: ConnectionPair, table: string, columns: string[]): Promise<(string | null)[][]> {
   const [rows] = await pair.source.promise().query({
     sql: `SELECT ${columns.map(quoteMysql).join(', ')} FROM ${quoteMysql(table)} ORDER BY id`,
     rowsAsArray: true,
-    typeCast: (field, next) => (BYTES.has(field.name) ? (field.buffer()?.toString('hex') ?? null) : field.type === 'NULL' ? next() : field.string('utf8')),
+    typeCast: (field, next) => {
+      if (BYTES.has(field.name)) return field.buffer()?.toString('hex') ?? null;
+      return field.type === 'NULL' ? next() : field.string('utf8');
+    },
   });
   return rows as (string | null)[][];
 }
@@ -254,10 +382,14 @@ async function targetColumnTypes(pair: ConnectionPair, table: string) {
 }
 
 async function ledgerRange(pair: ConnectionPair, runId: string, index: number) {
-  const { rows } = await pair.target.query<{ status: string; error: string | null; policy_counts: Record<string, number> | null }>(
-    'SELECT status, error, policy_counts FROM migration.ranges WHERE run_id = $1 AND range_index = $2',
-    [runId, index],
-  );
+  const { rows } = await pair.target.query<{
+    status: string;
+    error: string | null;
+    policy_counts: Record<string, number> | null;
+  }>('SELECT status, error, policy_counts FROM migration.ranges WHERE run_id = $1 AND range_index = $2', [
+    runId,
+    index,
+  ]);
   return rows[0]!;
 }
 
@@ -274,7 +406,11 @@ async function nonStrict<T>(pair: ConnectionPair, work: () => Promise<T>, mode =
 let runs = 0;
 const runId = (name: string) => `typed-${name}-${process.pid}-${++runs}`;
 
-async function planRun(pair: ConnectionPair, table: string, input: { chunkRows?: number; policies?: Partial<Policies> } = {}): Promise<PlanResult> {
+async function planRun(
+  pair: ConnectionPair,
+  table: string,
+  input: { chunkRows?: number; policies?: Partial<Policies> } = {},
+): Promise<PlanResult> {
   const id = runId(table);
   return plan({ input: { table, ...input }, runId: id, execution: `local:${id}` }, pair, DEFAULTS);
 }
@@ -299,8 +435,13 @@ describe('every MySQL type arrives in PostgreSQL with the same meaning', () => {
       ...Object.entries(GENERATED).map(([name, column]) => `${quoteMysql(name)} ${column.ddl}`),
     ];
     await pair.source.promise().query(`CREATE TABLE ${TABLE} (${ddl.join(', ')}) DEFAULT CHARSET=utf8mb4`);
-    const values = Array.from({ length: ROWS }, (_, row) => `(${[row + 1, ...COLUMNS.map((name) => CORPUS[name]!.rows[row]![0])].join(', ')})`);
-    await nonStrict(pair, () => pair.source.promise().query(`INSERT INTO ${TABLE} (id, ${COLUMNS.join(', ')}) VALUES ${values.join(', ')}`));
+    const values = Array.from(
+      { length: ROWS },
+      (_, row) => `(${[row + 1, ...COLUMNS.map((name) => CORPUS[name]!.rows[row]![0])].join(', ')})`,
+    );
+    await nonStrict(pair, () =>
+      pair.source.promise().query(`INSERT INTO ${TABLE} (id, ${COLUMNS.join(', ')}) VALUES ${values.join(', ')}`),
+    );
     planned = await planRun(pair, TABLE);
   });
   after(async () => {
@@ -336,7 +477,10 @@ describe('every MySQL type arrives in PostgreSQL with the same meaning', () => {
   });
 
   test('CopyRange writes each value as PostgreSQL text that means the same, and counts what the policies did', async () => {
-    const result = await copyRange({ runId: planned.runId, table: TABLE, range: planned.ranges[0]!, policies: planned.policies }, pair);
+    const result = await copyRange(
+      { runId: planned.runId, table: TABLE, range: planned.ranges[0]!, policies: planned.policies },
+      pair,
+    );
     assert.equal(result.rows, ROWS);
     const rows = await targetRows(pair, TABLE, ALL_COLUMNS);
     for (let row = 0; row < ROWS; row++) {
@@ -351,7 +495,10 @@ describe('every MySQL type arrives in PostgreSQL with the same meaning', () => {
   });
 
   test("VerifyRange finds every value the same on both sides, the policies' NULLs included", async () => {
-    const result = await verifyRange({ runId: planned.runId, table: TABLE, range: planned.ranges[0]!, policies: planned.policies }, pair);
+    const result = await verifyRange(
+      { runId: planned.runId, table: TABLE, range: planned.ranges[0]!, policies: planned.policies },
+      pair,
+    );
     assert.equal(result.rows, ROWS);
   });
 });
@@ -379,7 +526,11 @@ describe('a value PostgreSQL cannot hold fails its range with the table, column,
     await pair.source.promise().query(`CREATE TABLE ${table} (
       id INT PRIMARY KEY, txt TEXT NULL, j JSON NULL, flag TINYINT(1) NULL, d DATE NULL,
       dnn DATETIME NOT NULL DEFAULT '2000-01-01 00:00:00', e ENUM('a','b') NULL)`);
-    await nonStrict(pair, () => pair.source.promise().query(`INSERT INTO ${table} VALUES ${ROWS_SQL.join(', ')}`), 'ALLOW_INVALID_DATES');
+    await nonStrict(
+      pair,
+      () => pair.source.promise().query(`INSERT INTO ${table} VALUES ${ROWS_SQL.join(', ')}`),
+      'ALLOW_INVALID_DATES',
+    );
   });
   after(async () => {
     await dropTables(pair, table);
@@ -399,8 +550,13 @@ describe('a value PostgreSQL cannot hold fails its range with the table, column,
       );
       outcomes.push(outcome);
       const ledger = await ledgerRange(pair, planned.runId, range.index);
-      if (typeof outcome === 'string') assert.deepEqual({ status: ledger.status, error: ledger.error }, { status: 'failed', error: outcome });
-      else assert.deepEqual({ status: ledger.status, counts: ledger.policy_counts }, { status: 'copied', counts: outcome });
+      if (typeof outcome === 'string')
+        assert.deepEqual({ status: ledger.status, error: ledger.error }, { status: 'failed', error: outcome });
+      else
+        assert.deepEqual(
+          { status: ledger.status, counts: ledger.policy_counts },
+          { status: 'copied', counts: outcome },
+        );
       // What a policy did to a value is what VerifyRange expects of it.
       if (typeof outcome !== 'string') await verifyRange(item, pair);
     }
@@ -408,7 +564,13 @@ describe('a value PostgreSQL cannot hold fails its range with the table, column,
     return { planned, outcomes };
   }
 
-  const counts = (changed: Partial<Record<string, number>> = {}) => ({ zeroDates: 0, nulBytes: 0, tinyint1: 0, emptyEnum: 0, ...changed });
+  const counts = (changed: Partial<Record<string, number>> = {}) => ({
+    zeroDates: 0,
+    nulBytes: 0,
+    tinyint1: 0,
+    emptyEnum: 0,
+    ...changed,
+  });
 
   test('with the default policies, each unrepresentable value fails its range and names table, column, key and reason', async () => {
     const { outcomes } = await copyEachRow({});
@@ -423,14 +585,25 @@ describe('a value PostgreSQL cannot hold fails its range with the table, column,
     ]);
     // The empty ENUM value is kept by default, and counted.
     assert.deepEqual(outcomes[6], counts({ emptyEnum: 1 }));
-    assert.equal(outcomes[7], 'ValueConversionError: typed_refused.j at key 8: JSON object has the key "a" twice: MariaDB reads the first, jsonb would keep only the last');
+    assert.equal(
+      outcomes[7],
+      'ValueConversionError: typed_refused.j at key 8: JSON object has the key "a" twice: MariaDB reads the first, jsonb would keep only the last',
+    );
     assert.deepEqual(await targetRows(pair, table, ['id', 'e']), [['7', '']]);
   });
 
   test('chosen policies strip NUL bytes and read tinyint(1) 2 as true, counting each; the run summary totals them', async () => {
-    const { planned, outcomes } = await copyEachRow({ nulBytes: 'strip', tinyint1: 'nonzero-true', zeroDates: 'fail', emptyEnum: 'fail' });
+    const { planned, outcomes } = await copyEachRow({
+      nulBytes: 'strip',
+      tinyint1: 'nonzero-true',
+      zeroDates: 'fail',
+      emptyEnum: 'fail',
+    });
     assert.deepEqual(outcomes.slice(0, 3), [counts({ nulBytes: 1 }), counts({ nulBytes: 1 }), counts({ tinyint1: 1 })]);
-    assert.match(String(outcomes[4]), /typed_refused\.dnn at key 5: zero date 0000-00-00 00:00:00 has no PostgreSQL equivalent \(zeroDates: fail\)/);
+    assert.match(
+      String(outcomes[4]),
+      /typed_refused\.dnn at key 5: zero date 0000-00-00 00:00:00 has no PostgreSQL equivalent \(zeroDates: fail\)/,
+    );
     assert.match(String(outcomes[6]), /typed_refused\.e at key 7: the empty ENUM value .* \(emptyEnum: fail\)/);
     assert.deepEqual(await targetRows(pair, table, ['id', 'txt', 'j', 'flag']), [
       ['1', 'ab', null, null],
@@ -440,7 +613,12 @@ describe('a value PostgreSQL cannot hold fails its range with the table, column,
       ['7', null, null, null],
     ]);
     const summary = await summarizeRun(pair.target, planned.runId);
-    assert.deepEqual(summary.policies, { zeroDates: 'fail', nulBytes: 'strip', tinyint1: 'nonzero-true', emptyEnum: 'fail' });
+    assert.deepEqual(summary.policies, {
+      zeroDates: 'fail',
+      nulBytes: 'strip',
+      tinyint1: 'nonzero-true',
+      emptyEnum: 'fail',
+    });
     assert.deepEqual(summary.policyCounts, counts({ nulBytes: 2, tinyint1: 1 }));
     assert.equal(summary.failed, 5);
   });
@@ -496,7 +674,9 @@ describe('Plan creates the target from the source, or checks an existing one bef
       'twice: generated column (`qty` * 2); its values are copied, its expression is not',
     ]);
     assert.deepEqual(
-      (await targetColumnTypes(pair, table)).map((c) => `${c.name} ${c.type}${c.notnull ? ' NOT NULL' : ''}${c.default ? ` DEFAULT ${c.default}` : ''}`),
+      (await targetColumnTypes(pair, table)).map(
+        (c) => `${c.name} ${c.type}${c.notnull ? ' NOT NULL' : ''}${c.default ? ` DEFAULT ${c.default}` : ''}`,
+      ),
       [
         'id integer NOT NULL',
         'qty integer NOT NULL DEFAULT 0',
@@ -522,7 +702,21 @@ describe('Plan creates the target from the source, or checks an existing one bef
       ],
     );
     // A row that takes every default in MySQL and one that takes every default in PostgreSQL hold the same constants.
-    const constants = ['qty', 'price', 'ratio', 'active', 'flag', 'mask', 'label', 'word', 'status', 'day', 'dur', 'yr', 'doc'];
+    const constants = [
+      'qty',
+      'price',
+      'ratio',
+      'active',
+      'flag',
+      'mask',
+      'label',
+      'word',
+      'status',
+      'day',
+      'dur',
+      'yr',
+      'doc',
+    ];
     await pair.source.promise().query(`INSERT INTO ${table} () VALUES ()`);
     await copyRange({ runId: planned.runId, table, range: planned.ranges[0]!, policies: planned.policies }, pair);
     await pair.target.query(`INSERT INTO public.${table} (id, created, updated) VALUES (2, now(), now())`);
@@ -533,10 +727,14 @@ describe('Plan creates the target from the source, or checks an existing one bef
 
   test('an existing target that cannot hold the source is refused column by column before anything is written', async () => {
     const table = 'typed_existing';
-    await pair.source.promise().query(
-      `CREATE TABLE ${table} (id INT PRIMARY KEY, amount DECIMAL(12,2) NOT NULL, name VARCHAR(50), born DATETIME(3) NOT NULL, n INT UNSIGNED)`,
+    await pair.source
+      .promise()
+      .query(
+        `CREATE TABLE ${table} (id INT PRIMARY KEY, amount DECIMAL(12,2) NOT NULL, name VARCHAR(50), born DATETIME(3) NOT NULL, n INT UNSIGNED)`,
+      );
+    await pair.target.query(
+      `CREATE TABLE public.${table} (id integer PRIMARY KEY, amount numeric(10,2), name varchar(20) NOT NULL, n integer, extra text NOT NULL)`,
     );
-    await pair.target.query(`CREATE TABLE public.${table} (id integer PRIMARY KEY, amount numeric(10,2), name varchar(20) NOT NULL, n integer, extra text NOT NULL)`);
     const runId = 'typed-existing-refused';
     await assert.rejects(plan({ input: { table }, runId, execution: 'x' }, pair, DEFAULTS), {
       name: 'SchemaError',
@@ -558,12 +756,27 @@ describe('Plan creates the target from the source, or checks an existing one bef
   test('an existing target with wider columns is accepted, and its nullable column takes a zero date as NULL', async () => {
     const table = 'typed_existing';
     await dropTables(pair, table);
-    await pair.source.promise().query(`CREATE TABLE ${table} (id INT PRIMARY KEY, amount DECIMAL(12,2) NOT NULL, name VARCHAR(50), born DATETIME(3) NOT NULL)`);
-    await nonStrict(pair, () => pair.source.promise().query(`INSERT INTO ${table} VALUES (1, 12.5, 'Zoë', '0000-00-00 00:00:00'), (2, -1, NULL, '2001-02-03 04:05:06.789')`));
-    await pair.target.query(`CREATE TABLE public.${table} (id bigint PRIMARY KEY, amount numeric, name text, born timestamp(6), note text)`);
+    await pair.source
+      .promise()
+      .query(
+        `CREATE TABLE ${table} (id INT PRIMARY KEY, amount DECIMAL(12,2) NOT NULL, name VARCHAR(50), born DATETIME(3) NOT NULL)`,
+      );
+    await nonStrict(pair, () =>
+      pair.source
+        .promise()
+        .query(
+          `INSERT INTO ${table} VALUES (1, 12.5, 'Zoë', '0000-00-00 00:00:00'), (2, -1, NULL, '2001-02-03 04:05:06.789')`,
+        ),
+    );
+    await pair.target.query(
+      `CREATE TABLE public.${table} (id bigint PRIMARY KEY, amount numeric, name text, born timestamp(6), note text)`,
+    );
     const planned = await planRun(pair, table);
     assert.deepEqual((await summarizeRun(pair.target, planned.runId)).schemaNotes, []);
-    const result = await copyRange({ runId: planned.runId, table, range: planned.ranges[0]!, policies: planned.policies }, pair);
+    const result = await copyRange(
+      { runId: planned.runId, table, range: planned.ranges[0]!, policies: planned.policies },
+      pair,
+    );
     await endRun(pair, planned.runId);
     assert.equal(result.policyCounts.zeroDates, 1);
     assert.deepEqual(await targetRows(pair, table, ['id', 'amount', 'name', 'born', 'note']), [
@@ -585,19 +798,26 @@ describe('Plan creates the target from the source, or checks an existing one bef
   });
 
   test("MariaDB's UUID, INET4 and INET6 arrive as uuid and inet", async (t) => {
-    const [[{ version }]] = (await pair.source.promise().query('SELECT VERSION() AS version')) as unknown as [[{ version: string }]];
+    const [[{ version }]] = (await pair.source.promise().query('SELECT VERSION() AS version')) as unknown as [
+      [{ version: string }],
+    ];
     if (!/mariadb/i.test(version)) return t.skip('the source is not MariaDB');
     const table = 'typed_mariadb';
     await pair.source.promise().query(`CREATE TABLE ${table} (id INT PRIMARY KEY, u UUID, ip4 INET4, ip6 INET6)`);
-    await pair.source.promise().query(
-      `INSERT INTO ${table} VALUES (1, '123e4567-e89b-12d3-a456-426614174000', '192.168.0.1', '::ffff:1.2.3.4'), (2, NULL, '0.0.0.0', '2001:db8::1')`,
-    );
+    await pair.source
+      .promise()
+      .query(
+        `INSERT INTO ${table} VALUES (1, '123e4567-e89b-12d3-a456-426614174000', '192.168.0.1', '::ffff:1.2.3.4'), (2, NULL, '0.0.0.0', '2001:db8::1')`,
+      );
     const planned = await planRun(pair, table);
     const item = { runId: planned.runId, table, range: planned.ranges[0]!, policies: planned.policies };
     await copyRange(item, pair);
     assert.equal((await verifyRange(item, pair)).rows, 2);
     await endRun(pair, planned.runId);
-    assert.deepEqual((await targetColumnTypes(pair, table)).map((c) => c.type), ['integer', 'uuid', 'inet', 'inet']);
+    assert.deepEqual(
+      (await targetColumnTypes(pair, table)).map((c) => c.type),
+      ['integer', 'uuid', 'inet', 'inet'],
+    );
     assert.deepEqual(await targetRows(pair, table, ['u', 'ip4', 'ip6']), [
       ['123e4567-e89b-12d3-a456-426614174000', '192.168.0.1', '::ffff:1.2.3.4'],
       [null, '0.0.0.0', '2001:db8::1'],

@@ -3,11 +3,11 @@ import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, mock, test } from 'node:test';
 import type { ConnectionPair } from '../../functions/core/connections.js';
 import { copyRange } from '../../functions/core/copy-range.js';
-import { plan, type PlanResult } from '../../functions/core/plan.js';
+import { type PlanResult, plan } from '../../functions/core/plan.js';
 import { summarize } from '../../functions/core/summarize.js';
 import { verifyRange } from '../../functions/core/verify-range.js';
-import { handler as verifyRangeHandler } from '../../functions/verify-range/handler.js';
 import { metrics } from '../../functions/middleware/observability.js';
+import { handler as verifyRangeHandler } from '../../functions/verify-range/handler.js';
 import { seededId, seedUsers } from '../../infra/local/seed.js';
 import { closePair, dropTables, openConnectionCounts, openPair, SOURCE_URL, TARGET_URL } from '../support/databases.js';
 
@@ -27,7 +27,13 @@ describe('VerifyRange against MariaDB and PostgreSQL', () => {
       'SELECT status, rows::int AS rows, verification, checksum, error FROM migration.ranges WHERE run_id = $1 AND range_index = 1',
       [planned.runId],
     );
-    return rows[0] as { status: string; rows: number; verification: string | null; checksum: string | null; error: string | null };
+    return rows[0] as {
+      status: string;
+      rows: number;
+      verification: string | null;
+      checksum: string | null;
+      error: string | null;
+    };
   }
 
   async function assertMismatch(pattern: RegExp) {
@@ -40,7 +46,12 @@ describe('VerifyRange against MariaDB and PostgreSQL', () => {
     assert.equal(ledger.status, 'failed');
     assert.equal(ledger.verification, 'mismatch');
     assert.equal(ledger.checksum, null);
-    assert.match(ledger.error!, new RegExp(`^VerificationMismatchError: ${TABLE} range \\[${key(0)}, ${key(1_000)}\\) differs: .*${pattern.source}`));
+    assert.match(
+      ledger.error!,
+      new RegExp(
+        `^VerificationMismatchError: ${TABLE} range \\[${key(0)}, ${key(1_000)}\\) differs: .*${pattern.source}`,
+      ),
+    );
   }
 
   before(async () => {
@@ -63,19 +74,31 @@ describe('VerifyRange against MariaDB and PostgreSQL', () => {
     const result = await verifyRange(item(), pair);
     assert.equal(result.rows, 1_000);
     assert.match(result.checksum, /^[0-9a-f]{64}$/);
-    assert.deepEqual(await ledgerRange(), { status: 'copied', rows: 1_000, verification: 'verified', checksum: result.checksum, error: null });
+    assert.deepEqual(await ledgerRange(), {
+      status: 'copied',
+      rows: 1_000,
+      verification: 'verified',
+      checksum: result.checksum,
+      error: null,
+    });
     // The same rows give the same checksum.
     assert.equal((await verifyRange(item(), pair)).checksum, result.checksum);
   });
 
   test('one changed value is named by column, key and both values', async () => {
     await pair.target.query(`UPDATE public.${TABLE} SET name = 'Mallory' WHERE id = $1`, [key(10)]);
-    await assertMismatch(new RegExp(`0 missing, 0 extra, 1 changed; column name at key ${key(10)}: source "User 1010", target "Mallory"`));
+    await assertMismatch(
+      new RegExp(`0 missing, 0 extra, 1 changed; column name at key ${key(10)}: source "User 1010", target "Mallory"`),
+    );
   });
 
   test('a row missing from the target is named by its key', async () => {
     await pair.target.query(`DELETE FROM public.${TABLE} WHERE id = $1`, [key(500)]);
-    await assertMismatch(new RegExp(`1000 source rows, 999 target rows: 1 missing, 0 extra, 0 changed; key ${key(500)} is missing from the target`));
+    await assertMismatch(
+      new RegExp(
+        `1000 source rows, 999 target rows: 1 missing, 0 extra, 0 changed; key ${key(500)} is missing from the target`,
+      ),
+    );
   });
 
   test('a row the source does not have is named by its key', async () => {
@@ -85,12 +108,20 @@ describe('VerifyRange against MariaDB and PostgreSQL', () => {
       `INSERT INTO public.${TABLE} SELECT $1::numeric, email, name, created_at, updated_at, is_active, balance, status, bio FROM public.${TABLE} WHERE id = $2`,
       [extra, key(0)],
     );
-    await assertMismatch(new RegExp(`1000 source rows, 1001 target rows: 0 missing, 1 extra, 0 changed; key ${extra} is in the target but not in the source`));
+    await assertMismatch(
+      new RegExp(
+        `1000 source rows, 1001 target rows: 0 missing, 1 extra, 0 changed; key ${extra} is in the target but not in the source`,
+      ),
+    );
   });
 
   test('a timestamp shifted by an hour is caught', async () => {
-    await pair.target.query(`UPDATE public.${TABLE} SET updated_at = updated_at + interval '1 hour' WHERE id = $1`, [key(20)]);
-    const [[{ updated_at: original }]] = (await pair.source.promise().query(`SELECT updated_at FROM ${TABLE} WHERE id = ?`, [key(20)])) as unknown as [[{ updated_at: string }]];
+    await pair.target.query(`UPDATE public.${TABLE} SET updated_at = updated_at + interval '1 hour' WHERE id = $1`, [
+      key(20),
+    ]);
+    const [[{ updated_at: original }]] = (await pair.source
+      .promise()
+      .query(`SELECT updated_at FROM ${TABLE} WHERE id = ?`, [key(20)])) as unknown as [[{ updated_at: string }]];
     const hour = Number(original.slice(11, 13));
     const shifted = `${original.slice(0, 11)}${String(hour + 1).padStart(2, '0')}${original.slice(13)}`;
     await assertMismatch(new RegExp(`column updated_at at key ${key(20)}: source "${original}", target "${shifted}"`));
@@ -185,12 +216,24 @@ describe('VerifyRange in incremental runs and while the source changes', () => {
   /** Plans a run and copies every range, as the workflow does before VerifyRange. */
   async function copyRun(input: Record<string, unknown>): Promise<PlanResult> {
     const runId = `verify-live-${process.pid}-${++runs}`;
-    const planned = await plan({ input: { table: LIVE, chunkRows: 500, ...input }, runId, execution: `local:${runId}` }, pair, DEFAULTS);
-    for (const range of planned.ranges) await copyRange({ runId, table: LIVE, range, changes: planned.changes, policies: planned.policies }, pair);
+    const planned = await plan(
+      { input: { table: LIVE, chunkRows: 500, ...input }, runId, execution: `local:${runId}` },
+      pair,
+      DEFAULTS,
+    );
+    for (const range of planned.ranges)
+      await copyRange({ runId, table: LIVE, range, changes: planned.changes, policies: planned.policies }, pair);
     return planned;
   }
   const verifyAll = (planned: PlanResult) =>
-    Promise.all(planned.ranges.map((range) => verifyRange({ runId: planned.runId, table: LIVE, range, changes: planned.changes, policies: planned.policies }, pair)));
+    Promise.all(
+      planned.ranges.map((range) =>
+        verifyRange(
+          { runId: planned.runId, table: LIVE, range, changes: planned.changes, policies: planned.policies },
+          pair,
+        ),
+      ),
+    );
 
   before(async () => {
     pair = await openPair();
@@ -209,44 +252,81 @@ describe('VerifyRange in incremental runs and while the source changes', () => {
   test("an incremental run proves its changed rows and leaves alone the target's rows it did not touch", async () => {
     // Rows the source deleted stay in the target until a full run: not a difference here.
     await pair.source.promise().query(`DELETE FROM ${LIVE} WHERE id = ?`, [seededId(10, ROWS_LIVE)]);
-    await pair.source.promise().query(`UPDATE ${LIVE} SET name = 'renamed' WHERE id IN (?, ?)`, [seededId(20, ROWS_LIVE), seededId(900, ROWS_LIVE)]);
+    await pair.source
+      .promise()
+      .query(`UPDATE ${LIVE} SET name = 'renamed' WHERE id IN (?, ?)`, [
+        seededId(20, ROWS_LIVE),
+        seededId(900, ROWS_LIVE),
+      ]);
     // Changed rows carry a change time before the next run's Plan.
     await new Promise((resolve) => setTimeout(resolve, 1_100));
     const incremental = await copyRun({ mode: 'incremental' });
     const results = await verifyAll(incremental);
-    assert.equal(results.reduce((sum, result) => sum + result.rows, 0), 2);
+    assert.equal(
+      results.reduce((sum, result) => sum + result.rows, 0),
+      2,
+    );
 
-    await pair.target.query(`UPDATE public.${LIVE} SET name = 'renamed twice' WHERE id = $1`, [seededId(900, ROWS_LIVE)]);
+    await pair.target.query(`UPDATE public.${LIVE} SET name = 'renamed twice' WHERE id = $1`, [
+      seededId(900, ROWS_LIVE),
+    ]);
     const range = incremental.ranges.find((r) => r.hi === null)!;
-    await assert.rejects(verifyRange({ runId: incremental.runId, table: LIVE, range, changes: incremental.changes, policies: incremental.policies }, pair), {
-      name: 'VerificationMismatchError',
-      message: new RegExp(`2 source rows, 2 target rows: 0 missing, 0 extra, 1 changed; column name at key ${seededId(900, ROWS_LIVE)}: source "renamed", target "renamed twice"`),
-    });
+    await assert.rejects(
+      verifyRange(
+        { runId: incremental.runId, table: LIVE, range, changes: incremental.changes, policies: incremental.policies },
+        pair,
+      ),
+      {
+        name: 'VerificationMismatchError',
+        message: new RegExp(
+          `2 source rows, 2 target rows: 0 missing, 0 extra, 1 changed; column name at key ${seededId(900, ROWS_LIVE)}: source "renamed", target "renamed twice"`,
+        ),
+      },
+    );
     await pair.target.query(`DELETE FROM public.${LIVE} WHERE id = $1`, [seededId(900, ROWS_LIVE)]);
-    await assert.rejects(verifyRange({ runId: incremental.runId, table: LIVE, range, changes: incremental.changes, policies: incremental.policies }, pair), {
-      name: 'VerificationMismatchError',
-      message: new RegExp(`key ${seededId(900, ROWS_LIVE)} is missing from the target`),
-    });
+    await assert.rejects(
+      verifyRange(
+        { runId: incremental.runId, table: LIVE, range, changes: incremental.changes, policies: incremental.policies },
+        pair,
+      ),
+      {
+        name: 'VerificationMismatchError',
+        message: new RegExp(`key ${seededId(900, ROWS_LIVE)} is missing from the target`),
+      },
+    );
     // The run ends failed, and gives the table back.
     await assert.rejects(summarize({ runId: incremental.runId }, pair.target), { name: 'RangesFailedError' });
   });
 
   test('rows the source changes after the run began are left to the next run; a row deleted meanwhile still shows', async () => {
     const full = await copyRun({});
-    await pair.source.promise().query(`UPDATE ${LIVE} SET bio = 'written during the run' WHERE id = ?`, [seededId(30, ROWS_LIVE)]);
+    await pair.source
+      .promise()
+      .query(`UPDATE ${LIVE} SET bio = 'written during the run' WHERE id = ?`, [seededId(30, ROWS_LIVE)]);
     // Past the dense ids, seeded ids are three apart: this one is new.
     const inserted = seededId(499, ROWS_LIVE) + 1;
-    await pair.source.promise().query(
-      `INSERT INTO ${LIVE} (id, email, name, created_at, is_active, balance, status) VALUES (?, 'new@example.com', 'New', NOW(), 1, 0, 'active')`,
-      [inserted],
-    );
+    await pair.source
+      .promise()
+      .query(
+        `INSERT INTO ${LIVE} (id, email, name, created_at, is_active, balance, status) VALUES (?, 'new@example.com', 'New', NOW(), 1, 0, 'active')`,
+        [inserted],
+      );
     const results = await verifyAll(full);
-    assert.equal(results.reduce((sum, result) => sum + result.unsettled, 0), 2);
+    assert.equal(
+      results.reduce((sum, result) => sum + result.unsettled, 0),
+      2,
+    );
 
     await pair.source.promise().query(`DELETE FROM ${LIVE} WHERE id = ?`, [seededId(40, ROWS_LIVE)]);
-    await assert.rejects(verifyRange({ runId: full.runId, table: LIVE, range: full.ranges[0]!, changes: null, policies: full.policies }, pair), {
-      name: 'VerificationMismatchError',
-      message: new RegExp(`key ${seededId(40, ROWS_LIVE)} is in the target but not in the source`),
-    });
+    await assert.rejects(
+      verifyRange(
+        { runId: full.runId, table: LIVE, range: full.ranges[0]!, changes: null, policies: full.policies },
+        pair,
+      ),
+      {
+        name: 'VerificationMismatchError',
+        message: new RegExp(`key ${seededId(40, ROWS_LIVE)} is in the target but not in the source`),
+      },
+    );
   });
 });

@@ -1,14 +1,19 @@
 import { after, before } from 'node:test';
 import {
+  type CanonicalRow,
+  canonicalForms,
+  canonicalSourceRow,
+  canonicalTargetRow,
+} from '../../functions/core/canonical.js';
+import {
+  type ConnectionPair,
   closeSource,
   closeTarget,
   endpointFromUrl,
   openSource,
   openTarget,
-  type ConnectionPair,
 } from '../../functions/core/connections.js';
 import type { SourceValue } from '../../functions/core/copy-encoder.js';
-import { canonicalForms, canonicalSourceRow, canonicalTargetRow, type CanonicalRow } from '../../functions/core/canonical.js';
 import { quoteMysql, quotePg, TARGET_SCHEMA } from '../../functions/core/identifiers.js';
 import { ensureLedger, LEDGER_SCHEMA } from '../../functions/core/ledger.js';
 import { DEFAULT_POLICIES, type Policies } from '../../functions/core/policies.js';
@@ -63,7 +68,11 @@ export function seededSuite(table: string, rows: number): () => ConnectionPair {
  * Every row of the table on both sides, in key order, each value in its canonical form, so
  * `assert.deepEqual` compares meaning, not how each server prints it.
  */
-export async function readBothSides(pair: ConnectionPair, table: string, policies: Policies = DEFAULT_POLICIES): Promise<{ source: CanonicalRow[]; target: CanonicalRow[] }> {
+export async function readBothSides(
+  pair: ConnectionPair,
+  table: string,
+  policies: Policies = DEFAULT_POLICIES,
+): Promise<{ source: CanonicalRow[]; target: CanonicalRow[] }> {
   const description = await describeSourceTable(pair.source, table);
   const forms = canonicalForms(description.columns, policies);
   const everything = { lo: null, hi: null };
@@ -80,7 +89,9 @@ export async function readBothSides(pair: ConnectionPair, table: string, policie
 
 /** How many connections each server has open from this tool (by its application name / our test user). */
 export async function openConnectionCounts(pair: ConnectionPair): Promise<{ source: number; target: number }> {
-  const [rows] = await pair.source.promise().query("SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE COMMAND <> 'Daemon'");
+  const [rows] = await pair.source
+    .promise()
+    .query("SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE COMMAND <> 'Daemon'");
   const { rows: pgRows } = await pair.target.query<{ n: string }>(
     "SELECT count(*) AS n FROM pg_stat_activity WHERE application_name = 'mysql-to-postgres'",
   );

@@ -13,14 +13,21 @@ export function failedBatch(table: string, index: number, lo: string | null, hi:
     table,
     range: { index, lo, hi },
     policies: DEFAULT_POLICIES,
-    error: { name: 'ValueConversionError', message: `${table}.x at key ${lo}: the value cannot be represented in PostgreSQL` },
+    error: {
+      name: 'ValueConversionError',
+      message: `${table}.x at key ${lo}: the value cannot be represented in PostgreSQL`,
+    },
     key: lo,
     attempts: 1,
     time: '2026-01-02T03:04:05.000Z',
   };
 }
 
-export const asMessage = (body: unknown, id: string) => ({ MessageId: id, ReceiptHandle: `receipt-${id}`, Body: JSON.stringify(body) });
+export const asMessage = (body: unknown, id: string) => ({
+  MessageId: id,
+  ReceiptHandle: `receipt-${id}`,
+  Body: JSON.stringify(body),
+});
+// biome-ignore lint/suspicious/noExplicitAny: any client's stub, as aws-sdk-client-mock types it
 export const startedInput = (sfn: AwsStub<any, any, any>) =>
   sfn.commandCalls(StartExecutionCommand).map((call) => JSON.parse(call.args[0].input.input!) as unknown);
-

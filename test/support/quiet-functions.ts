@@ -2,4 +2,5 @@
 // CloudWatch and would fill the test report. The logger reads this when its module loads.
 process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
 process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
+
 export {};

@@ -6,11 +6,20 @@ import * as path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
-import { driverTlsOptions, endpointsFromEnvironment, parseRdsSecret, tlsFromEnvironment } from '../../functions/core/connections.js';
+import {
+  driverTlsOptions,
+  endpointsFromEnvironment,
+  parseRdsSecret,
+  tlsFromEnvironment,
+} from '../../functions/core/connections.js';
 
 describe('TLS settings', () => {
   test('verify-full checks the certificate and the host name against the CA bundle; require only encrypts; off is plain', () => {
-    assert.deepEqual(driverTlsOptions({ mode: 'verify-full', ca: 'PEM' }), { rejectUnauthorized: true, verifyIdentity: true, ca: 'PEM' });
+    assert.deepEqual(driverTlsOptions({ mode: 'verify-full', ca: 'PEM' }), {
+      rejectUnauthorized: true,
+      verifyIdentity: true,
+      ca: 'PEM',
+    });
     assert.deepEqual(driverTlsOptions({ mode: 'verify-full' }), { rejectUnauthorized: true, verifyIdentity: true });
     assert.deepEqual(driverTlsOptions({ mode: 'require' }), { rejectUnauthorized: false, verifyIdentity: false });
     assert.equal(driverTlsOptions({ mode: 'off' }), undefined);
@@ -27,7 +36,10 @@ describe('TLS settings', () => {
   });
 
   test('refuse an unknown mode and an unreadable CA bundle, naming the variable', () => {
-    assert.throws(() => tlsFromEnvironment({ TARGET_TLS: 'true' }, 'target'), /TARGET_TLS must be one of verify-full, require, off, not true/);
+    assert.throws(
+      () => tlsFromEnvironment({ TARGET_TLS: 'true' }, 'target'),
+      /TARGET_TLS must be one of verify-full, require, off, not true/,
+    );
     assert.throws(
       () => tlsFromEnvironment({ SOURCE_TLS: 'verify-full', DATABASE_CA_BUNDLE: '/nowhere/bundle.pem' }, 'source'),
       /DATABASE_CA_BUNDLE names \/nowhere\/bundle.pem, which cannot be read/,
@@ -60,22 +72,33 @@ describe('an RDS secret', () => {
   const password = 'Tr0ub4dor&3-in-the-secret';
 
   test('is read from its JSON, port as text or number', () => {
-    assert.deepEqual(parseRdsSecret(JSON.stringify({ host: 'h', port: '5432', username: 'u', password, dbname: 'd' }), 'target'), {
-      host: 'h',
-      port: 5432,
-      username: 'u',
-      password,
-      dbname: 'd',
-    });
+    assert.deepEqual(
+      parseRdsSecret(JSON.stringify({ host: 'h', port: '5432', username: 'u', password, dbname: 'd' }), 'target'),
+      {
+        host: 'h',
+        port: 5432,
+        username: 'u',
+        password,
+        dbname: 'd',
+      },
+    );
   });
 
   test('that is malformed is refused without its text in the error', () => {
-    for (const text of [`password=${password}`, `{"password":"${password}"`, JSON.stringify({ password, port: 'x' }), undefined]) {
+    for (const text of [
+      `password=${password}`,
+      `{"password":"${password}"`,
+      JSON.stringify({ password, port: 'x' }),
+      undefined,
+    ]) {
       assert.throws(
         () => parseRdsSecret(text, 'source'),
         (error: Error) => {
           assert.equal(error.name, 'InputValidationError');
-          assert.equal(error.message, 'The source secret is not RDS secret JSON (username, password; host, port, dbname)');
+          assert.equal(
+            error.message,
+            'The source secret is not RDS secret JSON (username, password; host, port, dbname)',
+          );
           assert.ok(!`${error.stack}${JSON.stringify(error)}`.includes(password));
           return true;
         },
@@ -90,8 +113,15 @@ describe('endpoints from Secrets Manager', () => {
 
   test('a secret RDS manages (username and password only) takes host and database from the environment, the port by side, and is read once', async () => {
     const id = `rds!db-${randomUUID()}`;
-    secretsManager.on(GetSecretValueCommand, { SecretId: id }).resolves({ SecretString: JSON.stringify({ username: 'admin', password: 'pw' }) });
-    const env = { SOURCE_SECRET_ID: id, SOURCE_HOST: 'shop.cluster-abc.eu-west-1.rds.amazonaws.com', SOURCE_DATABASE: 'shop', TARGET_URL: 'postgres://app@pg/shop' };
+    secretsManager
+      .on(GetSecretValueCommand, { SecretId: id })
+      .resolves({ SecretString: JSON.stringify({ username: 'admin', password: 'pw' }) });
+    const env = {
+      SOURCE_SECRET_ID: id,
+      SOURCE_HOST: 'shop.cluster-abc.eu-west-1.rds.amazonaws.com',
+      SOURCE_DATABASE: 'shop',
+      TARGET_URL: 'postgres://app@pg/shop',
+    };
     const { source } = await endpointsFromEnvironment(env);
     assert.deepEqual(source, {
       host: 'shop.cluster-abc.eu-west-1.rds.amazonaws.com',
@@ -103,6 +133,9 @@ describe('endpoints from Secrets Manager', () => {
     });
     await endpointsFromEnvironment(env);
     assert.equal(secretsManager.commandCalls(GetSecretValueCommand, { SecretId: id }).length, 1, 'cached');
-    await assert.rejects(endpointsFromEnvironment({ ...env, SOURCE_HOST: '' }), /The source secret has no host and no SOURCE_HOST is set/);
+    await assert.rejects(
+      endpointsFromEnvironment({ ...env, SOURCE_HOST: '' }),
+      /The source secret has no host and no SOURCE_HOST is set/,
+    );
   });
 });

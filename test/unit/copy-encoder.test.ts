@@ -1,12 +1,19 @@
-import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Readable, Writable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { text as collect } from 'node:stream/consumers';
-import { COPY_CHUNK_BYTES, CopyTextEncoder, duplicateJsonKey, encodeStrictly, escapeCopyText, type SourceValue } from '../../functions/core/copy-encoder.js';
+import { pipeline } from 'node:stream/promises';
+import { describe, test } from 'node:test';
+import {
+  COPY_CHUNK_BYTES,
+  CopyTextEncoder,
+  duplicateJsonKey,
+  encodeStrictly,
+  escapeCopyText,
+  type SourceValue,
+} from '../../functions/core/copy-encoder.js';
 import { ValueConversionError } from '../../functions/core/errors.js';
-import { DEFAULT_POLICIES, zeroPolicyCounts, type Policies, type PolicyCounts } from '../../functions/core/policies.js';
-import { mapColumn, type ColumnPlan, type Encoding, type SourceColumn } from '../../functions/core/schema.js';
+import { DEFAULT_POLICIES, type Policies, type PolicyCounts, zeroPolicyCounts } from '../../functions/core/policies.js';
+import { type ColumnPlan, type Encoding, mapColumn, type SourceColumn } from '../../functions/core/schema.js';
 import { sourceColumn } from '../support/source-columns.js';
 
 /** A column planned with this encoding, whatever the source type behind it. */
@@ -28,7 +35,12 @@ interface Encoded {
 }
 
 /** Streams `rows` (as one batch) through a CopyTextEncoder for table `users` (key in column 0) and collects its output. */
-async function encode(columns: ColumnPlan[], rows: SourceValue[][], chunkSize?: number, policies: Policies = DEFAULT_POLICIES): Promise<Encoded> {
+async function encode(
+  columns: ColumnPlan[],
+  rows: SourceValue[][],
+  chunkSize?: number,
+  policies: Policies = DEFAULT_POLICIES,
+): Promise<Encoded> {
   const encoder = new CopyTextEncoder('users', columns, 0, policies, chunkSize);
   const chunks: Buffer[] = [];
   // A Writable sees each pushed chunk on its own (an async iterator would merge buffered ones).
@@ -50,7 +62,12 @@ async function encodeOne(encoding: Encoding, value: SourceValue): Promise<string
 }
 
 /** Asserts that encoding the row fails with a ValueConversionError naming table, column and key. */
-async function assertConversionFails(encoding: Encoding, value: SourceValue, reason: RegExp, policies: Partial<Policies> = {}): Promise<void> {
+async function assertConversionFails(
+  encoding: Encoding,
+  value: SourceValue,
+  reason: RegExp,
+  policies: Partial<Policies> = {},
+): Promise<void> {
   await assert.rejects(
     encode([ID, column('payload', encoding)], [['77', value]], undefined, { ...DEFAULT_POLICIES, ...policies }),
     (error: unknown) => {
@@ -101,15 +118,30 @@ describe('CopyTextEncoder: NULL and text', () => {
   });
 
   test('escapeCopyText leaves text without special characters untouched', () => {
-    assert.equal(escapeCopyText('plain text, with "quotes" and \'apostrophes\''), 'plain text, with "quotes" and \'apostrophes\'');
+    assert.equal(
+      escapeCopyText('plain text, with "quotes" and \'apostrophes\''),
+      'plain text, with "quotes" and \'apostrophes\'',
+    );
   });
 });
 
 describe('CopyTextEncoder: typed values', () => {
   test('numbers, including BIGINT UNSIGNED maximum and DECIMAL(65,30), are written digit for digit', async () => {
     const { text } = await encode(
-      [ID, column('big', 'number', 'numeric(20,0)'), column('dec', 'number', 'numeric(65,30)'), column('f', 'number', 'double precision')],
-      [['18446744073709551615', '18446744073709551615', '12345678901234567890123456789012345.123456789012345678901234567890', '-1.7976931348623157e308']],
+      [
+        ID,
+        column('big', 'number', 'numeric(20,0)'),
+        column('dec', 'number', 'numeric(65,30)'),
+        column('f', 'number', 'double precision'),
+      ],
+      [
+        [
+          '18446744073709551615',
+          '18446744073709551615',
+          '12345678901234567890123456789012345.123456789012345678901234567890',
+          '-1.7976931348623157e308',
+        ],
+      ],
     );
     assert.equal(
       text,
@@ -189,16 +221,27 @@ describe('CopyTextEncoder: streaming', () => {
 });
 
 /** Encodes the values of one mapped column as rows keyed 1, 2, ... of table t; returns each row's value text and the policy counts. */
-async function encodeValues(column: ColumnPlan, values: SourceValue[], policies: Partial<Policies> = {}): Promise<{ lines: string[]; counts: PolicyCounts }> {
+async function encodeValues(
+  column: ColumnPlan,
+  values: SourceValue[],
+  policies: Partial<Policies> = {},
+): Promise<{ lines: string[]; counts: PolicyCounts }> {
   const encoder = new CopyTextEncoder('t', [ID, column], 0, { ...DEFAULT_POLICIES, ...policies });
   const copy = await collect(Readable.from([values.map((value, i) => [String(i + 1), value])]).pipe(encoder));
-  return { lines: copy.split('\n').slice(0, -1).map((line) => line.replace(/^\d+\t/, '')), counts: encoder.policyCounts };
+  return {
+    lines: copy
+      .split('\n')
+      .slice(0, -1)
+      .map((line) => line.replace(/^\d+\t/, '')),
+    counts: encoder.policyCounts,
+  };
 }
 
 const counted = (changed: Partial<PolicyCounts>) => ({ ...zeroPolicyCounts(), ...changed });
 
 /** Column c as TYPE_MAP plans a source column of this type. */
-const mapped = (dataType: string, columnType = dataType, more: Partial<SourceColumn> = {}) => mapColumn(sourceColumn('c', dataType, columnType, more));
+const mapped = (dataType: string, columnType = dataType, more: Partial<SourceColumn> = {}) =>
+  mapColumn(sourceColumn('c', dataType, columnType, more));
 
 describe('CopyTextEncoder: every encoding, and the value policies', () => {
   test('text: a NUL byte fails the range under nulBytes fail, and is stripped and counted under strip', async () => {
@@ -206,17 +249,28 @@ describe('CopyTextEncoder: every encoding, and the value policies', () => {
       name: 'ValueConversionError',
       message: 't.c at key 2: text contains a NUL byte, which PostgreSQL text cannot hold (nulBytes: fail)',
     });
-    assert.deepEqual(await encodeValues(mapped('text'), ['a\0b\0', 'ok'], { nulBytes: 'strip' }), { lines: ['ab', 'ok'], counts: counted({ nulBytes: 1 }) });
+    assert.deepEqual(await encodeValues(mapped('text'), ['a\0b\0', 'ok'], { nulBytes: 'strip' }), {
+      lines: ['ab', 'ok'],
+      counts: counted({ nulBytes: 1 }),
+    });
   });
 
   test('json: \\u0000 in a string fails or is stripped; an escaped backslash before u0000 is left alone', async () => {
     const json = mapped('json');
-    await assert.rejects(encodeValues(json, ['{"a":"x\\u0000"}']), /t\.c at key 1: JSON holds \\u0000 in a string, which jsonb cannot hold/);
-    assert.deepEqual(await encodeValues(json, ['{"a":"x\\u0000\\u0000"}', '{"a":"\\\\u0000"}', '{"a":"\\\\\\u0000"}'], { nulBytes: 'strip' }), {
-      // COPY doubles each backslash that remains.
-      lines: ['{"a":"x"}', '{"a":"\\\\\\\\u0000"}', '{"a":"\\\\\\\\"}'],
-      counts: counted({ nulBytes: 2 }),
-    });
+    await assert.rejects(
+      encodeValues(json, ['{"a":"x\\u0000"}']),
+      /t\.c at key 1: JSON holds \\u0000 in a string, which jsonb cannot hold/,
+    );
+    assert.deepEqual(
+      await encodeValues(json, ['{"a":"x\\u0000\\u0000"}', '{"a":"\\\\u0000"}', '{"a":"\\\\\\u0000"}'], {
+        nulBytes: 'strip',
+      }),
+      {
+        // COPY doubles each backslash that remains.
+        lines: ['{"a":"x"}', '{"a":"\\\\\\\\u0000"}', '{"a":"\\\\\\\\"}'],
+        counts: counted({ nulBytes: 2 }),
+      },
+    );
   });
 
   test('json: an object with a key twice fails (jsonb would keep the last, MariaDB reads the first); the same key in different objects is fine', async () => {
@@ -224,15 +278,25 @@ describe('CopyTextEncoder: every encoding, and the value policies', () => {
     assert.equal(duplicateJsonKey('{"a": "}\\"{", "b": [{"a": 1}, {"a": 2}], "c": {"a": {"a": 0}}}'), null);
     assert.equal(duplicateJsonKey('["a", "a", {"x": ["x"]}]'), null);
     await assert.rejects(encodeValues(mapped('json'), ['{"a": 1, "a": 2}']), {
-      message: 't.c at key 1: JSON object has the key "a" twice: MariaDB reads the first, jsonb would keep only the last',
+      message:
+        't.c at key 1: JSON object has the key "a" twice: MariaDB reads the first, jsonb would keep only the last',
     });
   });
 
   test('enum: the empty value is kept and counted by default, NULL or refused by choice; a declared empty label is a value', async () => {
     const labels = mapped('enum', "enum('a','it''s')");
-    assert.deepEqual(await encodeValues(labels, ['a', "it's", '']), { lines: ['a', "it's", ''], counts: counted({ emptyEnum: 1 }) });
-    assert.deepEqual(await encodeValues(labels, [''], { emptyEnum: 'null' }), { lines: ['\\N'], counts: counted({ emptyEnum: 1 }) });
-    await assert.rejects(encodeValues(labels, [''], { emptyEnum: 'fail' }), /t\.c at key 1: the empty ENUM value .*\(emptyEnum: fail\)/);
+    assert.deepEqual(await encodeValues(labels, ['a', "it's", '']), {
+      lines: ['a', "it's", ''],
+      counts: counted({ emptyEnum: 1 }),
+    });
+    assert.deepEqual(await encodeValues(labels, [''], { emptyEnum: 'null' }), {
+      lines: ['\\N'],
+      counts: counted({ emptyEnum: 1 }),
+    });
+    await assert.rejects(
+      encodeValues(labels, [''], { emptyEnum: 'fail' }),
+      /t\.c at key 1: the empty ENUM value .*\(emptyEnum: fail\)/,
+    );
     assert.deepEqual(await encodeValues(mapped('enum', "enum('','a')"), ['']), { lines: [''], counts: counted({}) });
   });
 
@@ -240,68 +304,107 @@ describe('CopyTextEncoder: every encoding, and the value policies', () => {
     const flag = mapped('tinyint', 'tinyint(1)');
     assert.deepEqual((await encodeValues(flag, ['0', '1'])).lines, ['f', 't']);
     await assert.rejects(encodeValues(flag, ['2']), /t\.c at key 1: tinyint\(1\) holds 2, which is neither 0 nor 1/);
-    assert.deepEqual(await encodeValues(flag, ['2', '-1', '0'], { tinyint1: 'nonzero-true' }), { lines: ['t', 't', 'f'], counts: counted({ tinyint1: 2 }) });
+    assert.deepEqual(await encodeValues(flag, ['2', '-1', '0'], { tinyint1: 'nonzero-true' }), {
+      lines: ['t', 't', 'f'],
+      counts: counted({ tinyint1: 2 }),
+    });
     assert.deepEqual((await encodeValues(mapped('bit', 'bit(1)'), ['0', '1'])).lines, ['f', 't']);
   });
 
   test('bit: BIT(n), read as an unsigned integer, becomes n binary digits', async () => {
-    assert.deepEqual((await encodeValues(mapped('bit', 'bit(10)'), ['0', '1', '1023'])).lines, ['0000000000', '0000000001', '1111111111']);
+    assert.deepEqual((await encodeValues(mapped('bit', 'bit(10)'), ['0', '1', '1023'])).lines, [
+      '0000000000',
+      '0000000001',
+      '1111111111',
+    ]);
     assert.deepEqual((await encodeValues(mapped('bit', 'bit(64)'), ['18446744073709551615'])).lines, ['1'.repeat(64)]);
   });
 
   test('bytea: every byte value and trailing zero bytes are kept, in hex', async () => {
     const bytes = Buffer.concat([Buffer.from(Array.from({ length: 256 }, (_, i) => i)), Buffer.alloc(2)]);
-    assert.deepEqual((await encodeValues(mapped('binary', 'binary(258)'), [bytes, Buffer.alloc(0)])).lines, [`\\\\x${bytes.toString('hex')}`, '\\\\x']);
+    assert.deepEqual((await encodeValues(mapped('binary', 'binary(258)'), [bytes, Buffer.alloc(0)])).lines, [
+      `\\\\x${bytes.toString('hex')}`,
+      '\\\\x',
+    ]);
   });
 
   test('date and datetime: zero dates become NULL and are counted by default, fail by choice; other early dates are kept', async () => {
     const datetime = mapped('datetime', 'datetime(6)', { datetimePrecision: 6 });
-    assert.deepEqual(await encodeValues(datetime, ['0000-00-00 00:00:00.000000', '2020-00-15 00:00:00.000000', '2020-05-00 10:00:00.000000', '0009-12-04 00:00:00.000000']), {
-      lines: ['\\N', '\\N', '\\N', '0009-12-04 00:00:00.000000'],
-      counts: counted({ zeroDates: 3 }),
-    });
-    await assert.rejects(encodeValues(mapped('date'), ['0000-00-00'], { zeroDates: 'fail' }), /t\.c at key 1: zero date 0000-00-00 has no PostgreSQL equivalent \(zeroDates: fail\)/);
+    assert.deepEqual(
+      await encodeValues(datetime, [
+        '0000-00-00 00:00:00.000000',
+        '2020-00-15 00:00:00.000000',
+        '2020-05-00 10:00:00.000000',
+        '0009-12-04 00:00:00.000000',
+      ]),
+      {
+        lines: ['\\N', '\\N', '\\N', '0009-12-04 00:00:00.000000'],
+        counts: counted({ zeroDates: 3 }),
+      },
+    );
+    await assert.rejects(
+      encodeValues(mapped('date'), ['0000-00-00'], { zeroDates: 'fail' }),
+      /t\.c at key 1: zero date 0000-00-00 has no PostgreSQL equivalent \(zeroDates: fail\)/,
+    );
   });
 
   test("date: MySQL's year 0 becomes 1 BC; a day beyond its month fails", async () => {
-    assert.deepEqual((await encodeValues(mapped('date'), ['0000-03-01', '2024-02-29', '2000-02-29'])).lines, ['0001-03-01 BC', '2024-02-29', '2000-02-29']);
-    await assert.rejects(encodeValues(mapped('date'), ['2023-02-29']), /t\.c at key 1: 2023-02-29 is not a calendar date/);
+    assert.deepEqual((await encodeValues(mapped('date'), ['0000-03-01', '2024-02-29', '2000-02-29'])).lines, [
+      '0001-03-01 BC',
+      '2024-02-29',
+      '2000-02-29',
+    ]);
+    await assert.rejects(
+      encodeValues(mapped('date'), ['2023-02-29']),
+      /t\.c at key 1: 2023-02-29 is not a calendar date/,
+    );
     await assert.rejects(encodeValues(mapped('date'), ['2021-04-31']), /2021-04-31 is not a calendar date/);
   });
 
   test('timestamptz: the UTC instant is said with +00, before the era', async () => {
     const timestamp = mapped('timestamp', 'timestamp(6)', { datetimePrecision: 6 });
-    assert.deepEqual((await encodeValues(timestamp, ['2038-01-19 03:14:07.999999', '0000-01-01 00:00:00.000000'])).lines, [
-      '2038-01-19 03:14:07.999999+00',
-      '0001-01-01 00:00:00.000000+00 BC',
-    ]);
+    assert.deepEqual(
+      (await encodeValues(timestamp, ['2038-01-19 03:14:07.999999', '0000-01-01 00:00:00.000000'])).lines,
+      ['2038-01-19 03:14:07.999999+00', '0001-01-01 00:00:00.000000+00 BC'],
+    );
   });
 
   test('time: negative values and values beyond 24 hours pass as interval text', async () => {
-    assert.deepEqual((await encodeValues(mapped('time', 'time(6)'), ['-838:59:59.000000', '838:59:59.000000', '-00:00:00.000001'])).lines, [
-      '-838:59:59.000000',
-      '838:59:59.000000',
-      '-00:00:00.000001',
-    ]);
+    assert.deepEqual(
+      (await encodeValues(mapped('time', 'time(6)'), ['-838:59:59.000000', '838:59:59.000000', '-00:00:00.000001']))
+        .lines,
+      ['-838:59:59.000000', '838:59:59.000000', '-00:00:00.000001'],
+    );
   });
 
   test('year: 0000 is a zero date; YEAR(2) becomes the four-digit year it stands for', async () => {
-    assert.deepEqual(await encodeValues(mapped('year', 'year(4)'), ['1901', '0000']), { lines: ['1901', '\\N'], counts: counted({ zeroDates: 1 }) });
-    assert.deepEqual((await encodeValues(mapped('year', 'year(2)'), ['69', '70', '00'])).lines, ['2069', '1970', '2000']);
+    assert.deepEqual(await encodeValues(mapped('year', 'year(4)'), ['1901', '0000']), {
+      lines: ['1901', '\\N'],
+      counts: counted({ zeroDates: 1 }),
+    });
+    assert.deepEqual((await encodeValues(mapped('year', 'year(2)'), ['69', '70', '00'])).lines, [
+      '2069',
+      '1970',
+      '2000',
+    ]);
   });
 
   test('a policy that would store NULL in a NOT NULL target column fails the range with the reason and the fix', async () => {
     const required = { ...mapped('date'), nullable: false };
     await assert.rejects(encodeValues(required, ['2020-01-01', '0000-00-00']), {
       name: 'ValueConversionError',
-      message: 't.c at key 2: zero date 0000-00-00 becomes NULL (zeroDates: null), but the target column is NOT NULL: allow NULL in the target column, or fix the source value',
+      message:
+        't.c at key 2: zero date 0000-00-00 becomes NULL (zeroDates: null), but the target column is NOT NULL: allow NULL in the target column, or fix the source value',
     });
   });
 
   test('encodeStrictly gives PostgreSQL text for a value, or why it has none', () => {
     assert.deepEqual(encodeStrictly(mapped('tinyint', 'tinyint(1)'), '1'), { text: 't' });
     assert.deepEqual(encodeStrictly(mapped('text'), 'a\tb'), { text: 'a\tb' });
-    assert.match((encodeStrictly(mapped('date'), '0000-00-00') as { reason: string }).reason, /zero date 0000-00-00 has no PostgreSQL equivalent/);
+    assert.match(
+      (encodeStrictly(mapped('date'), '0000-00-00') as { reason: string }).reason,
+      /zero date 0000-00-00 has no PostgreSQL equivalent/,
+    );
   });
 });
 
@@ -327,11 +430,20 @@ describe('CopyTextEncoder: chunks and backpressure', () => {
     const batches = Array.from({ length: 100 }, (_, b) => rows(b * 500, 500));
     const pieces = await encodeBatches(batches);
     const text = Buffer.concat(pieces).toString('utf8');
-    assert.equal(text, batches.flat().map((row) => `${row[0]}\t${row[1]}\n`).join(''));
+    assert.equal(
+      text,
+      batches
+        .flat()
+        .map((row) => `${row[0]}\t${row[1]}\n`)
+        .join(''),
+    );
     // Every piece but the last fills its chunk to within one line of the limit.
     const longestLine = Math.max(...text.split('\n').map((line) => Buffer.byteLength(line) + 1));
     for (const piece of pieces.slice(0, -1)) {
-      assert.ok(piece.length <= COPY_CHUNK_BYTES && piece.length > COPY_CHUNK_BYTES - longestLine, `a piece of ${piece.length} bytes`);
+      assert.ok(
+        piece.length <= COPY_CHUNK_BYTES && piece.length > COPY_CHUNK_BYTES - longestLine,
+        `a piece of ${piece.length} bytes`,
+      );
     }
     assert.equal(pieces.length, Math.ceil(Buffer.byteLength(text) / (COPY_CHUNK_BYTES - longestLine + 1)));
   });
@@ -345,7 +457,13 @@ describe('CopyTextEncoder: chunks and backpressure', () => {
 
   test('sends a row longer than a chunk whole, after the rows before it', async () => {
     const long = 'x'.repeat(3 * COPY_CHUNK_BYTES);
-    const pieces = await encodeBatches([[['1', 'short'], ['2', long], ['3', 'after']]]);
+    const pieces = await encodeBatches([
+      [
+        ['1', 'short'],
+        ['2', long],
+        ['3', 'after'],
+      ],
+    ]);
     assert.deepEqual(
       pieces.map((piece) => piece.toString('utf8')),
       ['1\tshort\n', `2\t${long}\n`, '3\tafter\n'],

@@ -1,14 +1,14 @@
-import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { describe, test } from 'node:test';
 import {
   classifyDatabaseError,
   classOf,
-  ERROR_CLASSES,
-  RETRYABLE_ERRORS,
   DatabaseError,
   DataRejectedError,
+  ERROR_CLASSES,
   RangesFailedError,
+  RETRYABLE_ERRORS,
   SchemaError,
   TransientDatabaseError,
   ValueConversionError,
@@ -18,7 +18,8 @@ type Side = 'source' | 'target';
 type Named = typeof TransientDatabaseError | typeof DataRejectedError | typeof DatabaseError;
 
 /** A driver error as mysql2 and pg deliver them: an Error with a string `code`. */
-const driverError = (message: string, code?: string): Error => Object.assign(new Error(message), code === undefined ? {} : { code });
+const driverError = (message: string, code?: string): Error =>
+  Object.assign(new Error(message), code === undefined ? {} : { code });
 
 const CASES: [side: Side, code: string | undefined, message: string, expected: Named][] = [
   // mysql2 (source): client protocol states and server error names.
@@ -111,21 +112,34 @@ describe('the classification table (docs/FAILURES.md)', () => {
 
   test('only transient faults are retried', () => {
     assert.deepEqual([...RETRYABLE_ERRORS], ['TransientDatabaseError']);
-    for (const rule of ERROR_CLASSES) assert.equal(classOf(rule.codes[0], rule.side === 'either' ? 'target' : rule.side), rule.class);
+    for (const rule of ERROR_CLASSES)
+      assert.equal(classOf(rule.codes[0], rule.side === 'either' ? 'target' : rule.side), rule.class);
   });
 
   test('a refused row keeps where it was refused, never the value', () => {
     const refused = classifyDatabaseError(
-      Object.assign(driverError('invalid input syntax for type integer: "secret"', '22P02'), { where: 'COPY users, line 42, column age: "secret"' }),
+      Object.assign(driverError('invalid input syntax for type integer: "secret"', '22P02'), {
+        where: 'COPY users, line 42, column age: "secret"',
+      }),
       'target',
     );
     assert.deepEqual((refused as DataRejectedError).refusal, { side: 'target', code: '22P02', column: 'age' });
-    const check = classifyDatabaseError(Object.assign(driverError('violates check constraint', '23514'), { constraint: 'users_age_check' }), 'target');
-    assert.deepEqual((check as DataRejectedError).refusal, { side: 'target', code: '23514', constraint: 'users_age_check' });
+    const check = classifyDatabaseError(
+      Object.assign(driverError('violates check constraint', '23514'), { constraint: 'users_age_check' }),
+      'target',
+    );
+    assert.deepEqual((check as DataRejectedError).refusal, {
+      side: 'target',
+      code: '23514',
+      constraint: 'users_age_check',
+    });
   });
 
   test('docs/FAILURES.md lists every code of the table', () => {
     const docs = readFileSync(new URL('../../docs/FAILURES.md', import.meta.url), 'utf8');
-    assert.deepEqual(ERROR_CLASSES.flatMap((rule) => rule.codes).filter((code) => !docs.includes(`\`${code}`)), []);
+    assert.deepEqual(
+      ERROR_CLASSES.flatMap((rule) => rule.codes).filter((code) => !docs.includes(`\`${code}`)),
+      [],
+    );
   });
 });

@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import middy from '@middy/core';
 import { classifyDatabaseError, TransientDatabaseError, ValueConversionError } from '../../functions/core/errors.js';
-import { describeFailedBatch, failedBatchMessageSchema, type CaughtRange } from '../../functions/core/failed-batch.js';
-import { rangeFailureError } from '../../functions/core/range-failure.js';
+import { type CaughtRange, describeFailedBatch, failedBatchMessageSchema } from '../../functions/core/failed-batch.js';
 import { DEFAULT_POLICIES } from '../../functions/core/policies.js';
+import { rangeFailureError } from '../../functions/core/range-failure.js';
 import { rangeFailure } from '../../functions/middleware/range-failure.js';
 
 const NOW = new Date('2026-01-02T03:04:05.000Z');
@@ -18,13 +18,21 @@ function caught(error: Error): CaughtRange {
     table: 'users',
     range: { index: 3, lo: '1000', hi: '2000' },
     policies: DEFAULT_POLICIES,
-    error: { Error: reported.name, Cause: JSON.stringify({ errorType: reported.name, errorMessage: reported.message, trace: ['at x'] }) },
+    error: {
+      Error: reported.name,
+      Cause: JSON.stringify({ errorType: reported.name, errorMessage: reported.message, trace: ['at x'] }),
+    },
   };
 }
 
 describe('the failed-batch message', () => {
   test('carries the range, the error, the failing key and the attempts, and nothing of the row', () => {
-    const error = new ValueConversionError('users', 'is_active', '1234', 'tinyint(1) holds 2, which is neither 0 nor 1');
+    const error = new ValueConversionError(
+      'users',
+      'is_active',
+      '1234',
+      'tinyint(1) holds 2, which is neither 0 nor 1',
+    );
     error.attempts = 2;
     const message = describeFailedBatch(caught(error), NOW);
     assert.deepEqual(message, {
@@ -34,7 +42,11 @@ describe('the failed-batch message', () => {
       table: 'users',
       range: { index: 3, lo: '1000', hi: '2000' },
       policies: DEFAULT_POLICIES,
-      error: { name: 'ValueConversionError', message: 'users.is_active at key 1234: the value cannot be represented in PostgreSQL (the ledger has the reason)' },
+      error: {
+        name: 'ValueConversionError',
+        message:
+          'users.is_active at key 1234: the value cannot be represented in PostgreSQL (the ledger has the reason)',
+      },
       key: '1234',
       attempts: 2,
       time: '2026-01-02T03:04:05.000Z',
@@ -44,7 +56,11 @@ describe('the failed-batch message', () => {
 
   test('a row the target refused is named by its key, with the constraint but not the value', () => {
     const refused = classifyDatabaseError(
-      Object.assign(new Error('new row violates check constraint "users_name_check"'), { code: '23514', constraint: 'users_name_check', where: 'COPY users, line 7: "secret"' }),
+      Object.assign(new Error('new row violates check constraint "users_name_check"'), {
+        code: '23514',
+        constraint: 'users_name_check',
+        where: 'COPY users, line 7: "secret"',
+      }),
       'target',
     );
     refused.failingKey = '1006';
@@ -60,11 +76,17 @@ describe('the failed-batch message', () => {
     const lost = new TransientDatabaseError('source: Connection lost (PROTOCOL_CONNECTION_LOST)');
     lost.attempts = 6;
     const message = describeFailedBatch(caught(lost), NOW);
-    assert.deepEqual([message.error, message.key, message.attempts], [{ name: 'TransientDatabaseError', message: lost.message }, null, 6]);
+    assert.deepEqual(
+      [message.error, message.key, message.attempts],
+      [{ name: 'TransientDatabaseError', message: lost.message }, null, 6],
+    );
 
     const throttled = { ...caught(lost), error: { Error: 'Lambda.TooManyRequestsException', Cause: 'Rate Exceeded.' } };
     const outside = describeFailedBatch(throttled, NOW);
-    assert.deepEqual([outside.error, outside.key, outside.attempts], [{ name: 'Lambda.TooManyRequestsException', message: 'Rate Exceeded.' }, null, null]);
+    assert.deepEqual(
+      [outside.error, outside.key, outside.attempts],
+      [{ name: 'Lambda.TooManyRequestsException', message: 'Rate Exceeded.' }, null, null],
+    );
 
     const timedOut = { ...caught(lost), error: { Error: 'States.Timeout', Cause: null } };
     assert.equal(describeFailedBatch(timedOut, NOW).error.message, 'no cause was reported');
@@ -87,7 +109,11 @@ describe('the failed-batch message', () => {
       });
     await assert.rejects(handler({}, {} as never), (error: Error) => {
       assert.equal(error.name, 'TransientDatabaseError');
-      assert.deepEqual(JSON.parse(error.message), { message: 'target: Connection terminated unexpectedly', key: null, attempts: 3 });
+      assert.deepEqual(JSON.parse(error.message), {
+        message: 'target: Connection terminated unexpectedly',
+        key: null,
+        attempts: 3,
+      });
       return true;
     });
   });

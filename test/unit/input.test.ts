@@ -1,13 +1,23 @@
-import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
 import { InputValidationError } from '../../functions/core/errors.js';
-import { DEFAULT_OVERLAP_SECONDS, defaultsFromEnvironment, resolveRunSettings, type RunDefaults } from '../../functions/core/input.js';
+import {
+  DEFAULT_OVERLAP_SECONDS,
+  defaultsFromEnvironment,
+  type RunDefaults,
+  resolveRunSettings,
+} from '../../functions/core/input.js';
 import { DEFAULT_POLICIES } from '../../functions/core/policies.js';
 import { parseFlags } from '../../infra/migrate.js';
 
 const DEFAULTS: RunDefaults = { table: 'users', chunkRows: 50_000, concurrency: 8 };
 /** What every run is unless its input says otherwise: a full, verified run with the default overlap and value policies. */
-const FULL_RUN = { mode: 'full', overlapSeconds: DEFAULT_OVERLAP_SECONDS, policies: DEFAULT_POLICIES, verify: true } as const;
+const FULL_RUN = {
+  mode: 'full',
+  overlapSeconds: DEFAULT_OVERLAP_SECONDS,
+  policies: DEFAULT_POLICIES,
+  verify: true,
+} as const;
 
 /** Asserts that resolving `raw` is refused with an InputValidationError whose message matches. */
 function assertRefused(raw: unknown, message: RegExp): void {
@@ -33,13 +43,16 @@ describe('resolveRunSettings', () => {
   });
 
   test('a full valid input overrides every default', () => {
-    assert.deepEqual(resolveRunSettings({ table: 'orders_2024', chunkRows: 2_500, concurrency: 1000, verify: false }, DEFAULTS), {
-      table: 'orders_2024',
-      chunkRows: 2_500,
-      concurrency: 1000,
-      ...FULL_RUN,
-      verify: false,
-    });
+    assert.deepEqual(
+      resolveRunSettings({ table: 'orders_2024', chunkRows: 2_500, concurrency: 1000, verify: false }, DEFAULTS),
+      {
+        table: 'orders_2024',
+        chunkRows: 2_500,
+        concurrency: 1000,
+        ...FULL_RUN,
+        verify: false,
+      },
+    );
   });
 
   test('a partial input overrides only the fields it gives', () => {
@@ -93,23 +106,40 @@ describe('resolveRunSettings', () => {
 
 describe('resolveRunSettings: mode, changeColumn and overlapSeconds', () => {
   test('the scheduled input is an incremental run of the configured table, its change column found later', () => {
-    assert.deepEqual(resolveRunSettings({ mode: 'incremental' }, DEFAULTS), { ...DEFAULTS, ...FULL_RUN, mode: 'incremental' });
+    assert.deepEqual(resolveRunSettings({ mode: 'incremental' }, DEFAULTS), {
+      ...DEFAULTS,
+      ...FULL_RUN,
+      mode: 'incremental',
+    });
   });
 
   test('a change column and an overlap are taken as given', () => {
-    const settings = resolveRunSettings({ mode: 'incremental', changeColumn: 'modified_at', overlapSeconds: 0 }, DEFAULTS);
+    const settings = resolveRunSettings(
+      { mode: 'incremental', changeColumn: 'modified_at', overlapSeconds: 0 },
+      DEFAULTS,
+    );
     assert.equal(settings.changeColumn, 'modified_at');
     assert.equal(settings.overlapSeconds, 0);
   });
 
   test('bad values are refused, naming each field', () => {
-    assertRefused({ mode: 'delta', changeColumn: 'updated at', overlapSeconds: -1 }, /"mode" must be "full" or "incremental".*"changeColumn" must be a plain identifier.*"overlapSeconds" must be 0 or more/);
+    assertRefused(
+      { mode: 'delta', changeColumn: 'updated at', overlapSeconds: -1 },
+      /"mode" must be "full" or "incremental".*"changeColumn" must be a plain identifier.*"overlapSeconds" must be 0 or more/,
+    );
     assertRefused({ overlapSeconds: 1.5 }, /"overlapSeconds" must be a whole number/);
   });
 });
 
 describe('the migrate command flags', () => {
-  const base = ['--source', 'mysql://root@127.0.0.1/test', '--target', 'postgres://root@127.0.0.1/test', '--table', 'users'];
+  const base = [
+    '--source',
+    'mysql://root@127.0.0.1/test',
+    '--target',
+    'postgres://root@127.0.0.1/test',
+    '--table',
+    'users',
+  ];
   // The execution input as the workflow receives it: JSON, where an absent flag leaves no field.
   const inputOf = (argv: string[]) => JSON.parse(JSON.stringify(parseFlags([...base, ...argv]).input));
 
@@ -143,11 +173,14 @@ describe('defaultsFromEnvironment', () => {
   });
 
   test('DEFAULT_* variables (strings, as Lambda sets them) become typed defaults', () => {
-    assert.deepEqual(defaultsFromEnvironment({ DEFAULT_TABLE: 'orders', DEFAULT_CHUNK_ROWS: '2500', DEFAULT_CONCURRENCY: '16' }), {
-      table: 'orders',
-      chunkRows: 2500,
-      concurrency: 16,
-    });
+    assert.deepEqual(
+      defaultsFromEnvironment({ DEFAULT_TABLE: 'orders', DEFAULT_CHUNK_ROWS: '2500', DEFAULT_CONCURRENCY: '16' }),
+      {
+        table: 'orders',
+        chunkRows: 2500,
+        concurrency: 16,
+      },
+    );
   });
 
   test('invalid DEFAULT_* variables are refused with an InputValidationError naming the field', () => {
@@ -158,14 +191,17 @@ describe('defaultsFromEnvironment', () => {
     ] as const) {
       assert.throws(
         () => defaultsFromEnvironment(env),
-        (error: unknown) => error instanceof InputValidationError && error.name === 'InputValidationError' && error.message.includes(`"${field}"`),
+        (error: unknown) =>
+          error instanceof InputValidationError &&
+          error.name === 'InputValidationError' &&
+          error.message.includes(`"${field}"`),
         `${JSON.stringify(env)} should be refused naming ${field}`,
       );
     }
   });
 });
 
-describe('the stack\'s maxConcurrency (MAX_CONCURRENCY)', () => {
+describe("the stack's maxConcurrency (MAX_CONCURRENCY)", () => {
   const env = { DEFAULT_TABLE: 'users', DEFAULT_CHUNK_ROWS: '100000', DEFAULT_CONCURRENCY: '4', MAX_CONCURRENCY: '16' };
 
   test('a concurrency above it is refused with the fix; at it, accepted', () => {
@@ -177,7 +213,7 @@ describe('the stack\'s maxConcurrency (MAX_CONCURRENCY)', () => {
     );
   });
 
-  test('is not part of the run\'s settings, and its absence caps nothing below the schema\'s own limit', () => {
+  test("is not part of the run's settings, and its absence caps nothing below the schema's own limit", () => {
     const { MAX_CONCURRENCY: _, ...uncapped } = env;
     assert.equal('maxConcurrency' in resolveRunSettings({}, defaultsFromEnvironment(env)), false);
     assert.equal(resolveRunSettings({ concurrency: 500 }, defaultsFromEnvironment(uncapped)).concurrency, 500);

@@ -1,15 +1,21 @@
 import assert from 'node:assert/strict';
 import { describe, mock, test } from 'node:test';
-import middy from '@middy/core';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { observability } from '../../functions/middleware/observability.js';
 
 // Development mode: the logger writes through the global console (which the test captures) and metrics are not printed.
 process.env.POWERTOOLS_DEV = 'true';
 
-const context = { functionName: 'CopyRange', awsRequestId: 'request-1', invokedFunctionArn: 'arn', memoryLimitInMB: '1024', functionVersion: '1' } as Context;
+const context = {
+  functionName: 'CopyRange',
+  awsRequestId: 'request-1',
+  invokedFunctionArn: 'arn',
+  memoryLimitInMB: '1024',
+  functionVersion: '1',
+} as Context;
 
 function capture() {
   const lines: Record<string, unknown>[] = [];
@@ -31,7 +37,10 @@ describe('the observability middleware', () => {
       });
     const range = { index: 2, lo: '10', hi: '20' };
     await handler({ runId: 'run-1', table: 'users', range }, context);
-    assert.deepEqual(lines.map((line) => line.message), ['inside the handler', 'CopyRange finished']);
+    assert.deepEqual(
+      lines.map((line) => line.message),
+      ['inside the handler', 'CopyRange finished'],
+    );
     for (const line of lines) {
       assert.equal(line.runId, 'run-1');
       assert.equal(line.table, 'users');
@@ -70,7 +79,10 @@ describe('the observability middleware', () => {
     const failure = lines.find((line) => line.message === 'VerifyRange failed')!;
     assert.equal(failure.runId, 'run-3');
     assert.match(JSON.stringify(failure.error), /VerificationMismatchError.*differs/);
-    assert.deepEqual(added.mock.calls.map((call) => call.arguments.slice(0, 2)), [['RangeErrors', MetricUnit.Count]]);
+    assert.deepEqual(
+      added.mock.calls.map((call) => call.arguments.slice(0, 2)),
+      [['RangeErrors', MetricUnit.Count]],
+    );
   });
 
   test('a success adds the metrics its result stands for', async () => {
@@ -82,7 +94,10 @@ describe('the observability middleware', () => {
           step: 'CopyRange',
           logger: new Logger({ logLevel: 'SILENT' }),
           metrics,
-          measure: (result, m) => m.addMetric('RowsCopied', MetricUnit.Count, result.rows).addMetric('RangeSeconds', MetricUnit.Seconds, result.seconds),
+          measure: (result, m) =>
+            m
+              .addMetric('RowsCopied', MetricUnit.Count, result.rows)
+              .addMetric('RangeSeconds', MetricUnit.Seconds, result.seconds),
         }),
       )
       .handler(async () => ({ rows: 1000, seconds: 1.5 }));

@@ -18,8 +18,20 @@ describe('compareRanges', () => {
   test('identical sides have no differences and a checksum over the rows in key order', async () => {
     const both = rows(1, 2, 5);
     const comparison = await compareRanges(stream(both), stream(both), COLUMNS);
-    const expected = createHash('sha256').update(both.map((row) => JSON.stringify(row) + '\n').join('')).digest('hex');
-    assert.deepEqual(comparison, { sourceRows: 3, targetRows: 3, unsettled: 0, missing: 0, extra: 0, changed: 0, differences: [], omitted: 0, checksum: expected });
+    const expected = createHash('sha256')
+      .update(both.map((row) => JSON.stringify(row) + '\n').join(''))
+      .digest('hex');
+    assert.deepEqual(comparison, {
+      sourceRows: 3,
+      targetRows: 3,
+      unsettled: 0,
+      missing: 0,
+      extra: 0,
+      changed: 0,
+      differences: [],
+      omitted: 0,
+      checksum: expected,
+    });
   });
 
   test('names a missing row, an extra row and a changed column by key', async () => {
@@ -35,14 +47,21 @@ describe('compareRanges', () => {
       { kind: 'extra', key: '4' },
       { kind: 'changed', key: '5', column: 'name', source: 'name 5', target: 'changed' },
     ]);
-    assert.match(describeDifferences(comparison), /^4 source rows, 4 target rows: 1 missing, 1 extra, 1 changed; key 2 is missing from the target; key 4 is in the target but not in the source; column name at key 5: source "name 5", target "changed"$/);
+    assert.match(
+      describeDifferences(comparison),
+      /^4 source rows, 4 target rows: 1 missing, 1 extra, 1 changed; key 2 is missing from the target; key 4 is in the target but not in the source; column name at key 5: source "name 5", target "changed"$/,
+    );
   });
 
   test('orders keys as integers, also beyond 2^53 and below zero', async () => {
     const keys = ['-5', '9', '10', '9007199254740993', '18446744073709551615'];
     const comparison = await compareRanges(stream(rows(...keys)), stream(rows(...keys)), COLUMNS);
     assert.equal(comparison.differences.length, 0);
-    const shifted = await compareRanges(stream(rows(...keys)), stream(rows('-5', '9', '10', '9007199254740992', '18446744073709551615')), COLUMNS);
+    const shifted = await compareRanges(
+      stream(rows(...keys)),
+      stream(rows('-5', '9', '10', '9007199254740992', '18446744073709551615')),
+      COLUMNS,
+    );
     assert.deepEqual(shifted.differences, [
       { kind: 'extra', key: '9007199254740992' },
       { kind: 'missing', key: '9007199254740993' },
@@ -50,11 +69,20 @@ describe('compareRanges', () => {
   });
 
   test('tells NULL from the text "null" and from an empty string', async () => {
-    const source: CanonicalRow[] = [['1', 'null', null], ['2', '', null]];
-    const target: CanonicalRow[] = [['1', null, null], ['2', null, '']];
+    const source: CanonicalRow[] = [
+      ['1', 'null', null],
+      ['2', '', null],
+    ];
+    const target: CanonicalRow[] = [
+      ['1', null, null],
+      ['2', null, ''],
+    ];
     const comparison = await compareRanges(stream(source), stream(target), COLUMNS);
     assert.equal(comparison.changed, 2);
-    assert.match(describeDifferences(comparison), /column name at key 1: source "null", target NULL; column name at key 2: source "", target NULL; column bio at key 2: source NULL, target ""/);
+    assert.match(
+      describeDifferences(comparison),
+      /column name at key 1: source "null", target NULL; column name at key 2: source "", target NULL; column bio at key 2: source NULL, target ""/,
+    );
   });
 
   test('one changed value changes the checksum', async () => {
@@ -66,7 +94,10 @@ describe('compareRanges', () => {
   });
 
   test('reads both sides to the end, lists the first differences and counts the rest', async () => {
-    const comparison = await compareRanges(stream(rows(...Array.from({ length: 20 }, (_, i) => i))), stream([]), { ...COLUMNS, listed: 3 });
+    const comparison = await compareRanges(stream(rows(...Array.from({ length: 20 }, (_, i) => i))), stream([]), {
+      ...COLUMNS,
+      listed: 3,
+    });
     assert.equal(comparison.missing, 20);
     assert.equal(comparison.differences.length, 3);
     assert.equal(comparison.omitted, 17);
@@ -82,9 +113,17 @@ describe('compareRanges', () => {
     const source = rows(1, 2, 3, 4);
     source[1]![1] = 'renamed after the copy';
     const target = rows(1, 2, 4);
-    const comparison = await compareRanges(stream(source), stream(target), { ...COLUMNS, unsettled: ([id]) => id === '2' || id === '3' });
+    const comparison = await compareRanges(stream(source), stream(target), {
+      ...COLUMNS,
+      unsettled: ([id]) => id === '2' || id === '3',
+    });
     assert.deepEqual(
-      { sourceRows: comparison.sourceRows, targetRows: comparison.targetRows, unsettled: comparison.unsettled, differences: comparison.differences },
+      {
+        sourceRows: comparison.sourceRows,
+        targetRows: comparison.targetRows,
+        unsettled: comparison.unsettled,
+        differences: comparison.differences,
+      },
       { sourceRows: 2, targetRows: 2, unsettled: 2, differences: [] },
     );
     const settled = await compareRanges(stream(rows(1, 4)), stream(rows(1, 4)), COLUMNS);
@@ -97,7 +136,11 @@ describe('compareRanges', () => {
     target[7]![1] = 'changed';
     const whole = await compareRanges(stream(source), stream(target), COLUMNS);
     const batched = new RangeComparer(COLUMNS);
-    for (const [from, to] of [[0, 3], [3, 6], [6, 10]] as const) {
+    for (const [from, to] of [
+      [0, 3],
+      [3, 6],
+      [6, 10],
+    ] as const) {
       const inBatch = (row: CanonicalRow) => Number(row[0]) >= from && Number(row[0]) < to;
       await batched.merge([source.filter(inBatch)], [target.filter(inBatch)]);
     }

@@ -1,7 +1,14 @@
-import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
 import { resolveRunSettings } from '../../functions/core/input.js';
-import { mergeRanges, rangeCondition, rangesBetween, splitKeySpace, type KeyAtOffset, type KeyRange } from '../../functions/core/ranges.js';
+import {
+  type KeyAtOffset,
+  type KeyRange,
+  mergeRanges,
+  rangeCondition,
+  rangesBetween,
+  splitKeySpace,
+} from '../../functions/core/ranges.js';
 
 /**
  * An in-memory primary-key index: the key that has `offset` keys below it among the keys
@@ -9,7 +16,7 @@ import { mergeRanges, rangeCondition, rangesBetween, splitKeySpace, type KeyAtOf
  * Keys are compared as BigInt, as the database compares them, so BIGINT UNSIGNED keys work.
  */
 function keyIndex(ids: (number | bigint | string)[]): { keyAtOffset: KeyAtOffset; keys: bigint[] } {
-  const keys = ids.map((id) => BigInt(id)).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const keys = ids.map((id) => BigInt(id)).sort((a, b) => (a < b ? -1 : Number(a > b)));
   const keyAtOffset: KeyAtOffset = async (from, offset) => {
     let start = 0;
     if (from !== null) {
@@ -54,7 +61,9 @@ function assertBalancedCover(ranges: KeyRange[], keys: bigint[], chunkRows: numb
     if (lo !== null) assert.ok(BigInt(lo) < BigInt(hi!), `range ${i} is not empty: ${lo} < ${hi}`);
   }
   const counts = ranges.map((r) => keysIn(keys, r));
-  counts.slice(0, -1).forEach((count, i) => assert.equal(count, chunkRows, `range ${i} holds exactly chunkRows keys`));
+  for (const [i, count] of counts.slice(0, -1).entries()) {
+    assert.equal(count, chunkRows, `range ${i} holds exactly chunkRows keys`);
+  }
   const last = counts.at(-1)!;
   if (keys.length === 0) assert.equal(last, 0, 'an empty table gives one empty range');
   else assert.ok(last >= 1 && last <= chunkRows, `last range holds 1..${chunkRows} keys, holds ${last}`);
@@ -193,42 +202,111 @@ const DEFAULTS = { table: 'users', chunkRows: 1000, concurrency: 4 };
 
 describe('mergeRanges', () => {
   test('keeps disjoint ranges, in key order', () => {
-    assert.deepEqual(mergeRanges([{ lo: '200', hi: '300' }, { lo: null, hi: '100' }, { lo: '300', hi: null }]), [
-      { lo: null, hi: '100' },
-      { lo: '200', hi: '300' },
-      { lo: '300', hi: null },
-    ]);
+    assert.deepEqual(
+      mergeRanges([
+        { lo: '200', hi: '300' },
+        { lo: null, hi: '100' },
+        { lo: '300', hi: null },
+      ]),
+      [
+        { lo: null, hi: '100' },
+        { lo: '200', hi: '300' },
+        { lo: '300', hi: null },
+      ],
+    );
   });
 
   test('joins the same range queued twice and ranges that overlap, open ends included', () => {
-    assert.deepEqual(mergeRanges([{ lo: '10', hi: '20' }, { lo: '10', hi: '20' }]), [{ lo: '10', hi: '20' }]);
-    assert.deepEqual(mergeRanges([{ lo: '10', hi: '20' }, { lo: '15', hi: '30' }, { lo: '12', hi: '14' }]), [{ lo: '10', hi: '30' }]);
-    assert.deepEqual(mergeRanges([{ lo: '50', hi: null }, { lo: '60', hi: '70' }, { lo: null, hi: '5' }, { lo: '4', hi: '6' }]), [
-      { lo: null, hi: '6' },
-      { lo: '50', hi: null },
-    ]);
+    assert.deepEqual(
+      mergeRanges([
+        { lo: '10', hi: '20' },
+        { lo: '10', hi: '20' },
+      ]),
+      [{ lo: '10', hi: '20' }],
+    );
+    assert.deepEqual(
+      mergeRanges([
+        { lo: '10', hi: '20' },
+        { lo: '15', hi: '30' },
+        { lo: '12', hi: '14' },
+      ]),
+      [{ lo: '10', hi: '30' }],
+    );
+    assert.deepEqual(
+      mergeRanges([
+        { lo: '50', hi: null },
+        { lo: '60', hi: '70' },
+        { lo: null, hi: '5' },
+        { lo: '4', hi: '6' },
+      ]),
+      [
+        { lo: null, hi: '6' },
+        { lo: '50', hi: null },
+      ],
+    );
   });
 
   test('compares keys as integers beyond 2^53', () => {
-    assert.deepEqual(mergeRanges([{ lo: '18446744073709551000', hi: '18446744073709551615' }, { lo: '9007199254740993', hi: '18446744073709551001' }]), [
-      { lo: '9007199254740993', hi: '18446744073709551615' },
-    ]);
+    assert.deepEqual(
+      mergeRanges([
+        { lo: '18446744073709551000', hi: '18446744073709551615' },
+        { lo: '9007199254740993', hi: '18446744073709551001' },
+      ]),
+      [{ lo: '9007199254740993', hi: '18446744073709551615' }],
+    );
   });
 });
 
 describe('the execution input "ranges"', () => {
   test('given ranges are kept as given', () => {
-    const ranges = [{ lo: null, hi: '10' }, { lo: '10', hi: '20' }, { lo: '90', hi: null }];
+    const ranges = [
+      { lo: null, hi: '10' },
+      { lo: '10', hi: '20' },
+      { lo: '90', hi: null },
+    ];
     assert.deepEqual(resolveRunSettings({ ranges }, DEFAULTS).ranges, ranges);
     assert.equal(resolveRunSettings({}, DEFAULTS).ranges, undefined);
   });
 
   test('empty, unordered or overlapping ranges are refused naming the range', () => {
     assert.throws(() => resolveRunSettings({ ranges: [] }, DEFAULTS), /"ranges" must list at least one range/);
-    assert.throws(() => resolveRunSettings({ ranges: [{ lo: '5', hi: '5' }] }, DEFAULTS), /"ranges\.0" is empty: lo 5 must be below hi 5/);
-    assert.throws(() => resolveRunSettings({ ranges: [{ lo: '1', hi: '10' }, { lo: '9', hi: '20' }] }, DEFAULTS), /"ranges\.1" overlaps or precedes/);
-    assert.throws(() => resolveRunSettings({ ranges: [{ lo: '1', hi: null }, { lo: '20', hi: '30' }] }, DEFAULTS), /"ranges\.1" overlaps/);
-    assert.throws(() => resolveRunSettings({ ranges: [{ lo: 'x', hi: null }] }, DEFAULTS), /"ranges\.0\.lo" must be an integer key/);
-    assert.throws(() => resolveRunSettings({ ranges: [{ lo: '1', hi: '2', index: 0 }] }, DEFAULTS), /unknown field "ranges\.0\.index": remove it/);
+    assert.throws(
+      () => resolveRunSettings({ ranges: [{ lo: '5', hi: '5' }] }, DEFAULTS),
+      /"ranges\.0" is empty: lo 5 must be below hi 5/,
+    );
+    assert.throws(
+      () =>
+        resolveRunSettings(
+          {
+            ranges: [
+              { lo: '1', hi: '10' },
+              { lo: '9', hi: '20' },
+            ],
+          },
+          DEFAULTS,
+        ),
+      /"ranges\.1" overlaps or precedes/,
+    );
+    assert.throws(
+      () =>
+        resolveRunSettings(
+          {
+            ranges: [
+              { lo: '1', hi: null },
+              { lo: '20', hi: '30' },
+            ],
+          },
+          DEFAULTS,
+        ),
+      /"ranges\.1" overlaps/,
+    );
+    assert.throws(
+      () => resolveRunSettings({ ranges: [{ lo: 'x', hi: null }] }, DEFAULTS),
+      /"ranges\.0\.lo" must be an integer key/,
+    );
+    assert.throws(
+      () => resolveRunSettings({ ranges: [{ lo: '1', hi: '2', index: 0 }] }, DEFAULTS),
+      /unknown field "ranges\.0\.index": remove it/,
+    );
   });
 });

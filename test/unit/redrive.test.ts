@@ -10,12 +10,17 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { DEFAULT_POLICIES } from '../../functions/core/policies.js';
 import { redrive } from '../../functions/core/redrive.js';
-import { asMessage, failedBatch, startedInput, STATE_MACHINE } from '../support/failed-batches.js';
+import { asMessage, failedBatch, STATE_MACHINE, startedInput } from '../support/failed-batches.js';
 
 describe('redrive, against mocked SQS and Step Functions', () => {
   const sqsMock = mockClient(SQSClient);
   const sfnMock = mockClient(SFNClient);
-  const targets = { sqs: new SQSClient({ region: 'eu-west-1' }), sfn: new SFNClient({ region: 'eu-west-1' }), queueUrl: 'https://queue', stateMachineArn: STATE_MACHINE };
+  const targets = {
+    sqs: new SQSClient({ region: 'eu-west-1' }),
+    sfn: new SFNClient({ region: 'eu-west-1' }),
+    queueUrl: 'https://queue',
+    stateMachineArn: STATE_MACHINE,
+  };
 
   beforeEach(() => {
     sqsMock.reset();
@@ -29,7 +34,9 @@ describe('redrive, against mocked SQS and Step Functions', () => {
           asMessage(failedBatch('users', 1, '100', '200'), 'c'),
         ],
       })
-      .resolvesOnce({ Messages: [asMessage(failedBatch('users', 1, '100', '200'), 'd'), asMessage({ hello: 'world' }, 'e')] })
+      .resolvesOnce({
+        Messages: [asMessage(failedBatch('users', 1, '100', '200'), 'd'), asMessage({ hello: 'world' }, 'e')],
+      })
       .resolves({ Messages: [] });
     sqsMock.on(DeleteMessageBatchCommand).resolves({ Successful: [], Failed: [] });
     sqsMock.on(ChangeMessageVisibilityBatchCommand).resolves({});
@@ -43,20 +50,44 @@ describe('redrive, against mocked SQS and Step Functions', () => {
     sfnMock.restore();
   });
 
-  test('starts one execution with exactly the table\'s ranges, then deletes its messages and puts the rest back', async () => {
+  test("starts one execution with exactly the table's ranges, then deletes its messages and puts the rest back", async () => {
     sfnMock.on(StartExecutionCommand).resolves({ executionArn: 'arn:execution:1', startDate: new Date() });
     const result = await redrive({ table: 'users', concurrency: 2 }, targets, 0);
 
     assert.deepEqual(startedInput(sfnMock), [
-      { table: 'users', concurrency: 2, policies: DEFAULT_POLICIES, ranges: [{ lo: '100', hi: '200' }, { lo: '400', hi: '500' }] },
+      {
+        table: 'users',
+        concurrency: 2,
+        policies: DEFAULT_POLICIES,
+        ranges: [
+          { lo: '100', hi: '200' },
+          { lo: '400', hi: '500' },
+        ],
+      },
     ]);
     assert.match(sfnMock.commandCalls(StartExecutionCommand)[0]!.args[0].input.name!, /^redrive-users-[0-9a-f]{16}$/);
-    assert.deepEqual(result, { execution: 'arn:execution:1', ranges: [{ lo: '100', hi: '200' }, { lo: '400', hi: '500' }], messages: 3, leftOnQueue: 2, unreadable: 1 });
+    assert.deepEqual(result, {
+      execution: 'arn:execution:1',
+      ranges: [
+        { lo: '100', hi: '200' },
+        { lo: '400', hi: '500' },
+      ],
+      messages: 3,
+      leftOnQueue: 2,
+      unreadable: 1,
+    });
 
-    const deleted = sqsMock.commandCalls(DeleteMessageBatchCommand).flatMap((call) => call.args[0].input.Entries!.map((e) => e.ReceiptHandle));
+    const deleted = sqsMock
+      .commandCalls(DeleteMessageBatchCommand)
+      .flatMap((call) => call.args[0].input.Entries!.map((e) => e.ReceiptHandle));
     assert.deepEqual(deleted.sort(), ['receipt-a', 'receipt-c', 'receipt-d']);
-    const released = sqsMock.commandCalls(ChangeMessageVisibilityBatchCommand).flatMap((call) => call.args[0].input.Entries!);
-    assert.deepEqual(released.map((e) => [e.ReceiptHandle, e.VisibilityTimeout]).sort(), [['receipt-b', 0], ['receipt-e', 0]]);
+    const released = sqsMock
+      .commandCalls(ChangeMessageVisibilityBatchCommand)
+      .flatMap((call) => call.args[0].input.Entries!);
+    assert.deepEqual(released.map((e) => [e.ReceiptHandle, e.VisibilityTimeout]).sort(), [
+      ['receipt-b', 0],
+      ['receipt-e', 0],
+    ]);
     // Deleting comes only after the start.
     const start = sfnMock.commandCalls(StartExecutionCommand)[0]!;
     assert.ok(sqsMock.commandCalls(DeleteMessageBatchCommand).every((call) => call.calledAfter(start)));
@@ -66,7 +97,9 @@ describe('redrive, against mocked SQS and Step Functions', () => {
     sfnMock.on(StartExecutionCommand).rejects(new Error('AccessDenied'));
     await assert.rejects(redrive({ table: 'users' }, targets, 0), /AccessDenied/);
     assert.equal(sqsMock.commandCalls(DeleteMessageBatchCommand).length, 0);
-    const released = sqsMock.commandCalls(ChangeMessageVisibilityBatchCommand).flatMap((call) => call.args[0].input.Entries!.map((e) => e.ReceiptHandle));
+    const released = sqsMock
+      .commandCalls(ChangeMessageVisibilityBatchCommand)
+      .flatMap((call) => call.args[0].input.Entries!.map((e) => e.ReceiptHandle));
     assert.deepEqual(released.sort(), ['receipt-a', 'receipt-b', 'receipt-c', 'receipt-d', 'receipt-e']);
   });
 
@@ -75,23 +108,34 @@ describe('redrive, against mocked SQS and Step Functions', () => {
     const result = await redrive({ table: 'users' }, targets, 0);
     assert.equal(sfnMock.commandCalls(StartExecutionCommand).length, 1);
     assert.match(result.execution!, /^arn:aws:states:eu-west-1:123456789012:execution:Migration:redrive-users-/);
-    assert.equal(sqsMock.commandCalls(DeleteMessageBatchCommand).flatMap((call) => call.args[0].input.Entries).length, 3);
+    assert.equal(
+      sqsMock.commandCalls(DeleteMessageBatchCommand).flatMap((call) => call.args[0].input.Entries).length,
+      3,
+    );
   });
 
-  test('one execution has one set of policies: the latest failure\'s; the table\'s others wait for the next redrive', async () => {
+  test("one execution has one set of policies: the latest failure's; the table's others wait for the next redrive", async () => {
     sqsMock.reset();
     sqsMock.on(ChangeMessageVisibilityBatchCommand).resolves({});
     sqsMock.on(DeleteMessageBatchCommand).resolves({ Successful: [], Failed: [] });
-    const older = { ...failedBatch('users', 7, '700', '800'), policies: { ...DEFAULT_POLICIES, zeroDates: 'fail' }, time: '2026-01-01T00:00:00.000Z' };
+    const older = {
+      ...failedBatch('users', 7, '700', '800'),
+      policies: { ...DEFAULT_POLICIES, zeroDates: 'fail' },
+      time: '2026-01-01T00:00:00.000Z',
+    };
     sqsMock
       .on(ReceiveMessageCommand)
       .resolvesOnce({ Messages: [asMessage(older, 'old'), asMessage(failedBatch('users', 1, '100', '200'), 'new')] })
       .resolves({ Messages: [] });
     sfnMock.on(StartExecutionCommand).resolves({ executionArn: 'arn:execution:2', startDate: new Date() });
     const result = await redrive({ table: 'users' }, targets, 0);
-    assert.deepEqual(startedInput(sfnMock), [{ table: 'users', policies: DEFAULT_POLICIES, ranges: [{ lo: '100', hi: '200' }] }]);
+    assert.deepEqual(startedInput(sfnMock), [
+      { table: 'users', policies: DEFAULT_POLICIES, ranges: [{ lo: '100', hi: '200' }] },
+    ]);
     assert.deepEqual([result.messages, result.leftOnQueue], [1, 1]);
-    const released = sqsMock.commandCalls(ChangeMessageVisibilityBatchCommand).flatMap((call) => call.args[0].input.Entries!.map((e) => e.ReceiptHandle));
+    const released = sqsMock
+      .commandCalls(ChangeMessageVisibilityBatchCommand)
+      .flatMap((call) => call.args[0].input.Entries!.map((e) => e.ReceiptHandle));
     assert.deepEqual(released, ['receipt-old']);
   });
 
@@ -100,11 +144,17 @@ describe('redrive, against mocked SQS and Step Functions', () => {
     assert.equal(result.execution, null);
     assert.equal(sfnMock.commandCalls(StartExecutionCommand).length, 0);
     assert.equal(sqsMock.commandCalls(DeleteMessageBatchCommand).length, 0);
-    assert.equal(sqsMock.commandCalls(ChangeMessageVisibilityBatchCommand).flatMap((call) => call.args[0].input.Entries).length, 5);
+    assert.equal(
+      sqsMock.commandCalls(ChangeMessageVisibilityBatchCommand).flatMap((call) => call.args[0].input.Entries).length,
+      5,
+    );
   });
 
   test('a table name that is not an identifier is refused before the queue is touched', async () => {
-    await assert.rejects(redrive({ table: 'users; drop' }, targets, 0), { name: 'InputValidationError', message: /"table" must be a plain identifier/ });
+    await assert.rejects(redrive({ table: 'users; drop' }, targets, 0), {
+      name: 'InputValidationError',
+      message: /"table" must be a plain identifier/,
+    });
     assert.equal(sqsMock.calls().length, 0);
   });
 });

@@ -1,16 +1,28 @@
 import assert from 'node:assert/strict';
 import { EventEmitter, once } from 'node:events';
-import { setImmediate as nextTurn } from 'node:timers/promises';
 import { describe, test } from 'node:test';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type mysql from 'mysql2';
 import { rowBatches } from '../../functions/core/row-batches.js';
 
 /** A mysql2 query and its connection as far as rowBatches uses them: row events, pause and resume. */
 function fakeQuery() {
   const query = new EventEmitter();
-  const connection = { paused: false, pauses: 0, pause: () => ((connection.paused = true), connection.pauses++), resume: () => (connection.paused = false) };
+  const connection = {
+    paused: false,
+    pauses: 0,
+    pause: () => {
+      connection.paused = true;
+      connection.pauses++;
+    },
+    resume: () => {
+      connection.paused = false;
+    },
+  };
   /** Delivers rows the way mysql2 does for one socket read: one `result` event each, in one go. */
-  const read = (...rows: number[]) => rows.forEach((row) => query.emit('result', [row]));
+  const read = (...rows: number[]) => {
+    for (const row of rows) query.emit('result', [row]);
+  };
   const stream = rowBatches<number[]>(query as unknown as mysql.Query, connection as unknown as mysql.Connection);
   return { query, connection, read, stream };
 }
@@ -25,7 +37,10 @@ describe('rowBatches', () => {
     read(4, 5);
     query.emit('end');
     await once(stream, 'end');
-    assert.deepEqual(batches, [[[1], [2], [3]], [[4], [5]]]);
+    assert.deepEqual(batches, [
+      [[1], [2], [3]],
+      [[4], [5]],
+    ]);
   });
 
   test('pauses the connection while its reader falls behind and resumes it when the reader reads', async () => {

@@ -13,7 +13,7 @@ test('docs/SCALE.md carries the numbers infra/scale.ts computes (run `npm run sc
   assert.equal(checked[1], scaleReport());
 });
 
-test('the most ranges is exactly what Plan\'s 200 KiB limit lets through', () => {
+test("the most ranges is exactly what Plan's 200 KiB limit lets through", () => {
   for (const digits of [10, 19]) {
     const most = maxRanges(digits);
     assert.ok(planBytes(most, digits) <= MAX_PLAN_BYTES);
@@ -21,7 +21,7 @@ test('the most ranges is exactly what Plan\'s 200 KiB limit lets through', () =>
   }
 });
 
-test('past the target\'s rate, more concurrency makes each copy slower and the run no faster', () => {
+test("past the target's rate, more concurrency makes each copy slower and the run no faster", () => {
   const six = estimate({ rows: 1e8, chunkRows: 100_000, concurrency: 6 });
   const sixteen = estimate({ rows: 1e8, chunkRows: 100_000, concurrency: 16 });
   assert.ok(sixteen.perCopyRowsPerSecond < six.perCopyRowsPerSecond);

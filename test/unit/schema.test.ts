@@ -1,7 +1,14 @@
-import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
 import { SchemaError } from '../../functions/core/errors.js';
-import { enumLabels, mapColumn, mariadbDefault, mysqlDefault, unquoteMysqlString, type SourceColumn } from '../../functions/core/schema.js';
+import {
+  enumLabels,
+  mapColumn,
+  mariadbDefault,
+  mysqlDefault,
+  type SourceColumn,
+  unquoteMysqlString,
+} from '../../functions/core/schema.js';
 import { sourceColumn } from '../support/source-columns.js';
 
 /** A source column named by its COLUMN_TYPE, its DATA_TYPE the type's first word. */
@@ -72,11 +79,17 @@ describe('mapColumn: the MySQL → PostgreSQL type table', () => {
       () => mapColumn(source('location', 'geometry')),
       (error: unknown) => {
         assert.ok(error instanceof SchemaError);
-        assert.equal(error.message, 'Column location (geometry): spatial types are not migrated; store it as WKB (ST_AsBinary) in a VARBINARY column to move its bytes');
+        assert.equal(
+          error.message,
+          'Column location (geometry): spatial types are not migrated; store it as WKB (ST_AsBinary) in a VARBINARY column to move its bytes',
+        );
         return true;
       },
     );
-    assert.throws(() => mapColumn(source('v', 'vector(3)')), { name: 'SchemaError', message: 'Column v (vector(3)): no PostgreSQL type is chosen for it' });
+    assert.throws(() => mapColumn(source('v', 'vector(3)')), {
+      name: 'SchemaError',
+      message: 'Column v (vector(3)): no PostgreSQL type is chosen for it',
+    });
   });
 
   test('enum labels are read with their quotes undone, the empty label included', () => {
@@ -92,15 +105,27 @@ describe('column defaults as information_schema states them', () => {
     assert.deepEqual(mariadbDefault("'it''s \\\\ \\0'", '', 'varchar'), { kind: 'literal', value: "it's \\ \0" });
     assert.deepEqual(mariadbDefault('-1.5e3', '', 'double'), { kind: 'literal', value: '-1.5e3' });
     assert.deepEqual(mariadbDefault("b'101'", '', 'bit'), { kind: 'literal', value: '5' });
-    assert.deepEqual(mariadbDefault('current_timestamp(6)', 'on update current_timestamp(6)', 'datetime'), { kind: 'expression', sql: 'current_timestamp(6)' });
+    assert.deepEqual(mariadbDefault('current_timestamp(6)', 'on update current_timestamp(6)', 'datetime'), {
+      kind: 'expression',
+      sql: 'current_timestamp(6)',
+    });
     assert.deepEqual(mariadbDefault('(1 + 1)', '', 'int'), { kind: 'expression', sql: '(1 + 1)' });
   });
 
   test('MySQL: literals come unquoted; DEFAULT_GENERATED and a bare CURRENT_TIMESTAMP are expressions', () => {
     assert.deepEqual(mysqlDefault("it's", '', 'varchar'), { kind: 'literal', value: "it's" });
-    assert.deepEqual(mysqlDefault('0000-00-00 00:00:00', '', 'datetime'), { kind: 'literal', value: '0000-00-00 00:00:00' });
-    assert.deepEqual(mysqlDefault('CURRENT_TIMESTAMP', 'default_generated', 'timestamp'), { kind: 'expression', sql: 'CURRENT_TIMESTAMP' });
-    assert.deepEqual(mysqlDefault('CURRENT_TIMESTAMP', '', 'timestamp'), { kind: 'expression', sql: 'CURRENT_TIMESTAMP' });
+    assert.deepEqual(mysqlDefault('0000-00-00 00:00:00', '', 'datetime'), {
+      kind: 'literal',
+      value: '0000-00-00 00:00:00',
+    });
+    assert.deepEqual(mysqlDefault('CURRENT_TIMESTAMP', 'default_generated', 'timestamp'), {
+      kind: 'expression',
+      sql: 'CURRENT_TIMESTAMP',
+    });
+    assert.deepEqual(mysqlDefault('CURRENT_TIMESTAMP', '', 'timestamp'), {
+      kind: 'expression',
+      sql: 'CURRENT_TIMESTAMP',
+    });
     assert.deepEqual(mysqlDefault('(rand())', 'default_generated', 'double'), { kind: 'expression', sql: '(rand())' });
     assert.deepEqual(mysqlDefault("b'1'", '', 'bit'), { kind: 'literal', value: '1' });
   });

@@ -1,11 +1,16 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { mapColumn, type TableDescription } from '../../functions/core/schema.js';
-import { createTableSql, targetDifferences, type TargetColumn } from '../../functions/core/target-table.js';
+import { createTableSql, type TargetColumn, targetDifferences } from '../../functions/core/target-table.js';
 import { sourceColumn } from '../support/source-columns.js';
 
 function describeTable(...columns: Parameters<typeof sourceColumn>[]): TableDescription {
-  return { table: 't', columns: columns.map((args) => mapColumn(sourceColumn(...args))), primaryKey: 'id', primaryKeyIndex: 0 };
+  return {
+    table: 't',
+    columns: columns.map((args) => mapColumn(sourceColumn(...args))),
+    primaryKey: 'id',
+    primaryKeyIndex: 0,
+  };
 }
 
 const ID: Parameters<typeof sourceColumn> = ['id', 'bigint', 'bigint(20) unsigned', { nullable: false }];
@@ -16,8 +21,23 @@ describe('the target table created from the source', () => {
       describeTable(
         ID,
         ['note', 'varchar', 'varchar(10)', { characterMaximumLength: 10, default: { kind: 'literal', value: "it's" } }],
-        ['at', 'timestamp', 'timestamp', { nullable: false, datetimePrecision: 0, default: { kind: 'expression', sql: 'current_timestamp()' }, extra: 'on update current_timestamp()' }],
-        ['seen', 'datetime', 'datetime', { nullable: false, datetimePrecision: 0, default: { kind: 'literal', value: '0000-00-00 00:00:00' } }],
+        [
+          'at',
+          'timestamp',
+          'timestamp',
+          {
+            nullable: false,
+            datetimePrecision: 0,
+            default: { kind: 'expression', sql: 'current_timestamp()' },
+            extra: 'on update current_timestamp()',
+          },
+        ],
+        [
+          'seen',
+          'datetime',
+          'datetime',
+          { nullable: false, datetimePrecision: 0, default: { kind: 'literal', value: '0000-00-00 00:00:00' } },
+        ],
         ['flag', 'tinyint', 'tinyint(1)', { default: { kind: 'literal', value: '2' } }],
         ['code', 'char', 'char(36)', { characterMaximumLength: 36, default: { kind: 'expression', sql: 'uuid()' } }],
       ),
@@ -103,7 +123,10 @@ describe('an existing target table', () => {
   for (const [column, type, fits] of cases) {
     test(`${fits ? 'holds' : 'cannot hold'} ${column[2]} in ${type}`, () => {
       const description = describeTable(ID, column);
-      const differences = targetDifferences(description, [target('id', 'numeric(20,0)', { nullable: false }), target(column[0], type)]);
+      const differences = targetDifferences(description, [
+        target('id', 'numeric(20,0)', { nullable: false }),
+        target(column[0], type),
+      ]);
       assert.equal(differences.length, fits ? 0 : 1, differences.join('; '));
     });
   }
