@@ -96,7 +96,7 @@ describe('faults injected while the workflow runs against the real databases', (
       await pair.target.query(`DELETE FROM ${TABLE}_released`);
       for (;;) {
         const { rows } = await pair.target.query<{ pid: number }>(
-          `SELECT pid FROM pg_stat_activity WHERE wait_event = 'PgSleep' AND query LIKE 'COPY %${TABLE}%'`,
+          `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND wait_event = 'PgSleep' AND query LIKE 'COPY %${TABLE}%'`,
         );
         if (rows[0]) {
           await inject(rows[0].pid);
@@ -113,7 +113,7 @@ describe('faults injected while the workflow runs against the real databases', (
         const [threads] = await pair.source
           .promise()
           .query(
-            `SELECT ID AS id FROM information_schema.PROCESSLIST WHERE INFO LIKE 'SELECT %FROM \`${TABLE}\`%' AND ID <> CONNECTION_ID()`,
+            `SELECT ID AS id FROM information_schema.PROCESSLIST WHERE DB = DATABASE() AND INFO LIKE 'SELECT %FROM \`${TABLE}\`%' AND ID <> CONNECTION_ID()`,
           );
         for (const { id } of threads as { id: number }[]) {
           await pair.source.promise().query(`KILL CONNECTION ${Number(id)}`);

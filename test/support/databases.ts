@@ -87,13 +87,13 @@ export async function readBothSides(
   return { source, target };
 }
 
-/** How many connections each server has open from this tool (by its application name / our test user). */
+/** How many connections each test database has open (on PostgreSQL, from this tool by its application name). */
 export async function openConnectionCounts(pair: ConnectionPair): Promise<{ source: number; target: number }> {
   const [rows] = await pair.source
     .promise()
-    .query("SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE COMMAND <> 'Daemon'");
+    .query("SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE COMMAND <> 'Daemon' AND DB = DATABASE()");
   const { rows: pgRows } = await pair.target.query<{ n: string }>(
-    "SELECT count(*) AS n FROM pg_stat_activity WHERE application_name = 'mysql-to-postgres'",
+    "SELECT count(*) AS n FROM pg_stat_activity WHERE application_name = 'mysql-to-postgres' AND datname = current_database()",
   );
   return { source: Number((rows as { n: number }[])[0]!.n), target: Number(pgRows[0]!.n) };
 }
