@@ -1,5 +1,5 @@
-import { buildApp, STACK_NAME } from '../app.js';
-import { ENTRY_METADATA } from '../stack.js';
+import { buildApp, STACK_NAME } from '../cdk/app.js';
+import { ENTRY_METADATA } from '../cdk/stack.js';
 
 type Template = {
   Resources: Record<string, { Type: string; Properties?: Record<string, unknown>; Metadata?: Record<string, unknown> }>;

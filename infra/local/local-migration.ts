@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { closeTarget, endpointFromUrl, openTarget } from '../../functions/core/connections.js';
 import { type RunSummary, summarizeRun } from '../../functions/core/ledger.js';
-import { ALREADY_RUNNING_PATH } from '../states.js';
+import { ALREADY_RUNNING_PATH } from '../cdk/states.js';
 import { queueOnDemand } from './queue.js';
 import { type LocalRunOptions, type LocalRunResult, runLocal } from './runner.js';
 

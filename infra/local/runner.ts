@@ -1,15 +1,14 @@
 import './polyfills.js';
 import { randomUUID } from 'node:crypto';
 import * as path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import type { Context } from 'aws-lambda';
 import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
+import { ROOT } from '../root.js';
 import type { StateDefinition } from './definition.js';
 import { lambdaContext } from './lambda-context.js';
 import type { LocalQueue } from './queue.js';
 import { loadWorkflow } from './workflow-cache.js';
-
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
 const SQS_SEND_MESSAGE = 'arn:aws:states:::sqs:sendMessage';
 

@@ -1,10 +1,9 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { ROOT } from '../root.js';
 import type { SynthesizedWorkflow } from './definition.js';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const CACHE_FILE = path.join(ROOT, 'node_modules', '.cache', 'mysql-to-postgres', 'workflow.json');
 
 interface CacheEntry {
@@ -48,7 +47,7 @@ export async function loadWorkflow(context: Record<string, unknown> = {}): Promi
 
 function cacheKey(context: Record<string, unknown>): string {
   const hash = createHash('sha256');
-  // The stack's environment comes from these (see infra/app.ts).
+  // The stack's environment comes from these (see infra/cdk/app.ts).
   hash.update(
     JSON.stringify([context, process.env.CDK_DEFAULT_ACCOUNT ?? null, process.env.CDK_DEFAULT_REGION ?? null]),
   );

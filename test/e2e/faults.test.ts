@@ -10,12 +10,12 @@ import { DEFAULT_POLICIES } from '../../functions/core/policies.js';
 import { redrive } from '../../functions/core/redrive.js';
 import { describeSourceTable } from '../../functions/core/schema.js';
 import { prepareTargetTable } from '../../functions/core/target-table.js';
+import { STATE } from '../../infra/cdk/states.js';
+import { main as migrate } from '../../infra/cli/migrate.js';
 import { migrateLocally } from '../../infra/local/local-migration.js';
 import { startLocalQueue } from '../../infra/local/queue.js';
 import { runLocal, type WorkflowEvent } from '../../infra/local/runner.js';
 import { seededId, seedUsers } from '../../infra/local/seed.js';
-import { main as migrate } from '../../infra/migrate.js';
-import { STATE } from '../../infra/states.js';
 import { closePair, dropTables, openPair, readBothSides, SOURCE_URL, TARGET_URL } from '../support/databases.js';
 import { failedBatch, STATE_MACHINE, startedInput } from '../support/failed-batches.js';
 

@@ -3,9 +3,9 @@ import { execFile } from 'node:child_process';
 import { describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { asSourceTime } from '../../functions/core/ledger.js';
+import { STATE } from '../../infra/cdk/states.js';
 import { migrateLocally } from '../../infra/local/local-migration.js';
 import { seededId } from '../../infra/local/seed.js';
-import { STATE } from '../../infra/states.js';
 import { closePair, openPair, readBothSides, SOURCE_URL, seededSuite, TARGET_URL } from '../support/databases.js';
 
 const TABLE = 'sync_e2e_users';
@@ -116,7 +116,7 @@ describe('scheduled incremental runs keep the target in sync, one run at a time'
         [
           '--import',
           'tsx',
-          'infra/migrate.ts',
+          'infra/cli/migrate.ts',
           '--source',
           SOURCE_URL,
           '--target',

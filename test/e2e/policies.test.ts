@@ -36,7 +36,7 @@ describe('policies chosen on the command line', () => {
       [
         '--import',
         'tsx',
-        'infra/migrate.ts',
+        'infra/cli/migrate.ts',
         '--source',
         SOURCE_URL,
         '--target',

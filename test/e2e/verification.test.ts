@@ -174,7 +174,7 @@ describe('verification in the workflow, run locally', () => {
       [
         '--import',
         'tsx',
-        'infra/migrate.ts',
+        'infra/cli/migrate.ts',
         '--source',
         SOURCE_URL,
         '--target',

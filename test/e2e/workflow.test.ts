@@ -87,7 +87,7 @@ describe('the synthesized workflow, run locally', () => {
         [
           '--import',
           'tsx',
-          'infra/migrate.ts',
+          'infra/cli/migrate.ts',
           '--source',
           SOURCE_URL,
           '--target',

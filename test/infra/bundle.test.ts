@@ -5,8 +5,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
-import { buildApp, STACK_NAME } from '../../infra/app.js';
-import { ENTRY_METADATA } from '../../infra/stack.js';
+import { buildApp, STACK_NAME } from '../../infra/cdk/app.js';
+import { ENTRY_METADATA } from '../../infra/cdk/stack.js';
 
 const MAX_COPY_RANGE_BUNDLE_BYTES = 1_000_000;
 

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { buildApp } from '../../infra/app.js';
+import { buildApp } from '../../infra/cdk/app.js';
+import { STATE } from '../../infra/cdk/states.js';
 import { type StateDefinition, synthesizeWorkflow } from '../../infra/local/definition.js';
-import { STATE } from '../../infra/states.js';
 
 const { stack } = buildApp({ 'aws:cdk:bundling-stacks': [] });
 const template = Template.fromStack(stack);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { buildApp } from '../../infra/app.js';
+import { buildApp } from '../../infra/cdk/app.js';
 
 const templateOf = (context: Record<string, unknown> = {}) =>
   Template.fromStack(buildApp({ 'aws:cdk:bundling-stacks': [], ...context }).stack);

@@ -7,9 +7,9 @@ import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { FailedBatchMessage } from '../../functions/core/failed-batch.js';
-import { STACK_NAME } from '../../infra/app.js';
+import { STACK_NAME } from '../../infra/cdk/app.js';
+import { main as operator } from '../../infra/cli/operator.js';
 import { type LocalQueue, startLocalQueue } from '../../infra/local/queue.js';
-import { main as operator } from '../../infra/operator.js';
 import { failedBatch, STATE_MACHINE, startedInput } from '../support/failed-batches.js';
 
 describe('operator redrive, against a real SQS API (fauxqs)', () => {

@@ -13,9 +13,9 @@ import {
 } from '@aws-sdk/client-sfn';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
-import { STACK_NAME } from '../../infra/app.js';
-import type { OperatorIo } from '../../infra/operator/command.js';
-import { main } from '../../infra/operator.js';
+import { STACK_NAME } from '../../infra/cdk/app.js';
+import type { OperatorIo } from '../../infra/cli/operator/command.js';
+import { main } from '../../infra/cli/operator.js';
 
 const STATE_MACHINE = 'arn:aws:states:eu-west-1:123456789012:stateMachine:Migration';
 const EXECUTION = 'arn:aws:states:eu-west-1:123456789012:execution:Migration:run-1';

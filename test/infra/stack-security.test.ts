@@ -6,7 +6,7 @@ import { describe, test } from 'node:test';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { buildApp } from '../../infra/app.js';
+import { buildApp } from '../../infra/cdk/app.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: a resource's properties as the template's JSON has them
 type Resource = { Type: string; Properties: Record<string, any> };

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { buildApp } from '../../infra/app.js';
+import { buildApp } from '../../infra/cdk/app.js';
 import { type StateDefinition, type SynthesizedWorkflow, synthesizeWorkflow } from '../../infra/local/definition.js';
 
 // Bundling the handlers with esbuild is for deploys; the template is the same without it.

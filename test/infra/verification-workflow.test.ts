@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { STATE } from '../../infra/cdk/states.js';
 import { synthesizeWorkflow } from '../../infra/local/definition.js';
-import { STATE } from '../../infra/states.js';
 
 describe('VerifyRange in the workflow', () => {
   const workflow = synthesizeWorkflow();

@@ -8,7 +8,7 @@ import {
   resolveRunSettings,
 } from '../../functions/core/input.js';
 import { DEFAULT_POLICIES } from '../../functions/core/policies.js';
-import { parseFlags } from '../../infra/migrate.js';
+import { migrateFlags } from '../../infra/cli/migrate.js';
 
 const DEFAULTS: RunDefaults = { table: 'users', chunkRows: 50_000, concurrency: 8 };
 /** What every run is unless its input says otherwise: a full, verified run with the default overlap and value policies. */
@@ -141,7 +141,7 @@ describe('the migrate command flags', () => {
     'users',
   ];
   // The execution input as the workflow receives it: JSON, where an absent flag leaves no field.
-  const inputOf = (argv: string[]) => JSON.parse(JSON.stringify(parseFlags([...base, ...argv]).input));
+  const inputOf = (argv: string[]) => JSON.parse(JSON.stringify(migrateFlags([...base, ...argv]).input));
 
   test('--mode incremental gives the input the schedule sends, for the named table', () => {
     assert.deepEqual(inputOf(['--mode', 'incremental']), { table: 'users', mode: 'incremental' });
@@ -162,8 +162,11 @@ describe('the migrate command flags', () => {
   });
 
   test('a bad flag value is refused naming the flag', () => {
-    assert.throws(() => parseFlags([...base, '--mode', 'delta']), /--mode must be "full" or "incremental"/);
-    assert.throws(() => parseFlags([...base, '--overlap-seconds', '1.5']), /--overlap-seconds must be a whole number/);
+    assert.throws(() => migrateFlags([...base, '--mode', 'delta']), /--mode must be "full" or "incremental"/);
+    assert.throws(
+      () => migrateFlags([...base, '--overlap-seconds', '1.5']),
+      /--overlap-seconds must be a whole number/,
+    );
   });
 });
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { resolveRunSettings } from '../../functions/core/input.js';
 import { DEFAULT_POLICIES } from '../../functions/core/policies.js';
-import { parseFlags } from '../../infra/migrate.js';
+import { migrateFlags } from '../../infra/cli/migrate.js';
 
 const DEFAULTS = { table: 'users', chunkRows: 1000, concurrency: 2 };
 const URLS = [
@@ -43,7 +43,7 @@ describe('policies in the execution input', () => {
 
 describe('policy flags of the migrate command', () => {
   test('become the policies of the execution input; without them the input has no policies field', () => {
-    const { input } = parseFlags([
+    const { input } = migrateFlags([
       ...URLS,
       '--zero-dates',
       'fail',
@@ -53,11 +53,11 @@ describe('policy flags of the migrate command', () => {
       'nonzero-true',
     ]);
     assert.deepEqual(input.policies, { zeroDates: 'fail', nulBytes: 'strip', tinyint1: 'nonzero-true' });
-    assert.equal(parseFlags(URLS).input.policies, undefined);
+    assert.equal(migrateFlags(URLS).input.policies, undefined);
   });
 
   test('a wrong choice is refused naming the flag', () => {
-    assert.throws(() => parseFlags([...URLS, '--empty-enum', 'drop']), {
+    assert.throws(() => migrateFlags([...URLS, '--empty-enum', 'drop']), {
       message: /^--empty-enum must be one of keep, null, fail\n/,
     });
   });

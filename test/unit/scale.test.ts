@@ -3,10 +3,10 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { MAX_PLAN_BYTES } from '../../functions/core/plan.js';
-import { ROOT } from '../../infra/config.js';
-import { estimate, maxRanges, planBytes, scaleReport } from '../../infra/scale.js';
+import { estimate, maxRanges, planBytes, scaleReport } from '../../infra/cli/scale.js';
+import { ROOT } from '../../infra/root.js';
 
-test('docs/SCALE.md carries the numbers infra/scale.ts computes (run `npm run scale` after a change)', () => {
+test('docs/SCALE.md carries the numbers infra/cli/scale.ts computes (run `npm run scale` after a change)', () => {
   const doc = readFileSync(path.join(ROOT, 'docs/SCALE.md'), 'utf8');
   const checked = doc.match(/<!-- scale:begin -->\n([\s\S]*?)\n<!-- scale:end -->/);
   assert.ok(checked, 'docs/SCALE.md has the scale:begin / scale:end markers');

@@ -3,8 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
-import { parseArgs, promisify } from 'node:util';
+import { promisify } from 'node:util';
 import { z } from 'zod';
 import {
   closeSource,
@@ -13,16 +12,16 @@ import {
   endpointFromUrl,
   openSource,
   openTarget,
-} from '../functions/core/connections.js';
-import { quoteMysql, quotePg, TARGET_SCHEMA } from '../functions/core/identifiers.js';
-import { formatIssues } from '../functions/core/input.js';
-import { describeSourceTable, type TableDescription } from '../functions/core/schema.js';
-import { createTableSql } from '../functions/core/target-table.js';
-import { stackConfigSchema } from './config.js';
-import { seedUsers } from './local/seed.js';
-import { loadWorkflow } from './local/workflow-cache.js';
+} from '../../functions/core/connections.js';
+import { quoteMysql, quotePg, TARGET_SCHEMA } from '../../functions/core/identifiers.js';
+import { describeSourceTable, type TableDescription } from '../../functions/core/schema.js';
+import { createTableSql } from '../../functions/core/target-table.js';
+import { stackConfigSchema } from '../cdk/config.js';
+import { seedUsers } from '../local/seed.js';
+import { loadWorkflow } from '../local/workflow-cache.js';
+import { ROOT } from '../root.js';
+import { LOCAL_SOURCE_URL, LOCAL_TARGET_URL, parseFlags, sourceUrlFlag, targetUrlFlag } from './flags.js';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const USAGE = `Usage: npm run bench -- [--rows 1000000] [--runs 1] [--chunk-rows N] [--concurrency N]
                        [--source mysql://root@127.0.0.1:3306/test] [--target postgres://root@127.0.0.1:5432/test]`;
 
@@ -30,18 +29,15 @@ const TABLE = 'bench_users';
 const PIPE_TABLE = 'bench_users_pipe';
 const PGLOADER_SCHEMA = 'bench_pgloader';
 
-const flagsSchema = z.strictObject({
+const BENCH_FLAGS = {
   rows: z.coerce.number().int().positive().default(1_000_000),
   runs: z.coerce.number().int().positive().default(1),
   'chunk-rows': z.coerce.number().int().positive().optional(),
   concurrency: z.coerce.number().int().positive().optional(),
-  source: z.string().startsWith('mysql://', 'must be a mysql:// URL').default('mysql://root@127.0.0.1:3306/test'),
-  target: z
-    .string()
-    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')
-    .default('postgres://root@127.0.0.1:5432/test'),
-});
-type Flags = z.infer<typeof flagsSchema>;
+  source: sourceUrlFlag().default(LOCAL_SOURCE_URL),
+  target: targetUrlFlag().default(LOCAL_TARGET_URL),
+};
+type Flags = z.infer<z.ZodObject<typeof BENCH_FLAGS>>;
 
 /** One way of moving the table, run as child processes so its wall time and peak memory are its own. */
 interface Path {
@@ -135,14 +131,7 @@ async function measure(
 export async function main(argv: string[]): Promise<number> {
   let flags: Flags;
   try {
-    const { values } = parseArgs({
-      args: argv,
-      options: Object.fromEntries(Object.keys(flagsSchema.shape).map((name) => [name, { type: 'string' as const }])),
-      strict: true,
-    });
-    const parsed = flagsSchema.safeParse(values);
-    if (!parsed.success) throw new Error(formatIssues(parsed.error).replace(/"([a-z-]+)"/g, '--$1'));
-    flags = parsed.data;
+    flags = parseFlags(argv, BENCH_FLAGS).flags;
   } catch (error) {
     console.error(`${(error as Error).message}\n${USAGE}`);
     return 2;
@@ -179,7 +168,7 @@ export async function main(argv: string[]): Promise<number> {
       process.execPath,
       '--import',
       'tsx',
-      'infra/migrate.ts',
+      'infra/cli/migrate.ts',
       '--source',
       flags.source,
       '--target',
@@ -195,7 +184,7 @@ export async function main(argv: string[]): Promise<number> {
       process.execPath,
       '--import',
       'tsx',
-      'infra/local/one-range.ts',
+      'infra/cli/one-range.ts',
       '--source',
       flags.source,
       '--target',

@@ -1,13 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { parseArgs } from 'node:util';
+import { z } from 'zod';
 import { handler as copyRange } from '../../functions/copy-range/handler.js';
 import type { CopyRangeResult } from '../../functions/core/copy-range.js';
 import type { PlanResult } from '../../functions/core/plan.js';
 import { handler as plan } from '../../functions/plan/handler.js';
 import { handler as summarize } from '../../functions/summarize/handler.js';
-import { STATE } from '../states.js';
-import { lambdaContext } from './lambda-context.js';
+import { STATE } from '../cdk/states.js';
+import { lambdaContext } from '../local/lambda-context.js';
+import { parseFlags, sourceUrlFlag, targetUrlFlag } from './flags.js';
 
 /**
  * Plans a table as one single range, copies it and closes the run with the real Plan, CopyRange
@@ -15,11 +16,11 @@ import { lambdaContext } from './lambda-context.js';
  * JSON: the benchmark runs this in a process of its own to measure what one range costs in
  * memory, without the workflow's machinery.
  */
-const { values } = parseArgs({
-  options: { source: { type: 'string' }, target: { type: 'string' }, table: { type: 'string' } },
+const { flags: values } = parseFlags(process.argv.slice(2), {
+  source: sourceUrlFlag(),
+  target: targetUrlFlag(),
+  table: z.string({ error: 'is required' }),
 });
-if (!values.source || !values.target || !values.table)
-  throw new Error('Usage: one-range.ts --source mysql://... --target postgres://... --table name');
 process.env.SOURCE_URL = values.source;
 process.env.TARGET_URL = values.target;
 

@@ -4,7 +4,7 @@ import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
-import { RETRYABLE_ERRORS, RunInProgressError, TableBusyError } from '../functions/core/errors.js';
+import { RETRYABLE_ERRORS, RunInProgressError, TableBusyError } from '../../functions/core/errors.js';
 import { ALREADY_RUNNING_PATH, STATE } from './states.js';
 
 export interface WorkflowParts {

@@ -1,6 +1,14 @@
-import { parseArgs } from 'node:util';
-import { redrive as redriveRanges } from '../../functions/core/redrive.js';
+import { z } from 'zod';
+import { redrive as redriveRanges } from '../../../functions/core/redrive.js';
+import { parseFlags } from '../flags.js';
 import { type OperatorCommand, stackOutputs, stateMachineArn, UsageError } from './command.js';
+
+const REDRIVE_FLAGS = {
+  table: z.string({ error: 'is required: the table whose failed ranges to copy again' }),
+  concurrency: z.coerce.number({ error: 'must be a whole number' }).int('must be a whole number').optional(),
+  'queue-url': z.string().optional(),
+  'state-machine': z.string().optional(),
+};
 
 /** `redrive`: the failed ranges of one table, from the deployed queue, copied again by one new execution. */
 export const redrive: OperatorCommand = {
@@ -10,25 +18,13 @@ export const redrive: OperatorCommand = {
   started; other tables' messages stay queued. The queue and the state machine default to the
   deployed stack's outputs (cdk-outputs.json).`,
   async run(argv, io) {
-    const { values } = parseArgs({
-      args: argv,
-      options: {
-        table: { type: 'string' },
-        concurrency: { type: 'string' },
-        'queue-url': { type: 'string' },
-        'state-machine': { type: 'string' },
-      },
-      strict: true,
-    });
-    if (!values.table) throw new UsageError('--table is required: the table whose failed ranges to copy again');
+    const { flags: values } = parseFlags(argv, REDRIVE_FLAGS);
     const queueUrl = values['queue-url'] ?? stackOutputs(io.outputsFile).FailedBatchesQueueUrl;
     if (!queueUrl)
       throw new UsageError(
         'No queue: give --queue-url <url>, or deploy with `npx cdk deploy --outputs-file cdk-outputs.json`',
       );
-    const concurrency = values.concurrency === undefined ? undefined : Number(values.concurrency);
-    if (concurrency !== undefined && !Number.isInteger(concurrency))
-      throw new UsageError(`--concurrency must be a whole number, not ${values.concurrency}`);
+    const { concurrency } = values;
     const result = await redriveRanges(
       { table: values.table, concurrency },
       { sqs: io.sqs, sfn: io.sfn, queueUrl, stateMachineArn: stateMachineArn(values['state-machine'], io) },

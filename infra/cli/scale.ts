@@ -1,7 +1,7 @@
-import type { PlanResult } from '../functions/core/plan.js';
-import { MAX_PLAN_BYTES } from '../functions/core/plan.js';
-import { DEFAULT_POLICIES } from '../functions/core/policies.js';
-import { rangesBetween } from '../functions/core/ranges.js';
+import type { PlanResult } from '../../functions/core/plan.js';
+import { MAX_PLAN_BYTES } from '../../functions/core/plan.js';
+import { DEFAULT_POLICIES } from '../../functions/core/policies.js';
+import { rangesBetween } from '../../functions/core/ranges.js';
 
 /**
  * The numbers of docs/SCALE.md, computed: `npm run scale` prints the section that the document

@@ -1,15 +1,14 @@
-import { parseArgs } from 'node:util';
 import cliProgress from 'cli-progress';
 import { z } from 'zod';
-import { closeTarget, endpointFromUrl, openTarget } from '../functions/core/connections.js';
-import { formatIssues } from '../functions/core/input.js';
-import { lastRunOf, type RunSummary, type UnfinishedRun } from '../functions/core/ledger.js';
-import { DEFAULT_POLICIES, POLICY_NAMES } from '../functions/core/policies.js';
-import { formatRange } from '../functions/core/ranges.js';
-import { executionInputFromFlags, INPUT_FLAG_OPTIONS } from './input-flags.js';
-import { type LocalMigrationResult, migrateLocally } from './local/local-migration.js';
-import type { WorkflowEvent } from './local/runner.js';
-import { STATE } from './states.js';
+import { closeTarget, endpointFromUrl, openTarget } from '../../functions/core/connections.js';
+import { lastRunOf, type RunSummary, type UnfinishedRun } from '../../functions/core/ledger.js';
+import { DEFAULT_POLICIES, POLICY_NAMES } from '../../functions/core/policies.js';
+import { formatRange } from '../../functions/core/ranges.js';
+import { STATE } from '../cdk/states.js';
+import { type LocalMigrationResult, migrateLocally } from '../local/local-migration.js';
+import type { WorkflowEvent } from '../local/runner.js';
+import { parseFlags, sourceUrlFlag, targetUrlFlag, UsageError } from './flags.js';
+import { executionInputFromFlags, INPUT_FLAGS } from './input-flags.js';
 
 const USAGE = `Usage: npm run migrate -- --source mysql://user[:pass]@host:port/db --target postgres://user[:pass]@host:port/db
                            --table users [--chunk-rows 100000] [--concurrency 4] [--retry-failed] [--no-verify] [--json]
@@ -20,46 +19,32 @@ const USAGE = `Usage: npm run migrate -- --source mysql://user[:pass]@host:port/
 export const EXIT = { ok: 0, failed: 1, usage: 2, alreadyRunning: 3 } as const;
 
 // The execution input's own flags are checked by its schema (executionInputFromFlags).
-const flagsSchema = z.object({
-  source: z.string({ error: 'is required' }).startsWith('mysql://', 'must be a mysql:// URL'),
-  target: z.string({ error: 'is required' }).regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL'),
+const MIGRATE_FLAGS = {
+  source: sourceUrlFlag(),
+  target: targetUrlFlag(),
+  ...INPUT_FLAGS,
   table: z.string({ error: 'is required' }),
   'retry-failed': z.boolean().default(false),
   json: z.boolean().default(false),
-});
+};
 
-/** Parses the flags into the execution input the workflow receives; exits 2 with the reason when they are wrong. */
-export function parseFlags(argv: string[]) {
-  let values: Record<string, unknown>;
-  try {
-    values = parseArgs({
-      args: argv,
-      options: {
-        source: { type: 'string' },
-        target: { type: 'string' },
-        ...INPUT_FLAG_OPTIONS,
-        'retry-failed': { type: 'boolean' },
-        json: { type: 'boolean' },
-      },
-      strict: true,
-    }).values;
-  } catch (error) {
-    throw new Error(`${(error as Error).message}\n${USAGE}`);
-  }
-  const flags = flagsSchema.safeParse(values);
-  if (!flags.success) throw new Error(`${formatIssues(flags.error).replace(/"([a-z-]+)"/g, '--$1')}\n${USAGE}`);
+/** Parses the flags into the execution input the workflow receives; a UsageError (with the usage) when they are wrong. */
+export function migrateFlags(argv: string[]) {
+  let parsed: ReturnType<typeof parseFlags<typeof MIGRATE_FLAGS>>;
   let input: ReturnType<typeof executionInputFromFlags>;
   try {
-    input = executionInputFromFlags(values);
+    parsed = parseFlags(argv, MIGRATE_FLAGS);
+    input = executionInputFromFlags(parsed.given);
   } catch (error) {
-    throw new Error(`${(error as Error).message}\n${USAGE}`);
+    throw new UsageError(`${(error as Error).message}\n${USAGE}`);
   }
+  const { flags } = parsed;
   return {
-    sourceUrl: flags.data.source,
-    targetUrl: flags.data.target,
+    sourceUrl: flags.source,
+    targetUrl: flags.target,
     input,
-    retryFailed: flags.data['retry-failed'],
-    json: flags.data.json,
+    retryFailed: flags['retry-failed'],
+    json: flags.json,
   };
 }
 
@@ -187,9 +172,9 @@ function report(outcome: LocalMigrationResult): string {
 
 /** The `migrate` command: runs the workflow locally, prints the outcome, returns the exit code. */
 export async function main(argv: string[]): Promise<number> {
-  let flags: ReturnType<typeof parseFlags>;
+  let flags: ReturnType<typeof migrateFlags>;
   try {
-    flags = parseFlags(argv);
+    flags = migrateFlags(argv);
   } catch (error) {
     console.error((error as Error).message);
     return EXIT.usage;

@@ -6,7 +6,7 @@ import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { METRIC, METRICS_NAMESPACE, SERVICE } from '../functions/middleware/metric-names.js';
+import { METRIC, METRICS_NAMESPACE, SERVICE } from '../../functions/middleware/metric-names.js';
 
 export interface MigrationObservabilityProps {
   stateMachine: sfn.IStateMachine;

@@ -5,7 +5,7 @@ import { redrive } from './operator/redrive.js';
 import { start } from './operator/start.js';
 import { watch } from './operator/watch.js';
 
-/** The operator's commands against the deployed stack; each lives in infra/operator/<name>.ts. */
+/** The operator's commands against the deployed stack; each lives in infra/cli/operator/<name>.ts. */
 export const COMMANDS: Record<string, OperatorCommand> = { start, watch, redrive };
 
 const USAGE = `Usage: npm run operator -- <command> [flags]   (AWS credentials and region as for the AWS CLI)
@@ -31,8 +31,7 @@ export async function main(argv: string[], io: OperatorIo = defaultIo()): Promis
   try {
     return await command.run(rest, io);
   } catch (error) {
-    // parseArgs' own errors (unknown or malformed flags) are usage errors too.
-    const usage = error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
+    const usage = error instanceof UsageError;
     io.err(
       usage
         ? `${(error as Error).message}\nUsage: npm run operator -- ${command.usage}`

@@ -1,4 +1,3 @@
-import { parseArgs } from 'node:util';
 import {
   DescribeExecutionCommand,
   type DescribeExecutionCommandOutput,
@@ -9,7 +8,9 @@ import {
 } from '@aws-sdk/client-sfn';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import cliProgress from 'cli-progress';
-import { STATE } from '../states.js';
+import { z } from 'zod';
+import { STATE } from '../../cdk/states.js';
+import { parseFlags } from '../flags.js';
 import { type OperatorCommand, type OperatorIo, stackOutputs, stateMachineArn, UsageError } from './command.js';
 
 const DEFAULT_INTERVAL_SECONDS = 5;
@@ -22,20 +23,23 @@ export interface Progress {
   failedBatches?: number;
 }
 
+const WATCH_FLAGS = {
+  interval: z.coerce
+    .number({ error: 'must be a number of seconds above 0' })
+    .positive('must be a number of seconds above 0')
+    .default(DEFAULT_INTERVAL_SECONDS),
+  'state-machine': z.string().optional(),
+  'queue-url': z.string().optional(),
+};
+
 /** `watch`: polls the execution and its map run until it ends, showing ranges done of planned. */
 export const watch: OperatorCommand = {
   summary: "follow an execution's progress until it ends (the latest execution when no ARN is given)",
   usage: `watch [<execution arn>] [--interval 5] [--state-machine <arn>] [--queue-url <url>]
   Exits 0 when the execution succeeded, 1 when it failed, timed out or was aborted.`,
   async run(argv, io) {
-    const { values, positionals } = parseArgs({
-      args: argv,
-      options: { interval: { type: 'string' }, 'state-machine': { type: 'string' }, 'queue-url': { type: 'string' } },
-      allowPositionals: true,
-      strict: true,
-    });
-    const interval = Number(values.interval ?? DEFAULT_INTERVAL_SECONDS);
-    if (!(interval > 0)) throw new UsageError(`--interval must be a number of seconds above 0, not ${values.interval}`);
+    const { flags: values, positionals } = parseFlags(argv, WATCH_FLAGS, { positionals: true });
+    const { interval } = values;
     if (positionals.length > 1) throw new UsageError('watch takes one execution ARN');
     const executionArn = positionals[0] ?? (await latestExecution(stateMachineArn(values['state-machine'], io), io));
     const queueUrl = values['queue-url'] ?? stackOutputs(io.outputsFile).FailedBatchesQueueUrl;

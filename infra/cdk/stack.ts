@@ -10,8 +10,9 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import type { ExecutionInput } from '../functions/core/input.js';
-import { ROOT, type StackConfig } from './config.js';
+import type { ExecutionInput } from '../../functions/core/input.js';
+import { ROOT } from '../root.js';
+import type { StackConfig } from './config.js';
 import { MigrationObservability } from './observability.js';
 import { buildWorkflow } from './workflow.js';
 

@@ -2,8 +2,9 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { SFNClient } from '@aws-sdk/client-sfn';
 import type { SQSClient } from '@aws-sdk/client-sqs';
-import { STACK_NAME } from '../app.js';
-import { ROOT } from '../config.js';
+import { STACK_NAME } from '../../cdk/app.js';
+import { ROOT } from '../../root.js';
+import { UsageError } from '../flags.js';
 
 /** What a command gets: the AWS clients, where to write, and how to wait (tests pass their own). */
 export interface OperatorIo {
@@ -29,10 +30,7 @@ export interface OperatorCommand {
   run(argv: string[], io: OperatorIo): Promise<number>;
 }
 
-/** Wrong flags: the dispatcher prints the message and the command's usage, and exits 2. */
-export class UsageError extends Error {
-  override readonly name = 'UsageError';
-}
+export { UsageError } from '../flags.js';
 
 export const DEFAULT_OUTPUTS_FILE = path.join(ROOT, 'cdk-outputs.json');
 

@@ -1,5 +1,7 @@
-import { type ExecutionInput, executionInputSchema, formatIssues } from '../functions/core/input.js';
-import { POLICY_NAMES } from '../functions/core/policies.js';
+import { z } from 'zod';
+import { type ExecutionInput, executionInputSchema, formatIssues } from '../../functions/core/input.js';
+import { POLICY_NAMES } from '../../functions/core/policies.js';
+import { type FlagShape, UsageError } from './flags.js';
 
 /** The execution input fields that have a CLI flag, and whether the flag's text is a number. */
 const FIELDS = {
@@ -17,12 +19,15 @@ const OFF_SWITCHES = { verify: 'no-verify' } as const satisfies Partial<Record<k
 /** `chunkRows` → `chunk-rows`, `policies.zeroDates` → `zero-dates`: a flag is its field's name, kebab-cased. */
 const flagOf = (field: string) => field.replace(/^policies\./, '').replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 
-/** The flags for `util.parseArgs`: strings checked by the execution input's own schema, and the off switches. */
-export const INPUT_FLAG_OPTIONS: Record<string, { type: 'string' | 'boolean' }> = {
+/**
+ * The execution input's flags, for {@link parseFlags}: each takes text that the execution input's
+ * own schema checks (in {@link executionInputFromFlags}), and the off switches.
+ */
+export const INPUT_FLAGS: FlagShape = {
   ...Object.fromEntries(
-    [...Object.keys(FIELDS), ...POLICY_NAMES].map((field) => [flagOf(field), { type: 'string' as const }]),
+    [...Object.keys(FIELDS), ...POLICY_NAMES].map((field) => [flagOf(field), z.string().optional()]),
   ),
-  ...Object.fromEntries(Object.values(OFF_SWITCHES).map((flag) => [flag, { type: 'boolean' as const }])),
+  ...Object.fromEntries(Object.values(OFF_SWITCHES).map((flag) => [flag, z.boolean().optional()])),
 };
 
 const FIELD_NAMES = new RegExp(
@@ -45,7 +50,7 @@ export function executionInputFromFlags(
     const value = values[flagOf(field)];
     if (typeof value !== 'string') continue;
     if (kind === 'number' && !/^\s*-?\d+(\.\d+)?\s*$/.test(value))
-      throw new Error(`--${flagOf(field)} must be a whole number, not ${value}`);
+      throw new UsageError(`--${flagOf(field)} must be a whole number, not ${value}`);
     raw[field] = kind === 'number' ? Number(value) : value;
     fromFlags.add(field);
   }
@@ -61,7 +66,7 @@ export function executionInputFromFlags(
   }
   const parsed = executionInputSchema.safeParse(raw);
   if (!parsed.success) {
-    throw new Error(
+    throw new UsageError(
       formatIssues(parsed.error).replace(FIELD_NAMES, (quoted, field: string) =>
         fromFlags.has(field) ? `--${flagOf(field)}` : quoted,
       ),

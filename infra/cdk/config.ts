@@ -1,13 +1,10 @@
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { z } from 'zod';
-import { TLS_MODES } from '../functions/core/connections.js';
-import { executionInputSchema, formatIssues, runDefaultsSchema } from '../functions/core/input.js';
-
-/** The repository root: relative paths in the context (caBundle) are read from here. */
-export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+import { TLS_MODES } from '../../functions/core/connections.js';
+import { executionInputSchema, formatIssues, runDefaultsSchema } from '../../functions/core/input.js';
+import { ROOT } from '../root.js';
 
 /** AWS services the functions reach through interface VPC endpoints, by the endpoint's service name. */
 export const VPC_ENDPOINT_SERVICES = ['secretsmanager', 'sqs', 'states', 'logs', 'monitoring', 'xray'] as const;

@@ -1,8 +1,17 @@
-import { parseArgs } from 'node:util';
 import { StartExecutionCommand } from '@aws-sdk/client-sfn';
-import { executionInputFromFlags, INPUT_FLAG_OPTIONS } from '../input-flags.js';
+import { z } from 'zod';
+import { parseFlags } from '../flags.js';
+import { executionInputFromFlags, INPUT_FLAGS } from '../input-flags.js';
 import { type OperatorCommand, stateMachineArn, UsageError } from './command.js';
 import { watch } from './watch.js';
+
+const START_FLAGS = {
+  ...INPUT_FLAGS,
+  input: z.string().optional(),
+  name: z.string().optional(),
+  'state-machine': z.string().optional(),
+  watch: z.boolean().default(false),
+};
 
 /** `start`: validates the execution input here, exactly as Plan will, then starts one execution. */
 export const start: OperatorCommand = {
@@ -12,17 +21,7 @@ export const start: OperatorCommand = {
         [--name <execution name>] [--state-machine <arn>] [--watch]
   Flags override the same fields of --input; no flags and no --input is {} (the stack's configured table).`,
   async run(argv, io) {
-    const { values } = parseArgs({
-      args: argv,
-      options: {
-        ...INPUT_FLAG_OPTIONS,
-        input: { type: 'string' },
-        name: { type: 'string' },
-        'state-machine': { type: 'string' },
-        watch: { type: 'boolean', default: false },
-      },
-      strict: true,
-    });
+    const { flags: values, given } = parseFlags(argv, START_FLAGS);
     let base: Record<string, unknown> = {};
     if (values.input !== undefined) {
       try {
@@ -35,7 +34,7 @@ export const start: OperatorCommand = {
     }
     let input: Record<string, unknown>;
     try {
-      input = executionInputFromFlags(values, base);
+      input = executionInputFromFlags(given, base);
     } catch (error) {
       throw new UsageError(`Invalid execution input: ${(error as Error).message}`);
     }
