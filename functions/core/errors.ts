@@ -115,6 +115,32 @@ export class LeaseLostError extends MigrationError {
   override readonly name = 'LeaseLostError';
 }
 
+/**
+ * The source's binary log cannot serve a binlog run: it is off, not `ROW`/`FULL`, or the server
+ * lacks what the run needs to read it exactly. The message names the setting to change. Not retried.
+ */
+export class BinlogSettingsError extends MigrationError {
+  override readonly name = 'BinlogSettingsError';
+}
+
+/**
+ * The binary log cannot bring the target up to date from its checkpoint (DDL or TRUNCATE on a
+ * migrated table, the log purged past the checkpoint, no checkpoint yet): a full run is needed.
+ */
+export class FullRunNeededError extends MigrationError {
+  override readonly name = 'FullRunNeededError';
+}
+
+/** At cut-over, the source still took writes to the run's tables while it should have been quiet. */
+export class WritesContinueError extends MigrationError {
+  override readonly name = 'WritesContinueError';
+}
+
+/** A binlog run's changes did not land (its ApplyChanges failed); raised by Summarize to fail the execution. */
+export class ChangesFailedError extends MigrationError {
+  override readonly name = 'ChangesFailedError';
+}
+
 /** Error names the workflow retries with backoff. */
 export const RETRYABLE_ERRORS = [TransientDatabaseError.name] as const;
 

@@ -62,6 +62,32 @@ CREATE TABLE IF NOT EXISTS ${LEDGER_SCHEMA}.leases (
   execution   text NOT NULL,
   taken_at    timestamptz NOT NULL DEFAULT clock_timestamp(),
   expires_at  timestamptz NOT NULL
+);
+-- Binlog runs: where each table's changes are applied up to, and what each binlog run applied.
+CREATE TABLE IF NOT EXISTS ${LEDGER_SCHEMA}.binlog_checkpoints (
+  table_name      text PRIMARY KEY,
+  binlog_file     text NOT NULL,
+  binlog_position bigint NOT NULL,
+  gtid            text,
+  run_id          text NOT NULL,
+  updated_at      timestamptz NOT NULL DEFAULT clock_timestamp()
+);
+CREATE TABLE IF NOT EXISTS ${LEDGER_SCHEMA}.binlog_applies (
+  run_id          text PRIMARY KEY REFERENCES ${LEDGER_SCHEMA}.runs ON DELETE CASCADE,
+  status          text NOT NULL DEFAULT 'pending',
+  from_position   jsonb,
+  to_position     jsonb,
+  transactions    bigint,
+  changed_keys    jsonb,
+  rows_deleted    bigint,
+  rows_written    bigint,
+  caught_up       boolean,
+  lag_seconds     double precision,
+  backlog_bytes   bigint,
+  policy_counts   jsonb,
+  seconds         double precision,
+  error           text,
+  updated_at      timestamptz NOT NULL DEFAULT clock_timestamp()
 );`;
 
 /** Columns ledger tables gained after they were first created; a ledger without them gets them. */
@@ -79,6 +105,8 @@ const ADDED_COLUMNS: { table: string; column: string; type: string }[] = [
   { table: 'ranges', column: 'verification', type: 'text' },
   { table: 'ranges', column: 'checksum', type: 'text' },
   { table: 'ranges', column: 'verify_seconds', type: 'double precision' },
+  // Where a full run began in the source's binary log: its tables' binlog checkpoint once it succeeds.
+  { table: 'runs', column: 'binlog_start', type: 'jsonb' },
 ];
 
 // Serializes ledger creation between concurrent runs (CREATE ... IF NOT EXISTS can still race).

@@ -1,0 +1,115 @@
+import type { SourceValue } from '../copy-encoder.js';
+import { SchemaError } from '../errors.js';
+import { quoteMysql } from '../identifiers.js';
+import type { RowCondition } from '../ranges.js';
+import type { ColumnPlan, TableDescription } from '../schema.js';
+
+/** A table a binlog run follows, with its key columns in key order. */
+export interface KeyedTable {
+  description: TableDescription;
+  key: ColumnPlan[];
+}
+
+/** One row's key: its values in key-column order, as the source prints them (bytes for binary columns). */
+export type KeyValues = SourceValue[];
+
+// Key types whose values the binlog reader gives in the same form the source's own queries print
+// them, so a key read from the log selects the same row again and encodes like a read value.
+// FLOAT/DOUBLE (rounded), TIMESTAMP (time zones), BIT, TIME, ENUM and SET keys are left out.
+const FOLLOWED_KEY_TYPES = new Set([
+  'tinyint',
+  'smallint',
+  'mediumint',
+  'int',
+  'bigint',
+  'decimal',
+  'char',
+  'varchar',
+  'tinytext',
+  'text',
+  'mediumtext',
+  'longtext',
+  'binary',
+  'varbinary',
+  'tinyblob',
+  'blob',
+  'mediumblob',
+  'longblob',
+  'date',
+  'datetime',
+]);
+
+/**
+ * The key columns of a table, in key order, checked for a binlog run. Today a table has one
+ * integer primary key; a list of key columns is what every later shape (composite, text,
+ * binary, decimal keys) gives too.
+ */
+export function keyedTable(description: TableDescription): KeyedTable {
+  const key = [description.columns[description.primaryKeyIndex]!];
+  const refused = key.filter((column) => !FOLLOWED_KEY_TYPES.has(column.source.dataType));
+  if (refused.length > 0) {
+    throw new SchemaError(
+      `Table ${description.table} has key column${refused.length > 1 ? 's' : ''} ${refused.map((c) => `${c.name} (${c.source.columnType})`).join(', ')} ` +
+        'that binlog runs cannot follow (its values in the binary log are not the values the source prints): use full runs for it',
+    );
+  }
+  return { description, key };
+}
+
+/** A binlog row image's value as the source prints it: integers as decimal text, bytes as bytes. */
+export function sourceValueOf(value: unknown): SourceValue {
+  if (value === null || value === undefined) return null;
+  if (typeof value === 'string' || Buffer.isBuffer(value)) return value;
+  if (typeof value === 'number' || typeof value === 'bigint') return String(value);
+  throw new TypeError(`A key value of an unexpected kind (${typeof value}) in the binary log`);
+}
+
+/** The key of a row image (an object of column name to value). */
+export function keyOfImage(table: KeyedTable, image: Record<string, unknown>): KeyValues {
+  return table.key.map((column) => {
+    if (!(column.name in image)) {
+      throw new SchemaError(
+        `The binary log's row of ${table.description.table} has no column ${column.name}: the table changed since; run a full run`,
+      );
+    }
+    return sourceValueOf(image[column.name]);
+  });
+}
+
+/** One string per distinct key, to keep each changed key once. */
+export function keyId(values: KeyValues): string {
+  return values.map(valueId).join('\u0000');
+}
+
+function valueId(value: SourceValue): string {
+  if (value === null) return 'N';
+  return Buffer.isBuffer(value) ? `b${value.toString('hex')}` : `s${value}`;
+}
+
+const NUMBER = /^-?\d+(\.\d+)?$/;
+
+/**
+ * The MySQL condition selecting the rows with these keys. Numbers go in as literals: MySQL
+ * compares an integer column with a string parameter as doubles, which cannot tell 2^53 + 1
+ * from 2^53. Other values are parameters. One key column gives `k IN (...)`; several give one
+ * `(a = ? AND b = ?)` per key, OR-ed, which the range optimizer turns into index lookups.
+ */
+export function keysCondition(key: ColumnPlan[], keys: KeyValues[]): RowCondition {
+  const values: unknown[] = [];
+  const literal = (column: ColumnPlan, value: SourceValue) => {
+    if (column.encoding === 'number' && typeof value === 'string') {
+      if (!NUMBER.test(value)) throw new TypeError(`Not a number key of ${column.name}: ${value.slice(0, 40)}`);
+      return value;
+    }
+    values.push(value);
+    return '?';
+  };
+  if (key.length === 1) {
+    const [column] = key as [ColumnPlan];
+    return { sql: `${quoteMysql(column.name)} IN (${keys.map((k) => literal(column, k[0]!)).join(', ')})`, values };
+  }
+  const sql = keys
+    .map((k) => `(${key.map((column, i) => `${quoteMysql(column.name)} = ${literal(column, k[i]!)}`).join(' AND ')})`)
+    .join(' OR ');
+  return { sql: `(${sql})`, values };
+}
