@@ -52,7 +52,8 @@ export const MAX_CONCURRENCY = 1000;
  */
 export const DEFAULT_OVERLAP_SECONDS = 60;
 
-export const RUN_MODES = ['full', 'incremental'] as const;
+/** `binlog` and `cutover` apply the source's binary log (docs/BINLOG.md); `cutover` also checks writes stopped and verifies every range. */
+export const RUN_MODES = ['full', 'incremental', 'binlog', 'cutover'] as const;
 export type RunMode = (typeof RUN_MODES)[number];
 
 /**
@@ -68,8 +69,12 @@ export const executionInputSchema = z.strictObject({
     .positive('must be greater than 0')
     .max(MAX_CONCURRENCY, `must be at most ${MAX_CONCURRENCY}`)
     .optional(),
-  /** `full` replaces every range; `incremental` upserts the rows changed since the last successful run. */
-  mode: z.enum(RUN_MODES, { error: `must be ${RUN_MODES.map((m) => `"${m}"`).join(' or ')}` }).optional(),
+  /**
+   * `full` replaces every range; `incremental` upserts the rows changed since the last successful run;
+   * `binlog` applies the changes the binary log holds since the table's checkpoint; `cutover` applies
+   * the last of them once writes stopped, then verifies every range.
+   */
+  mode: z.enum(RUN_MODES, { error: `must be ${RUN_MODES.map((m) => `"${m}"`).join(', ')}` }).optional(),
   /** The column that tells which rows changed; found automatically when left out. */
   changeColumn: identifier.optional(),
   overlapSeconds: z.number().int('must be a whole number').nonnegative('must be 0 or more').optional(),
@@ -79,6 +84,13 @@ export const executionInputSchema = z.strictObject({
   ranges: givenRanges.optional(),
   /** Compare each range on both sides after copying it (VerifyRange); false skips it for speed. */
   verify: z.boolean('must be true or false').optional(),
+  /** At cut-over, how long the source must take no write to the table (seconds; default 10). */
+  quietSeconds: z
+    .number()
+    .int('must be a whole number')
+    .nonnegative('must be 0 or more')
+    .max(600, 'must be at most 600')
+    .optional(),
 });
 
 export type ExecutionInput = z.infer<typeof executionInputSchema>;
@@ -97,8 +109,8 @@ export interface RunDefaults {
   maxConcurrency?: number;
 }
 
-export type RunSettings = Required<Omit<ExecutionInput, 'changeColumn' | 'policies' | 'ranges'>> &
-  Pick<ExecutionInput, 'changeColumn' | 'ranges'> & { policies: Policies };
+export type RunSettings = Required<Omit<ExecutionInput, 'changeColumn' | 'policies' | 'ranges' | 'quietSeconds'>> &
+  Pick<ExecutionInput, 'changeColumn' | 'ranges' | 'quietSeconds'> & { policies: Policies };
 
 /** Validates the raw input and fills in the defaults; throws one error naming every bad field. */
 export function resolveRunSettings(raw: unknown, defaults: RunDefaults): RunSettings {
@@ -116,7 +128,7 @@ export function resolveRunSettings(raw: unknown, defaults: RunDefaults): RunSett
     ...given,
     policies: { ...DEFAULT_POLICIES, ...stripUndefined(policies ?? {}) },
   };
-  if (settings.ranges && settings.mode === 'incremental') {
+  if (settings.ranges && settings.mode !== 'full') {
     throw new InputValidationError(
       'Invalid execution input: "ranges" are copied whole: leave "mode" out or make it "full"',
     );

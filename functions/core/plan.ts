@@ -1,3 +1,4 @@
+import { planBinlogRun, readFullRunStart, recordBinlogPlan, usesBinlog } from './binlog/plan-binlog.js';
 import type { ConnectionPair } from './connections.js';
 import { InputValidationError, RunInProgressError, TableBusyError } from './errors.js';
 import { TARGET_SCHEMA } from './identifiers.js';
@@ -11,7 +12,7 @@ import {
   requireChangeColumn,
   requireTargetKey,
 } from './incremental.js';
-import { type RunDefaults, type RunMode, resolveRunSettings } from './input.js';
+import { type RunDefaults, type RunMode, type RunSettings, resolveRunSettings } from './input.js';
 import { releaseLease, takeLease } from './lease.js';
 import { ensureLedger, startRun } from './ledger.js';
 import type { Policies } from './policies.js';
@@ -41,6 +42,8 @@ export interface PlanResult {
   policies: Policies;
   /** Whether each range is verified after it is copied; the workflow skips VerifyRange when false. */
   verify: boolean;
+  /** At cut-over, how long the source must take no write; null (or absent) for the default. */
+  quietSeconds?: number | null;
   ranges: KeyRange[];
 }
 
@@ -62,6 +65,7 @@ export async function plan(
   // A full run needs no change column; when the table has one, the run still sets its watermark.
   const changeColumn = settings.mode === 'incremental' ? requireChangeColumn(found) : changeColumnIfAny(found);
   await ensureLedger(target);
+  if (usesBinlog(settings.mode)) await planBinlogRun(source, target, [description]);
   await takeLease(target, { table: settings.table, runId: event.runId, execution: event.execution }).catch(
     (error: unknown) => {
       // The queue no longer holds a redrive's ranges: skipping them would lose them, so it waits its turn.
@@ -71,6 +75,8 @@ export async function plan(
   try {
     // Read before any row is, so a change made while the run copies is newer than the watermark.
     const highWatermark = changeColumn && (await readSourceClock(source, changeColumn));
+    // Likewise: a change made after this place in the binary log is applied by the binlog runs that follow.
+    const binlogStart = settings.mode === 'full' && !settings.ranges ? await readFullRunStart(source) : null;
     const changes: ChangedRows | null =
       settings.mode === 'incremental' && changeColumn
         ? {
@@ -80,7 +86,7 @@ export async function plan(
         : null;
     const ranges = settings.ranges
       ? settings.ranges.map(({ lo, hi }, index) => ({ index, lo, hi }))
-      : await splitRows(source, description, changes, settings.chunkRows);
+      : await splitRows(source, description, changes, settings);
     const result: PlanResult = {
       runId: event.runId,
       execution: event.execution,
@@ -90,6 +96,7 @@ export async function plan(
       changes,
       policies: settings.policies,
       verify: settings.verify,
+      quietSeconds: settings.quietSeconds ?? null,
       ranges,
     };
     const bytes = Buffer.byteLength(JSON.stringify(result));
@@ -107,9 +114,10 @@ export async function plan(
     }
     const { notes } = await prepareTargetTable(target, description, TARGET_SCHEMA);
     if (changes) await requireTargetKey(target, description, TARGET_SCHEMA);
-    // A run of given ranges copies part of the table, so it must not move the table's watermark.
+    // A run of given ranges copies part of the table, so it must not move the table's watermark; nor
+    // does a binlog run (it may stop before the log's end), and a cut-over verifies every row, changed or not.
     const tracking =
-      changeColumn && highWatermark && !settings.ranges
+      changeColumn && highWatermark && !settings.ranges && !usesBinlog(settings.mode)
         ? { column: changeColumn.name, since: changes?.since ?? null, highWatermark }
         : null;
     await startRun(
@@ -117,6 +125,7 @@ export async function plan(
       { runId: event.runId, execution: event.execution, settings, changes: tracking, schemaNotes: notes },
       ranges,
     );
+    await recordBinlogPlan(target, event.runId, settings.mode, binlogStart);
     return result;
   } catch (error) {
     // The run ends here, so the table is free again (a retried Plan takes it anew).
@@ -133,8 +142,10 @@ async function splitRows(
   source: ConnectionPair['source'],
   description: TableDescription,
   changes: ChangedRows | null,
-  chunkRows: number,
+  { mode, chunkRows }: RunSettings,
 ): Promise<KeyRange[]> {
+  // A binlog run copies no range; a cut-over splits the table like a full run, to verify it.
+  if (mode === 'binlog') return [];
   const keyAtOffset = mysqlKeyAtOffset(
     source,
     description.table,

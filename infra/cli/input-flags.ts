@@ -11,6 +11,7 @@ const FIELDS = {
   mode: 'text',
   changeColumn: 'text',
   overlapSeconds: 'number',
+  quietSeconds: 'number',
 } as const satisfies Partial<Record<keyof ExecutionInput, 'text' | 'number'>>;
 
 /** Fields that are on unless a flag turns them off: `--no-verify` gives `verify: false`. */

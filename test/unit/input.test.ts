@@ -125,7 +125,7 @@ describe('resolveRunSettings: mode, changeColumn and overlapSeconds', () => {
   test('bad values are refused, naming each field', () => {
     assertRefused(
       { mode: 'delta', changeColumn: 'updated at', overlapSeconds: -1 },
-      /"mode" must be "full" or "incremental".*"changeColumn" must be a plain identifier.*"overlapSeconds" must be 0 or more/,
+      /"mode" must be "full", "incremental", "binlog", "cutover".*"changeColumn" must be a plain identifier.*"overlapSeconds" must be 0 or more/,
     );
     assertRefused({ overlapSeconds: 1.5 }, /"overlapSeconds" must be a whole number/);
   });
@@ -162,7 +162,10 @@ describe('the migrate command flags', () => {
   });
 
   test('a bad flag value is refused naming the flag', () => {
-    assert.throws(() => migrateFlags([...base, '--mode', 'delta']), /--mode must be "full" or "incremental"/);
+    assert.throws(
+      () => migrateFlags([...base, '--mode', 'delta']),
+      /--mode must be "full", "incremental", "binlog", "cutover"/,
+    );
     assert.throws(
       () => migrateFlags([...base, '--overlap-seconds', '1.5']),
       /--overlap-seconds must be a whole number/,
