@@ -1,4 +1,5 @@
-import { planBinlogRun, readFullRunStart, recordBinlogPlan, usesBinlog } from './binlog/plan-binlog.js';
+import { usesBinlog } from './binlog/modes.js';
+import { planBinlogRun, readFullRunStart, recordBinlogPlan } from './binlog/plan-binlog.js';
 import type { ConnectionPair } from './connections.js';
 import { InputValidationError, RunInProgressError, TableBusyError } from './errors.js';
 import { TARGET_SCHEMA } from './identifiers.js';

@@ -13,4 +13,8 @@ export const METRIC = {
   rangeErrors: 'RangeErrors',
   /** Ranges a run ended without, counted by Summarize from the ledger. */
   rangesFailed: 'RangesFailed',
+  /** Rows a binlog run wrote again from the source, for the keys the binary log said changed. */
+  changedRowsWritten: 'ChangedRowsWritten',
+  /** How far the target is behind the source after a binlog run, in seconds. */
+  binlogLag: 'BinlogLagSeconds',
 } as const;

@@ -62,6 +62,8 @@ export const stackConfigSchema = z.object({
   schedule: z.string().optional(),
   /** A schedule expression that starts a full run, which also removes rows deleted from the source. */
   fullSchedule: z.string().optional(),
+  /** A schedule expression that starts a binlog run: the changes of the source's binary log since the last one. */
+  binlogSchedule: z.string().optional(),
   /** Where the alarms (failed batches waiting, failed executions) send email; no subscription when absent. */
   alarmEmail: z.email('must be an email address').optional(),
 });
@@ -121,7 +123,7 @@ export function stackConfigFrom(context: Record<string, unknown>): StackConfig {
       `Invalid context: "caBundle" ${config.caBundle} does not exist: give a PEM file's path from the repository root (see README, Deploy)`,
     );
   }
-  for (const key of ['schedule', 'fullSchedule'] as const) {
+  for (const key of ['schedule', 'fullSchedule', 'binlogSchedule'] as const) {
     const expression = config[key];
     if (expression !== undefined && !/^(rate|cron)\(.+\)$/.test(expression)) {
       throw new Error(`Invalid context: "${key}" must be rate(...) or cron(...), not ${expression}`);

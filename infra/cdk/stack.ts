@@ -27,6 +27,7 @@ const HANDLERS = {
   DescribeFailure: 'describe-failure',
   Summarize: 'summarize',
   Redrive: 'redrive',
+  ApplyChanges: 'apply-changes',
 } as const;
 
 // Functions that never open a database connection, so they get no secret.
@@ -162,6 +163,7 @@ export class MigrationStack extends Stack {
           describeFailure: functions.DescribeFailure,
           summarize: functions.Summarize,
           failedBatches: this.failedBatches,
+          applyChanges: functions.ApplyChanges,
         }),
       ),
       stateMachineType: sfn.StateMachineType.STANDARD,
@@ -204,6 +206,12 @@ export class MigrationStack extends Stack {
         expression: config.fullSchedule,
         input: { mode: 'full' },
         what: 'Replaces every range, removing rows deleted from the source',
+      },
+      {
+        id: 'BinlogSchedule',
+        expression: config.binlogSchedule,
+        input: { mode: 'binlog' },
+        what: "Applies the source's binary log since the last binlog run",
       },
     ] satisfies { id: string; expression?: string; input: ExecutionInput; what: string }[];
     for (const schedule of schedules) {

@@ -17,6 +17,13 @@ export const STATE = {
   describeFailure: 'DescribeFailure',
   sendFailedBatch: 'SendFailedBatch',
   summarize: 'Summarize',
+  // Binlog runs and cut-over (docs/BINLOG.md).
+  changesOrRanges: 'ChangesOrRanges',
+  applyChanges: 'ApplyChanges',
+  cutoverCheck: 'CutoverCheck',
+  finalVerification: 'FinalVerification',
+  verifyFinalRange: 'VerifyFinalRange',
+  finalRangeFailed: 'FinalRangeFailed',
 } as const;
 
 /** Where an execution that found its table busy says why, in its output: `{Error, Cause}`. */

@@ -4,6 +4,7 @@ import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
+import { CHANGES_MODES } from '../../functions/core/binlog/modes.js';
 import { RETRYABLE_ERRORS, RunInProgressError, TableBusyError } from '../../functions/core/errors.js';
 import { ALREADY_RUNNING_PATH, STATE } from './states.js';
 
@@ -14,6 +15,7 @@ export interface WorkflowParts {
   describeFailure: IFunction;
   summarize: IFunction;
   failedBatches: IQueue;
+  applyChanges: IFunction;
 }
 
 // One invocation: Lambda's 15 minutes. A longer range goes on in the next invocation (ResumeRange).
@@ -164,5 +166,65 @@ export function buildWorkflow(scope: Construct, parts: WorkflowParts): sfn.IChai
     payload: sfn.TaskInput.fromObject({ runId: sfn.JsonPath.stringAt('$.runId') }),
   }).addRetry(transientRetry);
 
-  return plan.next(copyRanges).next(summarize);
+  // A binlog run or a cut-over applies the binary log instead of copying ranges.
+  const changesOrRanges = new sfn.Choice(scope, STATE.changesOrRanges)
+    .when(
+      sfn.Condition.or(...CHANGES_MODES.map((mode) => sfn.Condition.stringEquals('$.mode', mode))),
+      changesBranch(scope, parts, summarize),
+    )
+    .otherwise(copyRanges.next(summarize));
+
+  return plan.next(changesOrRanges);
+}
+
+/**
+ * ApplyChanges (the binary log since the tables' checkpoints); at cut-over then FinalVerification,
+ * a Map of VerifyRange over the ranges Plan cut; then Summarize, which fails the execution when the
+ * changes did not land (a failed ApplyChanges goes there too, so the run ends and frees its table).
+ */
+function changesBranch(scope: Construct, parts: WorkflowParts, summarize: sfn.IChainable): sfn.IChainable {
+  const applyChanges = new tasks.LambdaInvoke(scope, STATE.applyChanges, {
+    lambdaFunction: parts.applyChanges,
+    payloadResponseOnly: true,
+    taskTimeout: sfn.Timeout.duration(RANGE_TIMEOUT),
+    payload: sfn.TaskInput.fromObject({
+      runId: sfn.JsonPath.stringAt('$.runId'),
+      // One table today; the run's list of tables once Plan gives several.
+      tables: sfn.JsonPath.array(sfn.JsonPath.stringAt('$.table')),
+      mode: sfn.JsonPath.stringAt('$.mode'),
+      policies: sfn.JsonPath.objectAt('$.policies'),
+      quietSeconds: sfn.JsonPath.numberAt('$.quietSeconds'),
+    }),
+    resultPath: '$.applied',
+  })
+    .addRetry(transientRetry)
+    .addCatch(summarize, { errors: [sfn.Errors.ALL], resultPath: '$.error' });
+
+  // A range that differs is in the ledger (VerifyRange records it); Summarize fails the run for it.
+  const verifyFinalRange = new tasks.LambdaInvoke(scope, STATE.verifyFinalRange, {
+    lambdaFunction: parts.verifyRange,
+    payloadResponseOnly: true,
+    taskTimeout: sfn.Timeout.duration(RANGE_TIMEOUT),
+    resultPath: '$.verified',
+  })
+    .addRetry(transientRetry)
+    .addRetry(throttledRetry)
+    .addCatch(new sfn.Pass(scope, STATE.finalRangeFailed), { errors: [sfn.Errors.ALL], resultPath: '$.error' });
+  const finalVerification = new sfn.DistributedMap(scope, STATE.finalVerification, {
+    itemsPath: '$.ranges',
+    maxConcurrencyPath: '$.concurrency',
+    itemSelector: {
+      runId: sfn.JsonPath.stringAt('$.runId'),
+      table: sfn.JsonPath.stringAt('$.table'),
+      range: sfn.JsonPath.stringAt('$$.Map.Item.Value'),
+      policies: sfn.JsonPath.objectAt('$.policies'),
+    },
+    resultPath: sfn.JsonPath.DISCARD,
+    mapExecutionType: sfn.StateMachineType.STANDARD,
+  }).itemProcessor(verifyFinalRange);
+
+  const cutoverCheck = new sfn.Choice(scope, STATE.cutoverCheck)
+    .when(sfn.Condition.stringEquals('$.mode', 'cutover'), finalVerification.next(summarize))
+    .otherwise(summarize);
+  return applyChanges.next(cutoverCheck);
 }

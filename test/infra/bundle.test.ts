@@ -13,6 +13,7 @@ const MAX_COPY_RANGE_BUNDLE_BYTES = 1_000_000;
 describe('the bundled CopyRange function', () => {
   let outdir: string;
   let bundle: string;
+  let applyChanges: string;
 
   before(() => {
     outdir = mkdtempSync(path.join(os.tmpdir(), 'bundle-test-'));
@@ -26,6 +27,8 @@ describe('the bundled CopyRange function', () => {
       (r) => r.Type === 'AWS::Lambda::Function' && r.Metadata?.[ENTRY_METADATA] === 'functions/copy-range/handler.ts',
     );
     bundle = path.join(outdir, copyRange!.Metadata!['aws:asset:path']!, 'index.js');
+    const apply = functions.find((r) => r.Metadata?.[ENTRY_METADATA] === 'functions/apply-changes/handler.ts');
+    applyChanges = path.join(outdir, apply!.Metadata!['aws:asset:path']!, 'index.js');
   });
   after(() => rmSync(outdir, { recursive: true, force: true }));
 
@@ -42,13 +45,14 @@ describe('the bundled CopyRange function', () => {
     // Beside the bundle, as in the runtime, only @aws-sdk can be found; everything else must be inside.
     mkdirSync(path.join(outdir, 'node_modules'));
     symlinkSync(path.resolve('node_modules/@aws-sdk'), path.join(outdir, 'node_modules/@aws-sdk'));
-    const { stdout } = await promisify(execFile)(
-      process.execPath,
-      ['-e', `process.stdout.write(typeof require(${JSON.stringify(bundle)}).handler)`],
-      {
-        cwd: outdir,
-      },
-    );
-    assert.equal(stdout, 'function');
+    // ApplyChanges too: the binlog reader is an ES module bundled into CommonJS.
+    for (const file of [bundle, applyChanges]) {
+      const { stdout } = await promisify(execFile)(
+        process.execPath,
+        ['-e', `process.stdout.write(typeof require(${JSON.stringify(file)}).handler)`],
+        { cwd: outdir },
+      );
+      assert.equal(stdout, 'function', file);
+    }
   });
 });

@@ -60,7 +60,7 @@ describe('the stack with its defaults (a VPC of its own)', () => {
       }
     }
     const withDatabases = stack.functions.filter((entry) => !withoutDatabases.includes(entry));
-    assert.equal(withDatabases.length, 4);
+    assert.equal(withDatabases.length, 5);
     for (const [, fn] of withDatabases) {
       const roleId = fn.Properties.Role['Fn::GetAtt'][0] as string;
       const statements = stack.statementsOf(roleId);
@@ -254,7 +254,7 @@ describe('the stack in your VPC, through an RDS Proxy, with a CA bundle', () => 
     const { app } = buildApp({ ...IMPORTED, caBundle });
     const assembly = app.synth();
     const assets = readdirAssets(assembly.directory);
-    assert.equal(assets.length, 6);
+    assert.equal(assets.length, 7);
     for (const asset of assets)
       assert.equal(readFileSync(path.join(asset, 'ca-bundle.pem'), 'utf8'), readFileSync(caBundle, 'utf8'));
   });

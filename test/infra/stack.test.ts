@@ -32,10 +32,10 @@ describe('the default stack (no optional context)', () => {
     inner = copyRanges.ItemProcessor!.States;
   });
 
-  test('the workflow starts at Plan, which leads to CopyRanges, then Summarize, which ends it', () => {
+  test('the workflow starts at Plan, which leads to CopyRanges (unless the run applies the binary log), then Summarize, which ends it', () => {
     assert.equal(workflow.definition.StartAt, 'Plan');
-    assert.deepEqual(Object.keys(states).sort(), ['AlreadyRunning', 'CopyRanges', 'Plan', 'Summarize']);
-    assert.equal(states.Plan!.Next, 'CopyRanges');
+    assert.equal(states.Plan!.Next, 'ChangesOrRanges');
+    assert.equal(states.ChangesOrRanges!.Default, 'CopyRanges');
     assert.equal(copyRanges.Next, 'Summarize');
     assert.equal(states.Summarize!.End, true);
   });
@@ -132,14 +132,14 @@ describe('the default stack (no optional context)', () => {
     });
   });
 
-  test('there are six functions (Plan, CopyRange, VerifyRange, DescribeFailure, Summarize, Redrive), all on the nodejs22.x runtime', () => {
-    template.resourceCountIs('AWS::Lambda::Function', 6);
-    template.resourcePropertiesCountIs('AWS::Lambda::Function', { Runtime: 'nodejs22.x' }, 6);
+  test('there are seven functions (Plan, CopyRange, VerifyRange, DescribeFailure, Summarize, Redrive, ApplyChanges), all on the nodejs22.x runtime', () => {
+    template.resourceCountIs('AWS::Lambda::Function', 7);
+    template.resourcePropertiesCountIs('AWS::Lambda::Function', { Runtime: 'nodejs22.x' }, 7);
   });
 
   test('without vpcId the functions run in a VPC the stack creates', () => {
     template.resourceCountIs('AWS::EC2::VPC', 1);
-    template.resourcePropertiesCountIs('AWS::Lambda::Function', { VpcConfig: Match.anyValue() }, 6);
+    template.resourcePropertiesCountIs('AWS::Lambda::Function', { VpcConfig: Match.anyValue() }, 7);
   });
 
   test('the failed-batches queue is encrypted with SQS-managed keys and keeps messages 14 days', () => {
@@ -217,7 +217,7 @@ describe('optional context', () => {
           SecurityGroupIds: ['sg-0cccccccccccccccc'],
         },
       },
-      6,
+      7,
     );
   });
 });

@@ -16,6 +16,7 @@ import { applyChangedKeys } from './apply.js';
 import { type ChangedKeys, readChangedKeys } from './change-reader.js';
 import { moveCheckpoints, readCheckpoints } from './checkpoints.js';
 import { type KeyedTable, keyedTable } from './keys.js';
+import { CHANGES_MODES, type ChangesMode } from './modes.js';
 import { type BinlogPosition, comparePositions, formatPosition } from './position.js';
 import {
   binlogFiles,
@@ -29,10 +30,6 @@ import {
   sourceDatabase,
   startSnapshot,
 } from './source.js';
-
-/** The modes whose changes come from the binary log. */
-export const CHANGES_MODES = ['binlog', 'cutover'] as const;
-export type ChangesMode = (typeof CHANGES_MODES)[number];
 
 /** How long a cut-over waits for a write to the run's tables before it calls the source quiet. */
 export const DEFAULT_QUIET_SECONDS = 10;

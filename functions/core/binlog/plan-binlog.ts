@@ -3,14 +3,11 @@ import type pg from 'pg';
 import type { RunMode } from '../input.js';
 import type { TableDescription } from '../schema.js';
 import { recordChangesPlanned } from './applied-changes.js';
-import { CHANGES_MODES, type ChangesMode } from './apply-changes.js';
 import { readCheckpoints, recordBinlogStart } from './checkpoints.js';
 import { keyedTable } from './keys.js';
+import { usesBinlog } from './modes.js';
 import type { BinlogPosition } from './position.js';
 import { binlogFiles, readBinlogStart, requireHeld, requireRowBinlog } from './source.js';
-
-/** Whether a run of this mode applies the binary log (and copies no rows by range). */
-export const usesBinlog = (mode: RunMode): mode is ChangesMode => (CHANGES_MODES as readonly string[]).includes(mode);
 
 /**
  * Plan's checks for a binlog run or a cut-over, before it takes any lease: the source writes a
