@@ -1,5 +1,7 @@
 import cliProgress from 'cli-progress';
 import { z } from 'zod';
+import type { AppliedChanges } from '../../functions/core/binlog/applied-changes.js';
+import { type BinlogPosition, formatPosition } from '../../functions/core/binlog/position.js';
 import { closeTarget, endpointFromUrl, openTarget } from '../../functions/core/connections.js';
 import { lastRunOf, type RunSummary, type UnfinishedRun } from '../../functions/core/ledger.js';
 import { DEFAULT_POLICIES, POLICY_NAMES } from '../../functions/core/policies.js';
@@ -12,7 +14,7 @@ import { executionInputFromFlags, INPUT_FLAGS } from './input-flags.js';
 
 const USAGE = `Usage: npm run migrate -- --source mysql://user[:pass]@host:port/db --target postgres://user[:pass]@host:port/db
                            --table users [--chunk-rows 100000] [--concurrency 4] [--retry-failed] [--no-verify] [--json]
-                           [--mode full|incremental] [--change-column updated_at] [--overlap-seconds 60]
+                           [--mode full|incremental|binlog|cutover] [--change-column updated_at] [--overlap-seconds 60] [--quiet-seconds 10]
                            [--zero-dates null|fail] [--nul-bytes fail|strip] [--tinyint1 fail|nonzero-true] [--empty-enum keep|null|fail]`;
 
 /** Exit codes: every range copied, some failed, the flags are wrong, another run held the table. */
@@ -113,30 +115,64 @@ function columns(rows: (string | number)[][]): string[] {
 function verificationResult(summary: RunSummary): string {
   if (!summary.verify) return 'off (--no-verify)';
   const mismatched = summary.mismatchedRanges > 0 ? `, ${summary.mismatchedRanges} mismatched` : '';
-  return `${summary.verifiedRanges} of ${summary.ranges} ranges verified (${summary.verifiedRows} rows)${mismatched}`;
+  // A cut-over verifies ranges it did not copy: the ledger counts rows only for copied ones.
+  const rows = summary.verifiedRows > 0 ? ` (${summary.verifiedRows} rows)` : '';
+  return `${summary.verifiedRanges} of ${summary.ranges} ranges verified${rows}${mismatched}`;
+}
+
+/** What a binlog run or a cut-over applied from the binary log, and how far behind the target is. */
+export function changesReport(changes: AppliedChanges): (string | number)[][] {
+  const position = (p: BinlogPosition | null) => (p ? formatPosition(p) : '-');
+  const keys = Object.entries(changes.changedKeys).map(([table, count]) => `${table} ${count}`);
+  return [
+    ['changes', changes.status === 'failed' ? `failed: ${changes.error}` : changes.status],
+    ['binary log', `${position(changes.from)} -> ${position(changes.to)}`],
+    ['transactions', changes.transactions],
+    ['changed keys', keys.join(', ') || 0],
+    ['rows deleted, written', `${changes.rowsDeleted}, ${changes.rowsWritten}`],
+    ['caught up', caughtUp(changes)],
+    ['lag', changes.lagSeconds === null ? 'unknown' : `${changes.lagSeconds} s`],
+  ];
+}
+
+function caughtUp(changes: AppliedChanges): string {
+  if (changes.caughtUp === null) return '-';
+  if (changes.caughtUp) return 'yes';
+  return `no: ${changes.backlogBytes} bytes of binary log still to read (the next binlog run goes on)`;
 }
 
 function report(outcome: LocalMigrationResult): string {
-  const { summary, run } = outcome;
+  const { summary, run, changes } = outcome;
   if (outcome.alreadyRunning) return `Run ${run.runId}: ${outcome.alreadyRunning}`;
   if (!summary) return `Run ${run.runId} failed before any range was copied: ${run.error?.name}: ${run.error?.message}`;
+  const copiesRanges = changes === null;
   const lines = columns([
     ['run', summary.runId],
     ['table', summary.table],
     ['mode', summary.mode],
     ['status', summary.status],
-    ['ranges ok', `${summary.ranges - summary.failed} of ${summary.ranges}`],
-    ['ranges failed', summary.failed],
-    ['rows copied', summary.rows],
+    // A binlog run copies no range; a cut-over's ranges are verified, not copied.
+    ...(copiesRanges
+      ? [
+          ['ranges ok', `${summary.ranges - summary.failed} of ${summary.ranges}`],
+          ['ranges failed', summary.failed],
+          ['rows copied', summary.rows],
+        ]
+      : []),
     ['seconds', outcome.seconds],
-    ['rows/s', Math.round(summary.rows / Math.max(outcome.seconds, 0.001))],
-    ['verification', verificationResult(summary)],
+    ...(copiesRanges ? [['rows/s', Math.round(summary.rows / Math.max(outcome.seconds, 0.001))]] : []),
+    ...(summary.ranges > 0 ? [['verification', verificationResult(summary)]] : []),
     ...(summary.watermark
       ? [['watermark', `${summary.watermark}${summary.status === 'succeeded' ? '' : ' (not reached: the run failed)'}`]]
       : []),
+    ...(changes ? changesReport(changes) : []),
     // Every policy with its setting, so a zero says the policy ran and found nothing.
-    ...POLICY_NAMES.map((name) => [`${name}: ${summary.policies[name]}`, summary.policyCounts[name]]),
+    ...POLICY_NAMES.map((name) => [
+      `${name}: ${summary.policies[name]}`,
+      summary.policyCounts[name] + (changes?.policyCounts[name] ?? 0),
+    ]),
   ]);
+  if (summary.ranges === 0) return lines.join('\n');
   lines.push(
     '',
     ...columns([
@@ -162,8 +198,14 @@ function report(outcome: LocalMigrationResult): string {
     lines.push('', 'Created the target table without these source definitions:');
     for (const note of summary.schemaNotes) lines.push(`  ${note}`);
   }
-  if (summary.failed > 0) {
-    lines.push('', 'Failed ranges (run again with the same flags and --retry-failed to copy just these):');
+  // A cut-over whose changes failed verified nothing: its changes line says why.
+  if (summary.failed > 0 && changes?.status !== 'failed') {
+    lines.push(
+      '',
+      copiesRanges
+        ? 'Failed ranges (run again with the same flags and --retry-failed to copy just these):'
+        : 'Ranges that differ (--retry-failed without --mode copies them again; then cut over again):',
+    );
     for (const range of summary.failedRanges)
       lines.push(`  #${range.index} ${formatRange(range)}  ${range.error ?? range.status}`);
   }
@@ -229,6 +271,7 @@ export async function main(argv: string[]): Promise<number> {
         policies: summary?.policies ?? { ...DEFAULT_POLICIES, ...flags.input.policies },
         policyCounts: summary?.policyCounts ?? null,
         schemaNotes: summary?.schemaNotes ?? [],
+        changes: outcome.changes,
         ...whyNotRun(outcome),
       }),
     );

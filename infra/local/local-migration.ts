@@ -1,4 +1,5 @@
 import { performance } from 'node:perf_hooks';
+import { type AppliedChanges, readAppliedChanges } from '../../functions/core/binlog/applied-changes.js';
 import { closeTarget, endpointFromUrl, openTarget } from '../../functions/core/connections.js';
 import { type RunSummary, summarizeRun } from '../../functions/core/ledger.js';
 import { ALREADY_RUNNING_PATH } from '../cdk/states.js';
@@ -11,6 +12,8 @@ export interface LocalMigrationResult {
   run: LocalRunResult;
   /** The run's totals from the ledger; null when the run never got past Plan. */
   summary: RunSummary | null;
+  /** What a binlog run (or cut-over) applied from the binary log; null for other runs. */
+  changes: AppliedChanges | null;
   /** Why the run did nothing, when another run of the table held it. */
   alreadyRunning: string | null;
   /** The messages the run sent to the failed-batches queue. */
@@ -29,8 +32,9 @@ export async function migrateLocally(options: LocalMigrationOptions): Promise<Lo
     const target = await openTarget(endpointFromUrl(options.targetUrl, 'target'));
     try {
       const summary = await summarizeRun(target, run.runId).catch(() => null);
+      const changes = await readAppliedChanges(target, run.runId).catch(() => null);
       const caught = (run.output as Record<string, { Cause?: string } | undefined> | undefined)?.[ALREADY_RUNNING_PATH];
-      return { run, summary, alreadyRunning: caught?.Cause ?? null, failedBatches, seconds };
+      return { run, summary, changes, alreadyRunning: caught?.Cause ?? null, failedBatches, seconds };
     } finally {
       await closeTarget(target);
     }
