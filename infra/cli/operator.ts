@@ -1,12 +1,13 @@
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DEFAULT_OUTPUTS_FILE, type OperatorCommand, type OperatorIo, UsageError } from './operator/command.js';
+import { cutover } from './operator/cutover.js';
 import { redrive } from './operator/redrive.js';
 import { start } from './operator/start.js';
 import { watch } from './operator/watch.js';
 
 /** The operator's commands against the deployed stack; each lives in infra/cli/operator/<name>.ts. */
-export const COMMANDS: Record<string, OperatorCommand> = { start, watch, redrive };
+export const COMMANDS: Record<string, OperatorCommand> = { start, watch, redrive, cutover };
 
 const USAGE = `Usage: npm run operator -- <command> [flags]   (AWS credentials and region as for the AWS CLI)
 

@@ -16,8 +16,8 @@ const START_FLAGS = {
 /** `start`: validates the execution input here, exactly as Plan will, then starts one execution. */
 export const start: OperatorCommand = {
   summary: 'start an execution of the deployed state machine',
-  usage: `start [--table users] [--chunk-rows 100000] [--concurrency 4] [--mode full|incremental]
-        [--change-column updated_at] [--overlap-seconds 60] [--no-verify] [--input '{"table":"users"}']
+  usage: `start [--table users] [--chunk-rows 100000] [--concurrency 4] [--mode full|incremental|binlog|cutover]
+        [--change-column updated_at] [--overlap-seconds 60] [--quiet-seconds 10] [--no-verify] [--input '{"table":"users"}']
         [--name <execution name>] [--state-machine <arn>] [--watch]
   Flags override the same fields of --input; no flags and no --input is {} (the stack's configured table).`,
   async run(argv, io) {
