@@ -18,7 +18,7 @@ const migrate = (input: Record<string, unknown>) =>
     input: { table: TABLE, chunkRows: CHUNK_ROWS, ...input },
   });
 
-describe('binlog runs and cut-over through the workflow, locally', () => {
+describe('binlog runs and cut-over through the workflow, locally', { timeout: 300_000 }, () => {
   let pair: ConnectionPair;
   const id = (i: number) => seededId(i, ROWS);
 

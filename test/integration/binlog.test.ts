@@ -5,17 +5,21 @@ import {
   applyChanges,
   type ChangesLimits,
 } from '../../functions/core/binlog/apply-changes.js';
+import { readChangedKeys } from '../../functions/core/binlog/change-reader.js';
 import { readCheckpoints } from '../../functions/core/binlog/checkpoints.js';
+import { keyedTable } from '../../functions/core/binlog/keys.js';
 import { type BinlogPosition, comparePositions } from '../../functions/core/binlog/position.js';
+import { sourceDatabase } from '../../functions/core/binlog/source.js';
 import type { ConnectionPair } from '../../functions/core/connections.js';
 import { copyRange } from '../../functions/core/copy-range.js';
-import { BinlogSettingsError, FullRunNeededError } from '../../functions/core/errors.js';
+import { BinlogSettingsError, FullRunNeededError, TransientDatabaseError } from '../../functions/core/errors.js';
 import { releaseLease, takeLease } from '../../functions/core/lease.js';
 import { type PlanEvent, plan } from '../../functions/core/plan.js';
 import { DEFAULT_POLICIES } from '../../functions/core/policies.js';
+import { describeSourceTable } from '../../functions/core/schema.js';
 import { summarize } from '../../functions/core/summarize.js';
 import { verifyRange } from '../../functions/core/verify-range.js';
-import { openBinlogPair } from '../support/binlog-source.js';
+import { openBinlogPair, withBinlogSource } from '../support/binlog-source.js';
 import { closePair, dropTables, openPair, readBothSides } from '../support/databases.js';
 
 const USERS = 'bl_users';
@@ -86,7 +90,8 @@ async function checkpointOf(pair: ConnectionPair, table: string): Promise<Binlog
   return (await readCheckpoints(pair.target, [table])).get(table)!;
 }
 
-describe('binlog runs against a MariaDB writing a ROW binary log', () => {
+// Every read here is bounded; the deadline turns a hang the bounds miss into a failure.
+describe('binlog runs against a MariaDB writing a ROW binary log', { timeout: 300_000 }, () => {
   let pair: ConnectionPair;
   const sql = (statement: string, values: unknown[] = []) => pair.source.promise().query(statement, values);
 
@@ -315,6 +320,46 @@ describe('binlog runs against a MariaDB writing a ROW binary log', () => {
     } finally {
       await sql("SET GLOBAL binlog_row_image = 'FULL'");
     }
+  });
+
+  test('a binlog stream that goes silent, or is cut, fails within its bounds instead of hanging', async () => {
+    const read = async (idleMs: number) =>
+      readChangedKeys({
+        source: pair.source,
+        database: await sourceDatabase(pair.source),
+        tables: [keyedTable(await describeSourceTable(pair.source, USERS))],
+        checkpoints: await readCheckpoints(pair.target, [USERS]),
+        // A place the log has not reached: the stream waits at its end for more.
+        until: { file: 'mariadb-bin.999999', position: 4, gtid: null },
+        deadline: Date.now() + 60_000,
+        maxKeys: 100_000,
+        idleMs,
+      });
+    const started = Date.now();
+    await assert.rejects(read(1_000), (error: Error) => {
+      assert.ok(error instanceof TransientDatabaseError, String(error));
+      assert.match(error.message, /sent nothing for 1 s/);
+      return true;
+    });
+    assert.ok(Date.now() - started < 30_000);
+    // The server ends the reader's connection (a failover, a restart): a transient error, retried by the workflow.
+    const killer = (async () => {
+      for (let tries = 0; tries < 100; tries++) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        const [dumps] = (await withBinlogSource((db) =>
+          db.query("SELECT ID AS id FROM information_schema.PROCESSLIST WHERE COMMAND = 'Binlog Dump'"),
+        )) as unknown as [{ id: number }[]];
+        if (dumps.length > 0) {
+          await withBinlogSource((db) => db.query(`KILL ${dumps[0]!.id}`));
+          return;
+        }
+      }
+    })();
+    await assert.rejects(read(60_000), (error: Error) => {
+      assert.ok(error instanceof TransientDatabaseError, String(error));
+      return true;
+    });
+    await killer;
   });
 
   test('a binary log purged past the checkpoint: the run says a full run is needed', async () => {
