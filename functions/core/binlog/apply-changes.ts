@@ -75,21 +75,11 @@ export function changesLimits(env: NodeJS.ProcessEnv = process.env): ChangesLimi
 }
 
 /** What an invocation applied, over its passes, and where it left the tables. */
-export interface ApplyChangesResult {
+export interface ApplyChangesResult extends Omit<ChangesPass, 'policyCounts'> {
   runId: string;
   mode: ChangesMode;
   tables: string[];
   passes: number;
-  from: BinlogPosition;
-  to: BinlogPosition;
-  transactions: number;
-  changedKeys: Record<string, number>;
-  rowsDeleted: number;
-  rowsWritten: number;
-  caughtUp: boolean;
-  lagSeconds: number | null;
-  backlogBytes: number;
-  seconds: number;
 }
 
 interface Run {
