@@ -19,7 +19,7 @@ export interface SummarizeEvent {
 export async function summarize(
   event: SummarizeEvent,
   target: pg.Client,
-): Promise<RunSummary & { changes: AppliedChanges | null }> {
+): Promise<RunSummary & { changes?: AppliedChanges }> {
   const totals = await summarizeRun(target, event.runId);
   // A binlog run (or cut-over) also fails when its changes did not land.
   const changes = await readAppliedChanges(target, event.runId);
@@ -34,7 +34,8 @@ export async function summarize(
     await releaseLease(target, totals.table, event.runId);
     return seconds;
   });
-  const summary = { ...totals, status, seconds, changes };
+  // A binlog run's output says what it applied; other runs' output stays as it was.
+  const summary = { ...totals, status, seconds, ...(changes ? { changes } : {}) };
   if (changesFailed) {
     throw new ChangesFailedError(
       `The changes of ${summary.table} from the binary log did not land: ${changes.error ?? 'ApplyChanges never reported back'}`,

@@ -48,6 +48,8 @@ const SIZING: Partial<Record<keyof typeof HANDLERS, Sizing>> = {
   CopyRange: { memorySize: 1769, timeout: Duration.minutes(15), perRange: true },
   VerifyRange: { memorySize: 1769, timeout: Duration.minutes(15), perRange: true },
   Summarize: { memorySize: 512, timeout: Duration.minutes(5) },
+  // Re-reads and encodes the changed rows as a copy does.
+  ApplyChanges: { memorySize: 1769, timeout: Duration.minutes(15) },
 };
 
 /** Where the functions find the CA bundle given by the `caBundle` context (LAMBDA_TASK_ROOT). */

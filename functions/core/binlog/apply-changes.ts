@@ -129,7 +129,8 @@ export async function applyChanges(
     }
     return totals(parsed, passes, elapsed());
   } catch (error) {
-    const named = classifyDatabaseError(error, 'source');
+    // Source reads name their errors where they happen; what is left came from the target.
+    const named = classifyDatabaseError(error, 'target');
     // Best effort: if the target is gone the run stays `pending`, which Summarize counts as failed.
     await recordChangesFailed(target, parsed.runId, `${named.name}: ${named.message}`).catch(() => {});
     throw named;
