@@ -231,6 +231,19 @@ describe('binlog runs against a MariaDB writing a ROW binary log', { timeout: 30
     await assertExact(pair, USERS);
   });
 
+  test('a run out of time stops at the last boundary it passed and says how far behind it is', async () => {
+    const before = await checkpointOf(pair, USERS);
+    await sql(`UPDATE ${USERS} SET balance = 7 WHERE id IN (14, 15)`);
+    const hurried = await binlogRun(pair, [USERS], { ...LIMITS, maxReadMs: 1 });
+    assert.equal(hurried.error, undefined, String(hurried.error));
+    assert.equal(hurried.applied?.caughtUp, false);
+    assert.ok((hurried.applied?.backlogBytes ?? 0) > 0, 'it says how much of the log is left');
+    assert.ok(comparePositions(await checkpointOf(pair, USERS), before) >= 0);
+    const next = await binlogRun(pair, [USERS]);
+    assert.equal(next.applied?.caughtUp, true);
+    await assertExact(pair, USERS);
+  });
+
   test('a fault in the middle of applying loses nothing and applies nothing twice in effect', async () => {
     const before = await checkpointOf(pair, USERS);
     // PostgreSQL refuses one row of the pass, after the pass deleted and wrote others.
