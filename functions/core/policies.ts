@@ -31,6 +31,32 @@ export const policiesInputSchema = z.partial(policiesSchema);
 
 export const DEFAULT_POLICIES: Policies = { zeroDates: 'null', nulBytes: 'fail', tinyint1: 'fail', emptyEnum: 'keep' };
 
+/** The strictest policies: every value that is not exactly representable is refused. */
+export const STRICT_POLICIES: Policies = { zeroDates: 'fail', nulBytes: 'fail', tinyint1: 'fail', emptyEnum: 'fail' };
+
+/**
+ * What a choice does to a value its policy covers: `refuse` it (the range fails), store NULL, or
+ * let it `arrive` as the codec makes it under that policy (stripped of NULs, read as true) or, for
+ * `keep`, as it is.
+ */
+export type PolicyEffect = 'refuse' | 'null' | 'arrive';
+
+/**
+ * Every choice of every policy and its effect, written once: the COPY encoder applies it and
+ * verification expects it, both through this table.
+ */
+const POLICY_EFFECTS: { [P in PolicyName]: Record<Policies[P], PolicyEffect> } = {
+  zeroDates: { null: 'null', fail: 'refuse' },
+  nulBytes: { fail: 'refuse', strip: 'arrive' },
+  tinyint1: { fail: 'refuse', 'nonzero-true': 'arrive' },
+  emptyEnum: { keep: 'arrive', null: 'null', fail: 'refuse' },
+};
+
+/** The effect of the run's choice for one policy. */
+export function policyEffect(policies: Policies, policy: PolicyName): PolicyEffect {
+  return (POLICY_EFFECTS[policy] as Record<string, PolicyEffect>)[policies[policy]]!;
+}
+
 /** How many values each policy handled. */
 export type PolicyCounts = Record<PolicyName, number>;
 

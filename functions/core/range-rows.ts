@@ -41,13 +41,9 @@ export function sourceRangeRows(
   condition: RowCondition | null = null,
 ): Readable {
   const columns = description.columns;
-  // Bytes for binary columns, and UTF-8 for JSON (MySQL 8 marks JSON results as binary).
+  // The columns whose codec reads them other than as the server prints them: bytes, or UTF-8.
   const reads = new Map(
-    columns.flatMap((column): [string, 'bytes' | 'utf8'][] => {
-      if (column.encoding === 'bytea') return [[column.name, 'bytes']];
-      if (column.encoding === 'json') return [[column.name, 'utf8']];
-      return [];
-    }),
+    columns.flatMap(({ name, codec: { read } }) => (read.arrives === 'text' ? [] : [[name, read.arrives] as const])),
   );
   const where = rowsOfRange(description, range, condition);
   const query = source.query({
@@ -121,7 +117,7 @@ export async function targetRowsWithKeys(
 ): Promise<(string | null)[][]> {
   const key = quotePg(description.primaryKey);
   // Cast to the key's own type, so the primary-key index serves the lookup.
-  const keyType = description.columns[description.primaryKeyIndex]!.pgType;
+  const keyType = description.columns[description.primaryKeyIndex]!.codec.pgType;
   const { rows } = await target.query<(string | null)[]>({
     text:
       `SELECT ${description.columns.map((column) => quotePg(column.name)).join(', ')} FROM ${targetTable(description)}` +

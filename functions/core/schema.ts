@@ -1,24 +1,8 @@
 import type mysql from 'mysql2';
+import type { Codec } from './codecs/codec.js';
+import { codecOf, type Refused } from './codecs/type-table.js';
 import { classifyDatabaseError, InputValidationError, SchemaError } from './errors.js';
 import { quoteMysql } from './identifiers.js';
-
-/**
- * How a column's source value becomes PostgreSQL text: the encoder that converts it, the
- * canonical form that compares it. Adding an encoding means saying both.
- */
-export type Encoding =
-  | 'number'
-  | 'text'
-  | 'enum'
-  | 'json'
-  | 'boolean'
-  | 'bit'
-  | 'bytea'
-  | 'date'
-  | 'datetime'
-  | 'timestamptz'
-  | 'time'
-  | 'year';
 
 /** A column default as `information_schema` states it, once MySQL's and MariaDB's spellings are told apart. */
 export type SourceDefault =
@@ -49,11 +33,11 @@ export interface SourceColumn {
 
 export interface ColumnPlan {
   name: string;
-  pgType: string;
   /** Whether the target column takes NULL (the source's nullability, or the target's when it exists). */
   nullable: boolean;
-  encoding: Encoding;
-  /** The MySQL expression that reads the column exactly (the quoted name for most types). */
+  /** How its values are carried: the codec the type table chose for it, its parameters bound. */
+  codec: Codec;
+  /** The select item that reads it: its codec's read expression, or the quoted name. */
   read: string;
   source: SourceColumn;
 }
@@ -66,119 +50,22 @@ export interface TableDescription {
   primaryKeyIndex: number;
 }
 
-interface TypeMapping {
-  /** Spelled as PostgreSQL's format_type() prints it, so an existing target compares as text. */
-  pgType: string;
-  encoding: Encoding;
-  /** How to select the column when its plain text form is not exact. */
-  read?: (quoted: string) => string;
-}
-
-const unsigned = (c: SourceColumn) => c.columnType.includes('unsigned');
-const fraction = (c: SourceColumn) => `(${c.datetimePrecision ?? 0})`;
-const number = (pgType: string): TypeMapping => ({ pgType, encoding: 'number' });
-const text = (pgType: string): TypeMapping => ({ pgType, encoding: 'text' });
-// PostgreSQL has no varchar(0); MySQL's CHAR(0)/VARCHAR(0) hold only '' and NULL, which varchar(1) holds too.
-const varchar = (c: SourceColumn) => text(`character varying(${Math.max(1, c.characterMaximumLength ?? 1)})`);
-const bytea: TypeMapping = { pgType: 'bytea', encoding: 'bytea' };
-// MySQL prints FLOAT rounded to 6 digits; as a double it is exact, and `real` reads that back to the same float.
-const asDouble = (quoted: string) => `(${quoted} + 0e0)`;
-// BIT arrives as raw bytes; as an unsigned integer it is exact up to BIT(64).
-const asInteger = (quoted: string) => `(${quoted} + 0)`;
-const SPATIAL = [
-  'geometry',
-  'point',
-  'linestring',
-  'polygon',
-  'multipoint',
-  'multilinestring',
-  'multipolygon',
-  'geometrycollection',
-];
-
-/**
- * The MySQL/MariaDB type → PostgreSQL type table: one row per type, each with the encoding of
- * its values. Unsigned integers move up one width so their whole range fits (BIGINT UNSIGNED
- * needs numeric(20,0)); tinyint(1) and BIT(1) are MySQL's booleans; TIME spans ±838 hours, which
- * only `interval` holds. The README's Types section is this table in words.
- */
-const TYPE_MAP: Record<string, (column: SourceColumn) => TypeMapping> = {
-  tinyint: (c) => (c.columnType === 'tinyint(1)' ? { pgType: 'boolean', encoding: 'boolean' } : number('smallint')),
-  smallint: (c) => number(unsigned(c) ? 'integer' : 'smallint'),
-  mediumint: () => number('integer'),
-  int: (c) => number(unsigned(c) ? 'bigint' : 'integer'),
-  bigint: (c) => number(unsigned(c) ? 'numeric(20,0)' : 'bigint'),
-  decimal: (c) => number(`numeric(${c.numericPrecision ?? 10},${c.numericScale ?? 0})`),
-  float: () => ({ pgType: 'real', encoding: 'number', read: asDouble }),
-  double: () => number('double precision'),
-  bit: (c) =>
-    bitWidth(c.columnType) === 1
-      ? { pgType: 'boolean', encoding: 'boolean', read: asInteger }
-      : { pgType: `bit(${bitWidth(c.columnType)})`, encoding: 'bit', read: asInteger },
-  year: () => ({ pgType: 'smallint', encoding: 'year' }),
-  // MySQL returns CHAR values without their trailing pad, so varchar(n) holds exactly what is read.
-  char: varchar,
-  varchar,
-  tinytext: () => text('text'),
-  text: () => text('text'),
-  mediumtext: () => text('text'),
-  longtext: () => text('text'),
-  enum: () => ({ pgType: 'text', encoding: 'enum' }),
-  // A SET value is its members joined by commas, as MySQL prints it.
-  set: () => text('text'),
-  json: () => ({ pgType: 'jsonb', encoding: 'json' }),
-  date: () => ({ pgType: 'date', encoding: 'date' }),
-  datetime: (c) => ({ pgType: `timestamp${fraction(c)} without time zone`, encoding: 'datetime' }),
-  // The source session runs in UTC, so TIMESTAMP values are instants said in UTC.
-  timestamp: (c) => ({ pgType: `timestamp${fraction(c)} with time zone`, encoding: 'timestamptz' }),
-  time: (c) => ({ pgType: `interval${fraction(c)}`, encoding: 'time' }),
-  binary: () => bytea,
-  varbinary: () => bytea,
-  tinyblob: () => bytea,
-  blob: () => bytea,
-  mediumblob: () => bytea,
-  longblob: () => bytea,
-  // MariaDB's own types.
-  uuid: () => text('uuid'),
-  inet4: () => text('inet'),
-  inet6: () => text('inet'),
-};
-
+// Ranges are split on the key as MySQL holds it: an integer, tinyint(1) included.
 const INTEGER_TYPES = new Set(['tinyint', 'smallint', 'mediumint', 'int', 'bigint']);
 
-/** The width n of a `bit(n)` column type. */
-export function bitWidth(columnType: string): number {
-  return Number(/^bit\((\d+)\)/.exec(columnType)?.[1] ?? 1);
-}
+const refusal = (column: SourceColumn, { refused }: Refused) => `${column.name} (${column.columnType}): ${refused}`;
 
-/** The labels of an `enum('a','b')` column type, unquoted. */
-export function enumLabels(columnType: string): string[] {
-  return [...columnType.replace(/^enum\(/, '').matchAll(/'((?:[^']|'')*)'/g)].map((match) =>
-    match[1]!.replace(/''/g, "'"),
-  );
-}
-
-/** Why a column cannot be migrated, or null when TYPE_MAP has a row for it. */
-function unmappable(column: SourceColumn): string | null {
-  if (TYPE_MAP[column.dataType]) return null;
-  if (SPATIAL.includes(column.dataType)) {
-    return `${column.name} (${column.columnType}): spatial types are not migrated; store it as WKB (ST_AsBinary) in a VARBINARY column to move its bytes`;
-  }
-  return `${column.name} (${column.columnType}): no PostgreSQL type is chosen for it`;
-}
-
-/** Maps one source column by its TYPE_MAP row. */
+/** Maps one source column by its row of the type table. */
 export function mapColumn(column: SourceColumn): ColumnPlan {
-  const mapping = TYPE_MAP[column.dataType];
-  if (!mapping) throw new SchemaError(`Column ${unmappable(column)}`);
-  const { pgType, encoding, read } = mapping(column);
+  const codec = codecOf(column);
+  if ('refused' in codec) throw new SchemaError(`Column ${refusal(column, codec)}`);
   const quoted = quoteMysql(column.name);
+  const { expression } = codec.read;
   return {
     name: column.name,
-    pgType,
     nullable: column.nullable,
-    encoding,
-    read: read ? `${read(quoted)} AS ${quoted}` : quoted,
+    codec,
+    read: expression ? `${expression(quoted)} AS ${quoted}` : quoted,
     source: column,
   };
 }
@@ -235,7 +122,10 @@ export async function describeSourceTable(source: mysql.Connection, table: strin
     );
   }
   const columns = rows.map((row) => toSourceColumn(row, jsonColumns.has(row.name), mariadb));
-  const refused = columns.map(unmappable).filter((reason) => reason !== null);
+  const refused = columns.flatMap((column) => {
+    const codec = codecOf(column);
+    return 'refused' in codec ? [refusal(column, codec)] : [];
+  });
   if (refused.length > 0) {
     throw new SchemaError(
       `Table ${table} has column${refused.length > 1 ? 's' : ''} this tool cannot migrate: ${refused.join('; ')}`,

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { enumLabels } from '../../functions/core/codecs/type-table.js';
 import { SchemaError } from '../../functions/core/errors.js';
 import {
-  enumLabels,
   mapColumn,
   mariadbDefault,
   mysqlDefault,
@@ -17,23 +17,23 @@ const source = (name: string, columnType: string, extra: Partial<SourceColumn> =
 
 describe('mapColumn: the MySQL → PostgreSQL type table', () => {
   const CASES: [SourceColumn, pgType: string, encoding: string, read?: string][] = [
-    [source('id', 'bigint(20) unsigned'), 'numeric(20,0)', 'number'],
-    [source('id', 'bigint unsigned'), 'numeric(20,0)', 'number'],
-    [source('id', 'bigint(20)'), 'bigint', 'number'],
-    [source('n', 'int(10) unsigned'), 'bigint', 'number'],
-    [source('n', 'int(5) unsigned zerofill'), 'bigint', 'number'],
-    [source('n', 'int(11)'), 'integer', 'number'],
-    [source('n', 'smallint(6)'), 'smallint', 'number'],
-    [source('n', 'smallint(5) unsigned'), 'integer', 'number'],
-    [source('n', 'mediumint(8) unsigned'), 'integer', 'number'],
-    [source('n', 'tinyint(3) unsigned'), 'smallint', 'number'],
+    [source('id', 'bigint(20) unsigned'), 'numeric(20,0)', 'integer'],
+    [source('id', 'bigint unsigned'), 'numeric(20,0)', 'integer'],
+    [source('id', 'bigint(20)'), 'bigint', 'integer'],
+    [source('n', 'int(10) unsigned'), 'bigint', 'integer'],
+    [source('n', 'int(5) unsigned zerofill'), 'bigint', 'integer'],
+    [source('n', 'int(11)'), 'integer', 'integer'],
+    [source('n', 'smallint(6)'), 'smallint', 'integer'],
+    [source('n', 'smallint(5) unsigned'), 'integer', 'integer'],
+    [source('n', 'mediumint(8) unsigned'), 'integer', 'integer'],
+    [source('n', 'tinyint(3) unsigned'), 'smallint', 'integer'],
     [source('active', 'tinyint(1)'), 'boolean', 'boolean'],
-    [source('level', 'tinyint(4)'), 'smallint', 'number'],
-    [source('amount', 'decimal(65,30)', { numericPrecision: 65, numericScale: 30 }), 'numeric(65,30)', 'number'],
-    [source('price', 'decimal(10,2) unsigned', { numericPrecision: 10, numericScale: 2 }), 'numeric(10,2)', 'number'],
+    [source('level', 'tinyint(4)'), 'smallint', 'integer'],
+    [source('amount', 'decimal(65,30)', { numericPrecision: 65, numericScale: 30 }), 'numeric(65,30)', 'numeric'],
+    [source('price', 'decimal(10,2) unsigned', { numericPrecision: 10, numericScale: 2 }), 'numeric(10,2)', 'numeric'],
     // MySQL prints FLOAT rounded to 6 digits; read as a double, the float is exact.
-    [source('ratio', 'float'), 'real', 'number', '(`ratio` + 0e0) AS `ratio`'],
-    [source('ratio', 'double'), 'double precision', 'number'],
+    [source('ratio', 'float'), 'real', 'float', '(`ratio` + 0e0) AS `ratio`'],
+    [source('ratio', 'double'), 'double precision', 'float'],
     [source('flag', 'bit(1)'), 'boolean', 'boolean', '(`flag` + 0) AS `flag`'],
     [source('mask', 'bit(64)'), 'bit(64)', 'bit', '(`mask` + 0) AS `mask`'],
     [source('made', 'datetime(6)', { datetimePrecision: 6 }), 'timestamp(6) without time zone', 'datetime'],
@@ -63,7 +63,13 @@ describe('mapColumn: the MySQL → PostgreSQL type table', () => {
     test(`${column.columnType} maps to ${pgType} written as ${encoding}`, () => {
       const plan = mapColumn(column);
       assert.deepEqual(
-        { name: plan.name, nullable: plan.nullable, pgType: plan.pgType, encoding: plan.encoding, read: plan.read },
+        {
+          name: plan.name,
+          nullable: plan.nullable,
+          pgType: plan.codec.pgType,
+          encoding: plan.codec.encoding,
+          read: plan.read,
+        },
         { name: column.name, nullable: true, pgType, encoding, read },
       );
     });

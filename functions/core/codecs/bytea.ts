@@ -1,0 +1,21 @@
+import { type Codec, exactly, same } from './codec.js';
+
+const hex = (value: string | Buffer) =>
+  '\\x' + (typeof value === 'string' ? Buffer.from(value, 'utf8') : value).toString('hex');
+
+/**
+ * BINARY, VARBINARY and the BLOBs as `bytea`: read as bytes, every byte kept (the zero bytes
+ * that pad BINARY(n) included), written and compared in PostgreSQL's hex form.
+ */
+export const bytea: Codec = {
+  encoding: 'bytea',
+  pgType: 'bytea',
+  holds: exactly('bytea'),
+  read: { arrives: 'bytes' },
+  encoder: () => hex,
+  canonical: () => ({ source: hex, target: same }),
+  defaults: {
+    expressions: [],
+    literalsDropped: 'binary default dropped (information_schema does not give its bytes exactly)',
+  },
+};

@@ -1,0 +1,68 @@
+import { type ApplyPolicy, type Covered, type Defaults, Unrepresentable } from './codec.js';
+
+/** A month or day of 00: MySQL's zero dates (`0000-00-00`, `2020-00-15`), which no calendar has. */
+export function isZeroDate(text: string): boolean {
+  return text.slice(5, 7) === '00' || text.slice(8, 10) === '00';
+}
+
+const ZERO_DATE: Covered = {
+  policy: 'zeroDates',
+  refused: (text) => `zero date ${text} has no PostgreSQL equivalent`,
+  named: (text) => `zero date ${text}`,
+};
+
+/** A DATE, DATETIME or TIMESTAMP as the `zeroDates` policy leaves it: a zero date is the policy's. */
+export const unlessZeroDate = (text: string, apply: ApplyPolicy) => (isZeroDate(text) ? apply(ZERO_DATE, text) : text);
+
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+const isLeapYear = (year: number) => year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+
+/**
+ * A MySQL DATE or DATETIME in PostgreSQL's form, `offset` said before the era. A day its month
+ * lacks (stored under ALLOW_INVALID_DATES) is refused; MySQL's year 0 is the proleptic Gregorian
+ * year PostgreSQL calls 1 BC.
+ */
+export function calendarDate(text: string, apply: ApplyPolicy, offset = ''): string | null {
+  if (isZeroDate(text)) return apply(ZERO_DATE, text);
+  const day = Number(text.slice(8, 10));
+  if (day > 28) {
+    const month = Number(text.slice(5, 7));
+    const last = month === 2 && isLeapYear(Number(text.slice(0, 4))) ? 29 : DAYS_IN_MONTH[month - 1]!;
+    if (day > last) throw new Unrepresentable(`${text} is not a calendar date (stored under ALLOW_INVALID_DATES)`);
+  }
+  if (text.startsWith('0000-')) return `0001${text.slice(4)}${offset} BC`;
+  return text + offset;
+}
+
+/** PostgreSQL says MySQL's year 0 as 1 BC: the year as MySQL says it. */
+export function withoutEra(text: string): string {
+  if (!text.endsWith(' BC')) return text;
+  const year = Number(text.slice(0, 4));
+  return String(1 - year).padStart(4, '0') + text.slice(4, -3);
+}
+
+/** Fractional seconds: MySQL pads them to the column's precision, PostgreSQL drops trailing zeros. */
+export const withoutTrailingZeros = (text: string) =>
+  text.includes('.') ? text.replace(/0+$/, '').replace(/\.$/, '') : text;
+
+/** A DATETIME or TIMESTAMP as it must arrive, in canonical form: after the `zeroDates` policy, fractional zeros dropped. */
+export function expectedTimestamp(text: string, apply: ApplyPolicy): string | null {
+  const arrived = unlessZeroDate(text, apply);
+  return arrived === null ? null : withoutTrailingZeros(arrived);
+}
+
+/** MySQL's "now" in a default. */
+export const NOW = /^(current_timestamp|now|localtimestamp|localtime)(\(\d?\))?$/i;
+
+/**
+ * The defaults of a calendar column: `expressions`, and literals; a zero-date literal cannot be
+ * a default in PostgreSQL, and rows that took it hold a zero date, which arrives as NULL.
+ */
+export const calendarDefaults = (expressions: Defaults['expressions']): Defaults => ({
+  expressions,
+  literalsDropped: null,
+  arrivesAsNull: {
+    literal: isZeroDate,
+    because: 'rows holding the zero-date default can arrive as NULL (zeroDates: null)',
+  },
+});

@@ -1,0 +1,32 @@
+import {
+  calendarDate,
+  calendarDefaults,
+  expectedTimestamp,
+  NOW,
+  withoutEra,
+  withoutTrailingZeros,
+} from './calendar.js';
+import { AS_PRINTED, asText, type Codec, canonicalForm } from './codec.js';
+import { atLeastAsPrecise, parsePgType } from './pg-type.js';
+
+/**
+ * DATETIME(p) as `timestamp(p) without time zone`, fractional seconds kept; an existing column
+ * with more fractional digits holds it too. Zero dates are the `zeroDates` policy's.
+ */
+export function datetime(precision: number): Codec {
+  const mapped = parsePgType(`timestamp(${precision}) without time zone`);
+  return {
+    encoding: 'datetime',
+    pgType: mapped.text,
+    holds: (target) => atLeastAsPrecise(target, mapped),
+    read: AS_PRINTED,
+    encoder: (apply) => (value) => calendarDate(asText(value), apply),
+    canonical: (apply) =>
+      canonicalForm(
+        (text) => expectedTimestamp(text, apply),
+        (text) => withoutTrailingZeros(withoutEra(text)),
+      ),
+    // DATETIME's "now" is the session's wall-clock time, as LOCALTIMESTAMP is in PostgreSQL.
+    defaults: calendarDefaults([[NOW, 'LOCALTIMESTAMP']]),
+  };
+}

@@ -1,0 +1,22 @@
+import { AS_PRINTED, alike, asText, type Codec, LITERAL_DEFAULTS } from './codec.js';
+import { shortestDecimal } from './numeric.js';
+import { holdsIntegers, integerType, signedRange, unsignedRange } from './pg-type.js';
+
+/**
+ * MySQL's integers, by width and sign: the smallest PostgreSQL type that holds the whole range
+ * (an unsigned one moves up a width; BIGINT UNSIGNED needs numeric(20,0)), and an existing
+ * column is judged by the same range. MySQL prints integers as PostgreSQL reads them; ZEROFILL
+ * pads only the display, and the canonical form drops it.
+ */
+export function integer(bits: number, unsigned: boolean): Codec {
+  const range = unsigned ? unsignedRange(bits) : signedRange(bits);
+  return {
+    encoding: 'integer',
+    pgType: integerType(range),
+    holds: (target) => holdsIntegers(target, range),
+    read: AS_PRINTED,
+    encoder: () => asText,
+    canonical: () => alike(shortestDecimal),
+    defaults: LITERAL_DEFAULTS,
+  };
+}

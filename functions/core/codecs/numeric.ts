@@ -1,0 +1,30 @@
+import { AS_PRINTED, alike, asText, type Codec, LITERAL_DEFAULTS } from './codec.js';
+import { holdsIntegers, numericHolds } from './pg-type.js';
+
+/** An exact number as its shortest decimal: no leading or trailing zeros (ZEROFILL pads), no `-0`. */
+export function shortestDecimal(text: string): string {
+  const match = /^([+-]?)0*(\d*?)(?:\.(\d*?)0*)?$/.exec(text);
+  if (!match) return text;
+  const [, sign, whole, fraction] = match;
+  const digits = `${whole || '0'}${fraction ? `.${fraction}` : ''}`;
+  return sign === '-' && digits !== '0' ? `-${digits}` : digits;
+}
+
+/**
+ * DECIMAL(p,s) as numeric(p,s), exact up to DECIMAL(65,30): MySQL prints it as PostgreSQL reads
+ * it. An existing numeric column with as many integer and fraction digits holds it, and so does
+ * an integer column wide enough for a DECIMAL(p,0).
+ */
+export function numeric(precision: number, scale: number): Codec {
+  const largest = 10n ** BigInt(precision) - 1n;
+  return {
+    encoding: 'numeric',
+    pgType: `numeric(${precision},${scale})`,
+    holds: (target) =>
+      numericHolds(target, precision - scale, scale) || (scale === 0 && holdsIntegers(target, [-largest, largest])),
+    read: AS_PRINTED,
+    encoder: () => asText,
+    canonical: () => alike(shortestDecimal),
+    defaults: LITERAL_DEFAULTS,
+  };
+}

@@ -1,0 +1,59 @@
+import {
+  type ApplyPolicy,
+  AS_PRINTED,
+  asText,
+  type Codec,
+  type Covered,
+  canonicalForm,
+  LITERAL_DEFAULTS,
+  same,
+} from './codec.js';
+import { type PgType, parsePgType } from './pg-type.js';
+
+const NUL_IN_TEXT: Covered = {
+  policy: 'nulBytes',
+  refused: () => 'text contains a NUL byte, which PostgreSQL text cannot hold',
+  named: () => 'text with a NUL byte',
+  changed: (text) => text.replaceAll('\0', ''),
+};
+
+const withoutNul = (text: string, apply: ApplyPolicy) => (text.includes('\0') ? apply(NUL_IN_TEXT, text) : text);
+
+/**
+ * Whether the target holds every value of a text type: `text` holds any; `character varying(n)`
+ * holds what fits its length, and unbounded `character varying` holds any. Other types (`uuid`,
+ * `inet`) only themselves.
+ */
+export function holdsText(target: PgType, mapped: PgType): boolean {
+  const unbounded = target.name === 'text' || (target.name === 'character varying' && target.mods.length === 0);
+  switch (mapped.name) {
+    case 'text':
+      return unbounded;
+    case 'character varying':
+      return unbounded || (target.name === 'character varying' && target.mods[0]! >= mapped.mods[0]!);
+    default:
+      return target.text === mapped.text;
+  }
+}
+
+/**
+ * Text in any charset (latin1, utf8mb3, utf8mb4), as mysql2 decodes it, in a text type of
+ * PostgreSQL: `text`, `character varying(n)`, or `uuid`/`inet` for MariaDB's own types (both
+ * sides print those alike). A NUL byte is the `nulBytes` policy's.
+ */
+export function text(pgType: string): Codec {
+  const mapped = parsePgType(pgType);
+  return {
+    encoding: 'text',
+    pgType,
+    holds: (target) => holdsText(target, mapped),
+    read: AS_PRINTED,
+    encoder: (apply) => (value) => withoutNul(asText(value), apply),
+    canonical: (apply) => canonicalForm((text) => withoutNul(text, apply), same),
+    defaults: LITERAL_DEFAULTS,
+  };
+}
+
+// PostgreSQL has no varchar(0); MySQL's CHAR(0)/VARCHAR(0) hold only '' and NULL, which varchar(1) holds too.
+/** CHAR(n) and VARCHAR(n): MySQL returns CHAR values without their trailing pad, so varchar(n) holds exactly what is read. */
+export const varchar = (length: number | null): Codec => text(`character varying(${Math.max(1, length ?? 1)})`);

@@ -1,0 +1,20 @@
+import { withoutTrailingZeros } from './calendar.js';
+import { AS_PRINTED, alike, asText, type Codec, LITERAL_DEFAULTS } from './codec.js';
+import { atLeastAsPrecise, parsePgType } from './pg-type.js';
+
+/**
+ * TIME(p) as `interval(p)`: MySQL's TIME spans -838:59:59 to 838:59:59, which `time` cannot
+ * hold, and both print signed hours past 24 alike (`-838:59:59`).
+ */
+export function time(precision: number): Codec {
+  const mapped = parsePgType(`interval(${precision})`);
+  return {
+    encoding: 'time',
+    pgType: mapped.text,
+    holds: (target) => atLeastAsPrecise(target, mapped),
+    read: AS_PRINTED,
+    encoder: () => asText,
+    canonical: () => alike(withoutTrailingZeros),
+    defaults: LITERAL_DEFAULTS,
+  };
+}

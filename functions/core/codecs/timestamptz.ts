@@ -1,0 +1,32 @@
+import {
+  calendarDate,
+  calendarDefaults,
+  expectedTimestamp,
+  NOW,
+  withoutEra,
+  withoutTrailingZeros,
+} from './calendar.js';
+import { AS_PRINTED, asText, type Codec, canonicalForm } from './codec.js';
+import { atLeastAsPrecise, parsePgType } from './pg-type.js';
+
+/**
+ * TIMESTAMP(p) as `timestamp(p) with time zone`. The source session runs in UTC, so a value is
+ * an instant said in UTC, exact once the offset `+00` is said; the target session prints UTC as
+ * `+00` too. Zero dates are the `zeroDates` policy's.
+ */
+export function timestamptz(precision: number): Codec {
+  const mapped = parsePgType(`timestamp(${precision}) with time zone`);
+  return {
+    encoding: 'timestamptz',
+    pgType: mapped.text,
+    holds: (target) => atLeastAsPrecise(target, mapped),
+    read: AS_PRINTED,
+    encoder: (apply) => (value) => calendarDate(asText(value), apply, '+00'),
+    canonical: (apply) =>
+      canonicalForm(
+        (text) => expectedTimestamp(text, apply),
+        (text) => withoutTrailingZeros(withoutEra(text).replace(/\+00$/, '')),
+      ),
+    defaults: calendarDefaults([[NOW, 'CURRENT_TIMESTAMP']]),
+  };
+}

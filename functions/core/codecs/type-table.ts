@@ -1,0 +1,99 @@
+import type { SourceColumn } from '../schema.js';
+import { BIT_AS_INTEGER, bit } from './bit.js';
+import { boolean } from './boolean.js';
+import { bytea } from './bytea.js';
+import type { Codec } from './codec.js';
+import { date } from './date.js';
+import { datetime } from './datetime.js';
+import { enumeration } from './enum.js';
+import { float } from './float.js';
+import { integer } from './integer.js';
+import { json } from './json.js';
+import { numeric } from './numeric.js';
+import { text, varchar } from './text.js';
+import { time } from './time.js';
+import { timestamptz } from './timestamptz.js';
+import { year } from './year.js';
+
+/** Why no codec carries a column. */
+export interface Refused {
+  refused: string;
+}
+
+/** One row of the type table: the codec, with its parameters, that carries a column of the type. */
+type TypeRule = (column: SourceColumn) => Codec | Refused;
+
+const unsigned = (column: SourceColumn) => column.columnType.includes('unsigned');
+const fraction = (column: SourceColumn) => column.datetimePrecision ?? 0;
+
+/** The width n of a `bit(n)` column type. */
+export function bitWidth(columnType: string): number {
+  return Number(/^bit\((\d+)\)/.exec(columnType)?.[1] ?? 1);
+}
+
+/** The labels of an `enum('a','b')` column type, unquoted. */
+export function enumLabels(columnType: string): string[] {
+  return [...columnType.replace(/^enum\(/, '').matchAll(/'((?:[^']|'')*)'/g)].map((match) =>
+    match[1]!.replace(/''/g, "'"),
+  );
+}
+
+const spatial: TypeRule = () => ({
+  refused: 'spatial types are not migrated; store it as WKB (ST_AsBinary) in a VARBINARY column to move its bytes',
+});
+
+/**
+ * The MySQL/MariaDB type table: each `DATA_TYPE` and the codec that carries its columns, with
+ * the codec's parameters read from the column. tinyint(1) and BIT(1) are MySQL's booleans. The
+ * README's Types table says the same in words, and a test holds the two together.
+ */
+export const TYPE_TABLE = {
+  tinyint: (c) => (c.columnType === 'tinyint(1)' ? boolean() : integer(8, unsigned(c))),
+  smallint: (c) => integer(16, unsigned(c)),
+  mediumint: (c) => integer(24, unsigned(c)),
+  int: (c) => integer(32, unsigned(c)),
+  bigint: (c) => integer(64, unsigned(c)),
+  decimal: (c) => numeric(c.numericPrecision ?? 10, c.numericScale ?? 0),
+  float: () => float(32),
+  double: () => float(64),
+  bit: (c) => (bitWidth(c.columnType) === 1 ? boolean(BIT_AS_INTEGER) : bit(bitWidth(c.columnType))),
+  year: (c) => year(c.columnType === 'year(2)'),
+  date: () => date,
+  datetime: (c) => datetime(fraction(c)),
+  timestamp: (c) => timestamptz(fraction(c)),
+  time: (c) => time(fraction(c)),
+  char: (c) => varchar(c.characterMaximumLength),
+  varchar: (c) => varchar(c.characterMaximumLength),
+  tinytext: () => text('text'),
+  text: () => text('text'),
+  mediumtext: () => text('text'),
+  longtext: () => text('text'),
+  enum: (c) => enumeration(enumLabels(c.columnType)),
+  // A SET value is its members joined by commas, as MySQL prints it.
+  set: () => text('text'),
+  json: () => json,
+  binary: () => bytea,
+  varbinary: () => bytea,
+  tinyblob: () => bytea,
+  blob: () => bytea,
+  mediumblob: () => bytea,
+  longblob: () => bytea,
+  // MariaDB's own types.
+  uuid: () => text('uuid'),
+  inet4: () => text('inet'),
+  inet6: () => text('inet'),
+  geometry: spatial,
+  point: spatial,
+  linestring: spatial,
+  polygon: spatial,
+  multipoint: spatial,
+  multilinestring: spatial,
+  multipolygon: spatial,
+  geometrycollection: spatial,
+} satisfies Record<string, TypeRule>;
+
+/** The codec the type table gives the column, or why there is none. */
+export function codecOf(column: SourceColumn): Codec | Refused {
+  if (!Object.hasOwn(TYPE_TABLE, column.dataType)) return { refused: 'no PostgreSQL type is chosen for it' };
+  return TYPE_TABLE[column.dataType as keyof typeof TYPE_TABLE](column);
+}

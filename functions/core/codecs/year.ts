@@ -1,0 +1,43 @@
+import {
+  type ApplyPolicy,
+  AS_PRINTED,
+  asText,
+  type Codec,
+  type Covered,
+  canonicalForm,
+  LITERAL_DEFAULTS,
+  same,
+} from './codec.js';
+import { holdsIntegers, type IntegerRange, integerType } from './pg-type.js';
+
+const YEAR_ZERO: Covered = {
+  policy: 'zeroDates',
+  refused: () => 'zero date year 0000 has no PostgreSQL equivalent',
+  named: () => 'zero date year 0000',
+};
+
+const YEARS: IntegerRange = [0n, 2155n];
+
+/**
+ * YEAR (1901 to 2155, and 0000) as the smallest integer type; YEAR 0000 is the `zeroDates`
+ * policy's, and MariaDB's YEAR(2), which prints two digits, means 1970 to 2069.
+ */
+export function year(twoDigits: boolean): Codec {
+  const fourDigits = (text: string, apply: ApplyPolicy) => {
+    if (twoDigits) return String(Number(text) + (Number(text) < 70 ? 2000 : 1900));
+    return text === '0000' ? apply(YEAR_ZERO, text) : text;
+  };
+  return {
+    encoding: 'year',
+    pgType: integerType(YEARS),
+    holds: (target) => holdsIntegers(target, YEARS),
+    read: AS_PRINTED,
+    encoder: (apply) => (value) => fourDigits(asText(value), apply),
+    canonical: (apply) =>
+      canonicalForm((text) => {
+        const arrived = fourDigits(text, apply);
+        return arrived === null ? null : String(Number(arrived));
+      }, same),
+    defaults: LITERAL_DEFAULTS,
+  };
+}
