@@ -7,7 +7,7 @@ export const BIT_AS_INTEGER: SourceRead = { expression: (quoted) => `(${quoted} 
  * BIT(n) as bit(n), every bit kept; a `bit varying` of at least n bits holds it too. It compares
  * as the unsigned integer its bits make.
  */
-export function bit(width: number): Codec {
+export function bit(width: number): Codec<'bit'> {
   return {
     encoding: 'bit',
     pgType: `bit(${width})`,

@@ -30,7 +30,7 @@ const asBoolean = (text: string, apply: ApplyPolicy) => {
  * holding anything else is the `tinyint1` policy's (and, refused, keeps its number in the
  * canonical form, so it never matches).
  */
-export function boolean(read: SourceRead = AS_PRINTED): Codec {
+export function boolean(read: SourceRead = AS_PRINTED): Codec<'boolean'> {
   return {
     encoding: 'boolean',
     pgType: 'boolean',

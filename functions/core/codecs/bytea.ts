@@ -7,7 +7,7 @@ const hex = (value: string | Buffer) =>
  * BINARY, VARBINARY and the BLOBs as `bytea`: read as bytes, every byte kept (the zero bytes
  * that pad BINARY(n) included), written and compared in PostgreSQL's hex form.
  */
-export const bytea: Codec = {
+export const bytea: Codec<'bytea'> = {
   encoding: 'bytea',
   pgType: 'bytea',
   holds: exactly('bytea'),

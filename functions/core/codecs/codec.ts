@@ -8,23 +8,7 @@ import {
   zeroPolicyCounts,
 } from '../policies.js';
 import type { PgType } from './pg-type.js';
-
-/** The ways a value is carried from MySQL to PostgreSQL: one codec module each, in this folder. */
-export type Encoding =
-  | 'integer'
-  | 'numeric'
-  | 'float'
-  | 'boolean'
-  | 'bit'
-  | 'text'
-  | 'enum'
-  | 'json'
-  | 'bytea'
-  | 'date'
-  | 'datetime'
-  | 'timestamptz'
-  | 'time'
-  | 'year';
+import type { Encoding } from './type-table.js';
 
 /**
  * How mysql2 hands a column's values over: `text` as the server prints them, `bytes` as they are
@@ -48,8 +32,9 @@ export type Encode = (value: string | Buffer) => string | null;
  * bound: everything the migration knows about such a column. The type table
  * (`type-table.ts`) picks one per source column.
  */
-export interface Codec {
-  readonly encoding: Encoding;
+export interface Codec<E extends string = Encoding> {
+  /** Its name, one per module of this folder: the type table's rows name the encodings there are. */
+  readonly encoding: E;
   /** The target column's type, spelled as PostgreSQL's format_type() prints it. */
   readonly pgType: string;
   /**

@@ -2,7 +2,7 @@ import { calendarDate, calendarDefaults, unlessZeroDate, withoutEra } from './ca
 import { AS_PRINTED, asText, type Codec, canonicalForm, exactly } from './codec.js';
 
 /** DATE as `date`; zero dates are the `zeroDates` policy's. */
-export const date: Codec = {
+export const date: Codec<'date'> = {
   encoding: 'date',
   pgType: 'date',
   holds: exactly('date'),

@@ -13,7 +13,7 @@ import { atLeastAsPrecise, parsePgType } from './pg-type.js';
  * DATETIME(p) as `timestamp(p) without time zone`, fractional seconds kept; an existing column
  * with more fractional digits holds it too. Zero dates are the `zeroDates` policy's.
  */
-export function datetime(precision: number): Codec {
+export function datetime(precision: number): Codec<'datetime'> {
   const mapped = parsePgType(`timestamp(${precision}) without time zone`);
   return {
     encoding: 'datetime',

@@ -23,7 +23,7 @@ const TEXT = parsePgType('text');
  * ENUM as `text`, each value its label. The empty value MySQL stores for an invalid label (in
  * non-strict mode) is the `emptyEnum` policy's, unless the ENUM declares '' as a label itself.
  */
-export function enumeration(labels: string[]): Codec {
+export function enumeration(labels: string[]): Codec<'enum'> {
   const emptyIsInvalid = !labels.includes('');
   const label = (text: string, apply: ApplyPolicy) => (text === '' && emptyIsInvalid ? apply(EMPTY_VALUE, text) : text);
   return {

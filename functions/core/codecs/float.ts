@@ -8,7 +8,7 @@ const asBinary = (round: (n: number) => number) => (text: string) => String(roun
  * but a FLOAT rounded to 6 digits: read as a double, the FLOAT is exact, and `real` reads that
  * back to the same float. A `double precision` column holds a FLOAT too.
  */
-export function float(bits: 32 | 64): Codec {
+export function float(bits: 32 | 64): Codec<'float'> {
   const single = bits === 32;
   return {
     encoding: 'float',

@@ -8,7 +8,7 @@ import { holdsIntegers, integerType, signedRange, unsignedRange } from './pg-typ
  * column is judged by the same range. MySQL prints integers as PostgreSQL reads them; ZEROFILL
  * pads only the display, and the canonical form drops it.
  */
-export function integer(bits: number, unsigned: boolean): Codec {
+export function integer(bits: number, unsigned: boolean): Codec<'integer'> {
   const range = unsigned ? unsignedRange(bits) : signedRange(bits);
   return {
     encoding: 'integer',

@@ -74,7 +74,7 @@ function sortedJson(text: string): string {
  * an existing `json` column holds it too. `\u0000` in a string is the `nulBytes` policy's; an
  * object with a key twice is refused.
  */
-export const json: Codec = {
+export const json: Codec<'json'> = {
   encoding: 'json',
   pgType: 'jsonb',
   holds: (target) => target.name === 'jsonb' || target.name === 'json',

@@ -15,7 +15,7 @@ export function shortestDecimal(text: string): string {
  * it. An existing numeric column with as many integer and fraction digits holds it, and so does
  * an integer column wide enough for a DECIMAL(p,0).
  */
-export function numeric(precision: number, scale: number): Codec {
+export function numeric(precision: number, scale: number): Codec<'numeric'> {
   const largest = 10n ** BigInt(precision) - 1n;
   return {
     encoding: 'numeric',

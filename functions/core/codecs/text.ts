@@ -41,7 +41,7 @@ export function holdsText(target: PgType, mapped: PgType): boolean {
  * PostgreSQL: `text`, `character varying(n)`, or `uuid`/`inet` for MariaDB's own types (both
  * sides print those alike). A NUL byte is the `nulBytes` policy's.
  */
-export function text(pgType: string): Codec {
+export function text(pgType: string): Codec<'text'> {
   const mapped = parsePgType(pgType);
   return {
     encoding: 'text',
@@ -56,4 +56,4 @@ export function text(pgType: string): Codec {
 
 // PostgreSQL has no varchar(0); MySQL's CHAR(0)/VARCHAR(0) hold only '' and NULL, which varchar(1) holds too.
 /** CHAR(n) and VARCHAR(n): MySQL returns CHAR values without their trailing pad, so varchar(n) holds exactly what is read. */
-export const varchar = (length: number | null): Codec => text(`character varying(${Math.max(1, length ?? 1)})`);
+export const varchar = (length: number | null): Codec<'text'> => text(`character varying(${Math.max(1, length ?? 1)})`);

@@ -6,7 +6,7 @@ import { atLeastAsPrecise, parsePgType } from './pg-type.js';
  * TIME(p) as `interval(p)`: MySQL's TIME spans -838:59:59 to 838:59:59, which `time` cannot
  * hold, and both print signed hours past 24 alike (`-838:59:59`).
  */
-export function time(precision: number): Codec {
+export function time(precision: number): Codec<'time'> {
   const mapped = parsePgType(`interval(${precision})`);
   return {
     encoding: 'time',

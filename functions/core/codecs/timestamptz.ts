@@ -14,7 +14,7 @@ import { atLeastAsPrecise, parsePgType } from './pg-type.js';
  * an instant said in UTC, exact once the offset `+00` is said; the target session prints UTC as
  * `+00` too. Zero dates are the `zeroDates` policy's.
  */
-export function timestamptz(precision: number): Codec {
+export function timestamptz(precision: number): Codec<'timestamptz'> {
   const mapped = parsePgType(`timestamp(${precision}) with time zone`);
   return {
     encoding: 'timestamptz',

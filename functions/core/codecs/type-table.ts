@@ -21,7 +21,7 @@ export interface Refused {
 }
 
 /** One row of the type table: the codec, with its parameters, that carries a column of the type. */
-type TypeRule = (column: SourceColumn) => Codec | Refused;
+type TypeRule = (column: SourceColumn) => Codec<string> | Refused;
 
 const unsigned = (column: SourceColumn) => column.columnType.includes('unsigned');
 const fraction = (column: SourceColumn) => column.datetimePrecision ?? 0;
@@ -38,7 +38,7 @@ export function enumLabels(columnType: string): string[] {
   );
 }
 
-const spatial: TypeRule = () => ({
+const spatial = (): Refused => ({
   refused: 'spatial types are not migrated; store it as WKB (ST_AsBinary) in a VARBINARY column to move its bytes',
 });
 
@@ -91,6 +91,13 @@ export const TYPE_TABLE = {
   multipolygon: spatial,
   geometrycollection: spatial,
 } satisfies Record<string, TypeRule>;
+
+/**
+ * The ways a value is carried from MySQL to PostgreSQL: the encodings of the codecs the rows
+ * return, so a new codec's encoding is one once a row picks it. Each codec is typed by its own
+ * (`Codec<'date'>`); a row typed only as returning some Codec would widen this to any string.
+ */
+export type Encoding = Exclude<ReturnType<(typeof TYPE_TABLE)[keyof typeof TYPE_TABLE]>, Refused>['encoding'];
 
 /** The codec the type table gives the column, or why there is none. */
 export function codecOf(column: SourceColumn): Codec | Refused {

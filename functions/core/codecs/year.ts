@@ -22,7 +22,7 @@ const YEARS: IntegerRange = [0n, 2155n];
  * YEAR (1901 to 2155, and 0000) as the smallest integer type; YEAR 0000 is the `zeroDates`
  * policy's, and MariaDB's YEAR(2), which prints two digits, means 1970 to 2069.
  */
-export function year(twoDigits: boolean): Codec {
+export function year(twoDigits: boolean): Codec<'year'> {
   const fourDigits = (text: string, apply: ApplyPolicy) => {
     if (twoDigits) return String(Number(text) + (Number(text) < 70 ? 2000 : 1900));
     return text === '0000' ? apply(YEAR_ZERO, text) : text;
