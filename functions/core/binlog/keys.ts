@@ -97,7 +97,7 @@ const NUMBER = /^-?\d+(\.\d+)?$/;
 export function keysCondition(key: ColumnPlan[], keys: KeyValues[]): RowCondition {
   const values: unknown[] = [];
   const literal = (column: ColumnPlan, value: SourceValue) => {
-    if (column.encoding === 'number' && typeof value === 'string') {
+    if ((column.codec.encoding === 'integer' || column.codec.encoding === 'numeric') && typeof value === 'string') {
       if (!NUMBER.test(value)) throw new TypeError(`Not a number key of ${column.name}: ${value.slice(0, 40)}`);
       return value;
     }
