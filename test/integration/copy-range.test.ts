@@ -7,15 +7,8 @@ import { copyRange } from '../../functions/core/copy-range.js';
 import { type PlanResult, plan } from '../../functions/core/plan.js';
 import type { KeyRange } from '../../functions/core/ranges.js';
 import { seededId, seedUsers } from '../../infra/local/seed.js';
-import {
-  closePair,
-  dropTables,
-  openConnectionCounts,
-  openPair,
-  readBothSides,
-  SOURCE_URL,
-  TARGET_URL,
-} from '../support/databases.js';
+import { closePair, dropTables, openConnectionCounts, openPair, SOURCE_URL, TARGET_URL } from '../support/databases.js';
+import { readBothSides } from '../support/exactness.js';
 
 const TABLE = 'it_copy_range';
 const ROWS = 3_000;

@@ -6,7 +6,8 @@ import { type PlanEvent, plan } from '../../functions/core/plan.js';
 import { summarize } from '../../functions/core/summarize.js';
 import { verifyRange } from '../../functions/core/verify-range.js';
 import { seedUsers } from '../../infra/local/seed.js';
-import { closePair, dropTables, openPair, readBothSides } from '../support/databases.js';
+import { closePair, dropTables, openPair } from '../support/databases.js';
+import { assertTargetExact, readBothSides } from '../support/exactness.js';
 
 const USERS = 'sync_users';
 const PLAIN = 'sync_plain';
@@ -74,8 +75,7 @@ describe('incremental planning and the table lease, against MariaDB and PostgreS
     const summary = await summarize({ runId: planned.runId }, pair.target);
     assert.equal(summary.rows, 1_200);
     assert.match(summary.watermark!, /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{6}$/);
-    const both = await readBothSides(pair, USERS);
-    assert.deepEqual(both.target, both.source);
+    await assertTargetExact(pair, USERS);
     assert.equal(await leaseHolder(pair, USERS), null);
   });
 
@@ -152,8 +152,7 @@ describe('incremental planning and the table lease, against MariaDB and PostgreS
     for (const range of fresh.ranges)
       await copyAndVerify({ runId: fresh.runId, table: USERS, range, policies: fresh.policies }, pair);
     await summarize({ runId: fresh.runId }, pair.target);
-    const both = await readBothSides(pair, USERS);
-    assert.deepEqual(both.target, both.source);
+    await assertTargetExact(pair, USERS);
     assert.equal(await leaseHolder(pair, USERS), null);
   });
 });

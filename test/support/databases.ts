@@ -1,11 +1,5 @@
 import { after, before } from 'node:test';
 import {
-  type CanonicalRow,
-  canonicalForms,
-  canonicalSourceRow,
-  canonicalTargetRow,
-} from '../../functions/core/canonical.js';
-import {
   type ConnectionPair,
   closeSource,
   closeTarget,
@@ -13,12 +7,8 @@ import {
   openSource,
   openTarget,
 } from '../../functions/core/connections.js';
-import type { SourceValue } from '../../functions/core/copy-encoder.js';
 import { quoteMysql, quotePg, TARGET_SCHEMA } from '../../functions/core/identifiers.js';
 import { ensureLedger, LEDGER_SCHEMA } from '../../functions/core/ledger.js';
-import { DEFAULT_POLICIES, type Policies } from '../../functions/core/policies.js';
-import { sourceRangeRows, targetRangeRows } from '../../functions/core/range-rows.js';
-import { describeSourceTable } from '../../functions/core/schema.js';
 import { seedUsers } from '../../infra/local/seed.js';
 
 /** The test databases: the local MariaDB and PostgreSQL unless the environment names others. */
@@ -64,28 +54,8 @@ export function seededSuite(table: string, rows: number): () => ConnectionPair {
   return () => pair;
 }
 
-/**
- * Every row of the table on both sides, in key order, each value in its canonical form, so
- * `assert.deepEqual` compares meaning, not how each server prints it.
- */
-export async function readBothSides(
-  pair: ConnectionPair,
-  table: string,
-  policies: Policies = DEFAULT_POLICIES,
-): Promise<{ source: CanonicalRow[]; target: CanonicalRow[] }> {
-  const description = await describeSourceTable(pair.source, table);
-  const forms = canonicalForms(description.columns, policies);
-  const everything = { lo: null, hi: null };
-  const source: CanonicalRow[] = [];
-  for await (const rows of sourceRangeRows(pair.source, description, everything)) {
-    for (const row of rows as SourceValue[][]) source.push(canonicalSourceRow(forms, row));
-  }
-  const target: CanonicalRow[] = [];
-  for await (const rows of targetRangeRows(pair.target, description, everything)) {
-    for (const row of rows) target.push(canonicalTargetRow(forms, row));
-  }
-  return { source, target };
-}
+// Exactness is proven apart from the product's own comparison code; see exactness.ts.
+export { readBothSides } from './exactness.js';
 
 /** How many connections each test database has open (on PostgreSQL, from this tool by its application name). */
 export async function openConnectionCounts(pair: ConnectionPair): Promise<{ source: number; target: number }> {
