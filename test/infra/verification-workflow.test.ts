@@ -45,20 +45,51 @@ describe('VerifyRange in the workflow', () => {
     );
   });
 
-  test('VerifyRange is its own function, retried and caught to the failed-batches queue as CopyRange is', () => {
+  test('VerifyRange is its own function, retried and caught to the failed-batches queue as docs/FAILURES.md says', () => {
     const verify = states[STATE.verifyRange]!;
     const copy = states[STATE.copyRange]!;
     assert.equal(workflow.handlerEntries.get(verify.Resource!), 'functions/verify-range/handler.ts');
     assert.notEqual(verify.Resource, copy.Resource);
-    assert.deepEqual(verify.Retry, copy.Retry);
-    assert.deepEqual(verify.Catch, [
-      { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: STATE.describeFailure },
-    ]);
-    assert.deepEqual(copy.Catch, verify.Catch);
-    assert.equal(verify.TimeoutSeconds, copy.TimeoutSeconds);
-    // No Parameters: each function gets the whole Map item (run, table, range, changes, policies).
-    assert.equal(verify.Parameters, undefined);
-    assert.equal(copy.Parameters, undefined);
+    // Written out from docs/FAILURES.md's table: the Lambda service's own faults (the CDK's
+    // default for a Lambda task), transient database faults, and throttling.
+    const documented = [
+      {
+        ErrorEquals: [
+          'Lambda.ClientExecutionTimeoutException',
+          'Lambda.ServiceException',
+          'Lambda.AWSLambdaException',
+          'Lambda.SdkClientException',
+        ],
+        IntervalSeconds: 2,
+        MaxAttempts: 6,
+        BackoffRate: 2,
+      },
+      {
+        ErrorEquals: ['TransientDatabaseError'],
+        IntervalSeconds: 2,
+        MaxAttempts: 5,
+        BackoffRate: 2,
+        MaxDelaySeconds: 60,
+        JitterStrategy: 'FULL',
+      },
+      {
+        ErrorEquals: ['Lambda.TooManyRequestsException'],
+        IntervalSeconds: 1,
+        MaxAttempts: 8,
+        BackoffRate: 2,
+        MaxDelaySeconds: 60,
+        JitterStrategy: 'FULL',
+      },
+    ];
+    const caught = [{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: STATE.describeFailure }];
+    for (const task of [verify, copy]) {
+      assert.deepEqual(task.Retry, documented);
+      assert.deepEqual(task.Catch, caught);
+      // Lambda's 15 minutes.
+      assert.equal(task.TimeoutSeconds, 900);
+      // No Parameters: each function gets the whole Map item (run, table, range, changes, policies).
+      assert.equal(task.Parameters, undefined);
+    }
     assert.equal(verify.End, true);
   });
 });
