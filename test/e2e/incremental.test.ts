@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { describe, test } from 'node:test';
+import { setTimeout } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { asSourceTime } from '../../functions/core/ledger.js';
 import { STATE } from '../../infra/cdk/states.js';
@@ -30,6 +31,22 @@ describe('scheduled incremental runs keep the target in sync, one run at a time'
       [TABLE],
     );
     return rows[0]?.watermark ?? null;
+  };
+  const watermarkRow = async () =>
+    (
+      await pairOf().target.query<{ watermark: string; run_id: string }>(
+        `SELECT ${asSourceTime('watermark')} AS watermark, run_id FROM migration.watermarks WHERE table_name = $1`,
+        [TABLE],
+      )
+    ).rows[0] ?? null;
+  /** Waits (a second at most) until the source's clock is in a later second than `time`. */
+  const nextSourceSecond = async (time: string) => {
+    const [[{ wait }]] = (await pairOf()
+      .source.promise()
+      .query('SELECT GREATEST(0, TIMESTAMPDIFF(MICROSECOND, NOW(6), ? + INTERVAL 1 SECOND)) AS wait', [
+        time.slice(0, 19),
+      ])) as unknown as [[{ wait: number }]];
+    await setTimeout(Math.min(Number(wait) / 1000 + 10, 1_100));
   };
   const leaseHolder = async () => {
     const { rows } = await pairOf().target.query<{ run_id: string }>(
@@ -84,6 +101,129 @@ describe('scheduled incremental runs keep the target in sync, one run at a time'
     const reconcile = await migrate({ mode: 'full' });
     assert.equal(reconcile.summary?.status, 'succeeded', JSON.stringify(reconcile.run.error));
     await assertTargetExact(pair, TABLE);
+  });
+
+  test('a failed incremental run leaves the watermark where it was, so the next run copies its rows again', async () => {
+    const source = pairOf().source.promise();
+    const full = await migrate({ mode: 'full' });
+    assert.equal(full.summary?.status, 'succeeded', JSON.stringify(full.run.error));
+    const before = await watermark();
+    // The change below must fall in a later second than the watermark (its column has whole seconds).
+    await nextSourceSecond(before!);
+    const poisoned = seededId(2_500, ROWS);
+    await source.query(`UPDATE ${TABLE} SET name = 'changed while it failed', is_active = 2 WHERE id = ?`, [poisoned]);
+
+    try {
+      const failed = await migrate({ mode: 'incremental' });
+      assert.equal(failed.run.error?.name, 'RangesFailedError');
+      assert.equal(await watermark(), before);
+    } finally {
+      // Fixed without touching its change column: only a watermark that stayed put reaches the row again.
+      await source.query(`UPDATE ${TABLE} SET is_active = 1, updated_at = updated_at WHERE id = ?`, [poisoned]);
+    }
+    const again = await migrate({ mode: 'incremental', overlapSeconds: 0 });
+    assert.equal(again.summary?.status, 'succeeded', JSON.stringify(again.run.error));
+    const { rows } = await pairOf().target.query(`SELECT name FROM public.${TABLE} WHERE id = $1`, [poisoned]);
+    assert.deepEqual(rows, [{ name: 'changed while it failed' }]);
+    assert.ok((await watermark())! > before!);
+  });
+
+  test('a run of given ranges moves no watermark; a full run of the table does', async () => {
+    await migrate({ mode: 'full' });
+    const before = await watermarkRow();
+    const hi = seededId(100, ROWS);
+    const given = await migrate({ ranges: [{ lo: null, hi: String(hi) }] });
+    assert.equal(given.summary?.status, 'succeeded', JSON.stringify(given.run.error));
+    assert.equal(given.summary?.ranges, 1);
+    await assertTargetExact(pairOf(), TABLE, { where: `id < ${hi}` });
+    assert.deepEqual(await watermarkRow(), before);
+    const full = await migrate({ mode: 'full' });
+    assert.equal((await watermarkRow())?.run_id, full.run.runId);
+  });
+
+  test('a row whose write commits after Plan read the watermark is picked up by the next run, through the overlap window', async () => {
+    const late = seededId(4_321, ROWS);
+    const writer = await openPair();
+    try {
+      // The write sets its change column now but commits only after the run below has read everything.
+      await writer.source.promise().query('BEGIN');
+      await writer.source.promise().query(`UPDATE ${TABLE} SET name = 'committed late' WHERE id = ?`, [late]);
+      const first = await migrate({ mode: 'incremental' });
+      assert.equal(first.summary?.status, 'succeeded', JSON.stringify(first.run.error));
+      await writer.source.promise().query('COMMIT');
+      const name = async () =>
+        (await pairOf().target.query(`SELECT name FROM public.${TABLE} WHERE id = $1`, [late])).rows[0]?.name;
+      assert.notEqual(await name(), 'committed late');
+      const [[{ changed }]] = (await pairOf()
+        .source.promise()
+        .query(`SELECT DATE_FORMAT(updated_at, '%Y-%m-%d %H:%i:%s.%f') AS changed FROM ${TABLE} WHERE id = ?`, [
+          late,
+        ])) as unknown as [[{ changed: string }]];
+      // Below the watermark the first run set: only the overlap window reaches it.
+      assert.ok(changed < (await watermark())!, `${changed} is below the watermark`);
+
+      const second = await migrate({ mode: 'incremental' });
+      assert.equal(second.summary?.status, 'succeeded', JSON.stringify(second.run.error));
+      assert.equal(await name(), 'committed late');
+      await assertTargetExact(pairOf(), TABLE, { where: `id = ${late}` });
+    } finally {
+      await writer.source.promise().query('ROLLBACK');
+      await closePair(writer);
+    }
+  });
+
+  test('every range renews the lease, so a run longer than its lease keeps the table', async () => {
+    const target = pairOf().target;
+    // Each range's transaction waits a second once, so the run outlasts the shortened lease below.
+    await target.query(`CREATE OR REPLACE FUNCTION public.sync_e2e_slow() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF coalesce(current_setting('sync_e2e.slept', true), '') = '' THEN
+          PERFORM pg_sleep(1);
+          PERFORM set_config('sync_e2e.slept', 'yes', true);
+        END IF;
+        RETURN NEW;
+      END $$`);
+    await target.query(
+      `CREATE TRIGGER sync_e2e_slow BEFORE INSERT ON public.${TABLE} FOR EACH ROW EXECUTE FUNCTION public.sync_e2e_slow()`,
+    );
+    const probes: Promise<unknown>[] = [];
+    let copied = 0;
+    try {
+      const outcome = await migrateLocally({
+        sourceUrl: SOURCE_URL,
+        targetUrl: TARGET_URL,
+        input: { table: TABLE, chunkRows: 1_000, concurrency: 1 },
+        onEvent: (event) => {
+          if (event.type !== 'StateExited' || !('state' in event)) return;
+          // Plan took the lease for 30 minutes: as if most of that time had gone, 1.5 s are left.
+          if (event.state?.name === STATE.plan)
+            probes.push(
+              target.query(
+                `UPDATE migration.leases SET expires_at = clock_timestamp() + interval '1.5 seconds' WHERE table_name = $1`,
+                [TABLE],
+              ),
+            );
+          // Well past those 1.5 s, the ranges since have renewed it for the full term.
+          if (event.state?.name === STATE.copyRange && ++copied === 4)
+            probes.push(
+              target
+                .query<{ run_id: string; left: boolean }>(
+                  `SELECT run_id, expires_at > clock_timestamp() + interval '25 minutes' AS left
+                     FROM migration.leases WHERE table_name = $1`,
+                  [TABLE],
+                )
+                .then(({ rows }) => rows),
+            );
+        },
+      });
+      assert.equal(outcome.summary?.status, 'succeeded', JSON.stringify(outcome.run.error));
+      assert.equal(copied, 6);
+      const [, held] = await Promise.all(probes);
+      assert.deepEqual(held, [{ run_id: outcome.run.runId, left: true }]);
+    } finally {
+      await target.query(`DROP TRIGGER IF EXISTS sync_e2e_slow ON public.${TABLE}`);
+      await target.query('DROP FUNCTION IF EXISTS public.sync_e2e_slow()');
+    }
   });
 
   test('a run started while another holds the table does nothing and says so; npm run migrate exits 3', async () => {
