@@ -8,6 +8,7 @@ import { STATE } from '../../infra/cdk/states.js';
 import { migrateLocally } from '../../infra/local/local-migration.js';
 import { seededId } from '../../infra/local/seed.js';
 import { closePair, openPair, SOURCE_URL, seededSuite, TARGET_URL } from '../support/databases.js';
+import { within } from '../support/deadline.js';
 import { assertTargetExact } from '../support/exactness.js';
 
 const TABLE = 'sync_e2e_users';
@@ -238,7 +239,14 @@ describe('scheduled incremental runs keep the target in sync, one run at a time'
         planned((event.state.output as { runId: string }).runId);
     });
     try {
-      const holder = await firstPlanned;
+      const holder = await within(
+        60_000,
+        "the first run's Plan",
+        Promise.race([
+          firstPlanned,
+          first.then(() => Promise.reject(new Error('the first run ended before its Plan'))),
+        ]),
+      );
 
       const second = await migrate({ mode: 'incremental' });
       assert.equal(second.run.status, 'SUCCEEDED');

@@ -7,6 +7,7 @@ import { STATE } from '../../infra/cdk/states.js';
 import { migrateLocally } from '../../infra/local/local-migration.js';
 import { seededId, seedUsers } from '../../infra/local/seed.js';
 import { closePair, dropTables, openPair, SOURCE_URL, TARGET_URL } from '../support/databases.js';
+import { within } from '../support/deadline.js';
 import { assertTargetExact } from '../support/exactness.js';
 
 const TABLE = 'limits_users';
@@ -94,13 +95,15 @@ describe('the limits a run keeps: retries that run out, connections per concurre
     }).finally(() => {
       running = false;
     });
-    while (running) {
+    // Sampled until the run ends, and no longer than its deadline.
+    const deadline = Date.now() + 120_000;
+    while (running && Date.now() < deadline) {
       const open = await otherConnections(pair);
       most.source = Math.max(most.source, open.source);
       most.target = Math.max(most.target, open.target);
       await setTimeout(20);
     }
-    const outcome = await run;
+    const outcome = await within(1_000, 'the run to end', run);
     runIds.push(outcome.run.runId);
     assert.equal(outcome.summary?.status, 'succeeded', JSON.stringify(outcome.run.error));
     assert.equal(outcome.summary?.ranges, 12);
