@@ -30,6 +30,8 @@ export interface Endpoint {
   tls?: TlsSettings;
 }
 
+type Side = 'source' | 'target';
+
 export interface Endpoints {
   source: Endpoint;
   target: Endpoint;
@@ -43,8 +45,15 @@ export interface ConnectionPair {
 
 const DEFAULT_PORTS = { source: 3306, target: 5432 } as const;
 
-/** Parses `mysql://user:pass@host:port/db` or `postgres://...`; the scheme must match the side. */
-export function endpointFromUrl(url: string, side: 'source' | 'target'): Endpoint {
+/** The TLS words a URL may carry, libpq's (`?sslmode=verify-full&sslrootcert=ca.pem`), on either database's URL. */
+const URL_TLS_MODES: Record<string, TlsMode> = { disable: 'off', require: 'require', 'verify-full': 'verify-full' };
+const URL_PARAMETERS = ['sslmode', 'sslrootcert'];
+
+/**
+ * Parses `mysql://user:pass@host:port/db` or `postgres://...` (the scheme must match the side; an
+ * IPv6 host in brackets, `[::1]`) with the TLS settings the URL and the environment give together.
+ */
+export function endpointFromUrl(url: string, side: Side, env: NodeJS.ProcessEnv = process.env): Endpoint {
   const schemes = side === 'source' ? ['mysql:', 'mariadb:'] : ['postgres:', 'postgresql:'];
   let parsed: URL;
   try {
@@ -62,12 +71,34 @@ export function endpointFromUrl(url: string, side: 'source' | 'target'): Endpoin
   const database = decodeURIComponent(parsed.pathname.replace(/^\//, ''));
   if (!database) throw new InputValidationError(`"${side}" names no database: add /database to the URL`);
   return {
-    host: parsed.hostname || '127.0.0.1',
+    // URL keeps an IPv6 address in its brackets; the drivers take the bare address.
+    host: parsed.hostname.replace(/^\[(.*)\]$/, '$1') || '127.0.0.1',
     port: Number(parsed.port || DEFAULT_PORTS[side]),
     user: decodeURIComponent(parsed.username || (side === 'source' ? 'root' : 'postgres')),
     password: decodeURIComponent(parsed.password),
     database,
+    tls: tlsSettings(side, env, urlTls(parsed, side)),
   };
+}
+
+/** What the URL's query says about TLS; any other parameter is refused rather than ignored. */
+function urlTls(url: URL, side: Side): { mode?: TlsMode; ca?: string; said?: string } {
+  const unknown = [...url.searchParams.keys()].filter((name) => !URL_PARAMETERS.includes(name));
+  if (unknown.length > 0) {
+    throw new InputValidationError(
+      `"${side}" URL has ${unknown.join(', ')}, which this tool does not read: it takes only ${URL_PARAMETERS.join(' and ')}`,
+    );
+  }
+  const said = url.searchParams.get('sslmode') ?? undefined;
+  const mode = said === undefined ? undefined : URL_TLS_MODES[said];
+  if (said !== undefined && !mode) {
+    throw new InputValidationError(
+      `"${side}" URL has sslmode=${said}: use one of ${Object.keys(URL_TLS_MODES).join(', ')} ` +
+        '(a mode that may fall back to plain text, or checks the certificate but not the host name, is not offered)',
+    );
+  }
+  const ca = url.searchParams.get('sslrootcert') ?? undefined;
+  return { ...(mode ? { mode, said } : {}), ...(ca ? { ca } : {}) };
 }
 
 // The standard JSON of an RDS (or RDS-shaped) Secrets Manager secret. The secret RDS manages for
@@ -128,12 +159,12 @@ export function parseRdsSecret(text: string | undefined, side: 'source' | 'targe
  * the certificates to trust.
  */
 export async function endpointsFromEnvironment(env: NodeJS.ProcessEnv = process.env): Promise<Endpoints> {
-  const side = async (name: 'source' | 'target'): Promise<Endpoint> => {
+  const side = async (name: Side): Promise<Endpoint> => {
     const prefix = name.toUpperCase();
-    const tls = tlsFromEnvironment(env, name);
     const host = env[`${prefix}_HOST`] || undefined;
     const secretId = env[`${prefix}_SECRET_ID`];
     if (secretId) {
+      const tls = tlsFromEnvironment(env, name);
       const secret = await readRdsSecret(secretId, name);
       const database = env[`${prefix}_DATABASE`] || secret.dbname;
       if (!database)
@@ -145,8 +176,8 @@ export async function endpointsFromEnvironment(env: NodeJS.ProcessEnv = process.
     }
     const url = env[`${prefix}_URL`];
     if (url) {
-      const endpoint = endpointFromUrl(url, name);
-      return { ...endpoint, host: host ?? endpoint.host, tls };
+      const endpoint = endpointFromUrl(url, name, env);
+      return { ...endpoint, host: host ?? endpoint.host };
     }
     throw new InputValidationError(
       `No ${name} database configured: set ${prefix}_SECRET_ID (in AWS) or ${prefix}_URL (locally)`,
@@ -158,27 +189,60 @@ export async function endpointsFromEnvironment(env: NodeJS.ProcessEnv = process.
 
 const caBundles = new Map<string, string>();
 
-/** The TLS settings of one side from the environment; the CA bundle file is read once per process. */
-export function tlsFromEnvironment(env: NodeJS.ProcessEnv, side: 'source' | 'target'): TlsSettings {
+/** The TLS settings of one side from the environment (SOURCE_TLS / TARGET_TLS, DATABASE_CA_BUNDLE). */
+export function tlsFromEnvironment(env: NodeJS.ProcessEnv, side: Side): TlsSettings {
+  return tlsSettings(side, env, {});
+}
+
+/**
+ * One side's TLS settings: the URL's `sslmode` and `sslrootcert`, and the environment's
+ * `<SIDE>_TLS` and `DATABASE_CA_BUNDLE` (which the commands' `--source-tls`, `--target-tls` and
+ * `--ca-bundle` set). Either may give each; when both do and they differ, the connection is
+ * refused rather than one silently winning. Off when neither says. The CA file is read once per
+ * process, and only for verify-full.
+ */
+function tlsSettings(
+  side: Side,
+  env: NodeJS.ProcessEnv,
+  url: { mode?: TlsMode; ca?: string; said?: string },
+): TlsSettings {
   const name = `${side.toUpperCase()}_TLS`;
-  const mode = env[name] || 'off';
-  if (!(TLS_MODES as readonly string[]).includes(mode)) {
-    throw new InputValidationError(`${name} must be one of ${TLS_MODES.join(', ')}, not ${mode}`);
+  const given = env[name] || undefined;
+  if (given !== undefined && !(TLS_MODES as readonly string[]).includes(given)) {
+    throw new InputValidationError(`${name} must be one of ${TLS_MODES.join(', ')}, not ${given}`);
   }
-  const path = env.DATABASE_CA_BUNDLE;
-  if (mode !== 'verify-full' || !path) return { mode: mode as TlsMode };
+  if (url.mode && given && url.mode !== given) {
+    throw new InputValidationError(
+      `"${side}" URL says sslmode=${url.said} but ${name} (--${side}-tls) says ${given}: give the TLS mode once, or the same in both`,
+    );
+  }
+  const mode = url.mode ?? (given as TlsMode | undefined) ?? 'off';
+  const bundle = env.DATABASE_CA_BUNDLE || undefined;
+  if (url.ca && mode !== 'verify-full') {
+    throw new InputValidationError(
+      `"${side}" URL has sslrootcert, which only verify-full uses, but its TLS mode is ${mode}: use sslmode=verify-full or drop sslrootcert`,
+    );
+  }
+  if (url.ca && bundle && url.ca !== bundle) {
+    throw new InputValidationError(
+      `"${side}" URL has sslrootcert=${url.ca} but DATABASE_CA_BUNDLE (--ca-bundle) is ${bundle}: give the CA file once, or the same in both`,
+    );
+  }
+  const path = url.ca ?? bundle;
+  if (mode !== 'verify-full' || !path) return { mode };
   let ca = caBundles.get(path);
   if (ca === undefined) {
     try {
       ca = readFileSync(path, 'utf8');
     } catch {
+      const from = url.ca ? `"${side}" URL's sslrootcert` : 'DATABASE_CA_BUNDLE';
       throw new InputValidationError(
-        `DATABASE_CA_BUNDLE names ${path}, which cannot be read: ship the PEM file with the function or unset it`,
+        `${from} names ${path}, which cannot be read: ship the PEM file with the function or unset it`,
       );
     }
     caBundles.set(path, ca);
   }
-  return { mode: 'verify-full', ca };
+  return { mode, ca };
 }
 
 /**

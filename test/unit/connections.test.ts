@@ -8,6 +8,7 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import { mockClient } from 'aws-sdk-client-mock';
 import {
   driverTlsOptions,
+  endpointFromUrl,
   endpointsFromEnvironment,
   parseRdsSecret,
   tlsFromEnvironment,
@@ -44,6 +45,84 @@ describe('TLS settings', () => {
       () => tlsFromEnvironment({ SOURCE_TLS: 'verify-full', DATABASE_CA_BUNDLE: '/nowhere/bundle.pem' }, 'source'),
       /DATABASE_CA_BUNDLE names \/nowhere\/bundle.pem, which cannot be read/,
     );
+  });
+});
+
+describe('a database URL', () => {
+  const caFile = path.join(mkdtempSync(path.join(tmpdir(), 'url-ca-')), 'ca.pem');
+  writeFileSync(caFile, 'URL CERTIFICATES');
+  const password = 'pa:ss@w/rd';
+  const url = (query: string) => `postgres://app:${encodeURIComponent(password)}@db.internal:6432/shop${query}`;
+
+  test('takes an IPv6 host in brackets, on either side', () => {
+    assert.equal(endpointFromUrl('postgres://root@[::1]:5432/db', 'target', {}).host, '::1');
+    assert.deepEqual(endpointFromUrl('mysql://root@[2001:db8::7]/db', 'source', {}), {
+      host: '2001:db8::7',
+      port: 3306,
+      user: 'root',
+      password: '',
+      database: 'db',
+      tls: { mode: 'off' },
+    });
+  });
+
+  test("honours libpq's sslmode and sslrootcert, on either side", () => {
+    assert.deepEqual(endpointFromUrl(url(`?sslmode=verify-full&sslrootcert=${caFile}`), 'target', {}).tls, {
+      mode: 'verify-full',
+      ca: 'URL CERTIFICATES',
+    });
+    assert.deepEqual(endpointFromUrl('mysql://root@h/db?sslmode=require', 'source', {}).tls, { mode: 'require' });
+    assert.deepEqual(endpointFromUrl(url('?sslmode=disable'), 'target', {}).tls, { mode: 'off' });
+    assert.equal(endpointFromUrl(url(''), 'target', {}).password, password);
+  });
+
+  test('takes the mode and the CA file from the environment (the TLS flags) when the URL gives none', () => {
+    const env = { TARGET_TLS: 'verify-full', DATABASE_CA_BUNDLE: caFile };
+    assert.deepEqual(endpointFromUrl(url(''), 'target', env).tls, { mode: 'verify-full', ca: 'URL CERTIFICATES' });
+    assert.deepEqual(endpointFromUrl(url('?sslmode=verify-full'), 'target', env).tls?.mode, 'verify-full');
+    assert.deepEqual(endpointFromUrl(url(`?sslrootcert=${caFile}`), 'target', env).tls?.mode, 'verify-full');
+  });
+
+  test('refuses what it would otherwise ignore or downgrade, naming what to change and never the password', () => {
+    const refusals: [string, NodeJS.ProcessEnv, RegExp][] = [
+      ['?sslmode=prefer', {}, /"target" URL has sslmode=prefer: use one of disable, require, verify-full/],
+      ['?sslmode=verify-ca', {}, /sslmode=verify-ca: use one of/],
+      ['?ssl=true&application_name=x', {}, /"target" URL has ssl, application_name, which this tool does not read/],
+      [
+        '?sslmode=require',
+        { TARGET_TLS: 'verify-full' },
+        /"target" URL says sslmode=require but TARGET_TLS \(--target-tls\) says verify-full/,
+      ],
+      ['?sslmode=verify-full', { TARGET_TLS: 'off' }, /says sslmode=verify-full but TARGET_TLS .* says off/],
+      [
+        `?sslmode=require&sslrootcert=${caFile}`,
+        {},
+        /sslrootcert, which only verify-full uses, but its TLS mode is require/,
+      ],
+      [`?sslrootcert=${caFile}`, {}, /its TLS mode is off/],
+      [
+        `?sslmode=verify-full&sslrootcert=${caFile}`,
+        { DATABASE_CA_BUNDLE: '/etc/other.pem' },
+        /sslrootcert=.* but DATABASE_CA_BUNDLE \(--ca-bundle\) is \/etc\/other.pem/,
+      ],
+      [
+        '?sslmode=verify-full&sslrootcert=/nowhere/ca.pem',
+        {},
+        /URL's sslrootcert names \/nowhere\/ca.pem, which cannot be read/,
+      ],
+    ];
+    for (const [query, env, message] of refusals) {
+      assert.throws(
+        () => endpointFromUrl(url(query), 'target', env),
+        (error: Error) => {
+          assert.equal(error.name, 'InputValidationError');
+          assert.match(error.message, message);
+          assert.ok(!error.message.includes(password) && !error.message.includes(encodeURIComponent(password)));
+          return true;
+        },
+        query,
+      );
+    }
   });
 });
 
