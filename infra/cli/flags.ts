@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
+import { TLS_MODES } from '../../functions/core/connections.js';
 import { formatIssues } from '../../functions/core/input.js';
 
 /** Wrong flags: the command prints the message and its usage, and exits 2. */
@@ -65,3 +66,30 @@ export const sourceUrlFlag = () => z.string({ error: 'is required' }).startsWith
 /** `--target`: a PostgreSQL URL. */
 export const targetUrlFlag = () =>
   z.string({ error: 'is required' }).regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL');
+
+type TlsFlags = { 'source-tls'?: string; 'target-tls'?: string; 'ca-bundle'?: string };
+
+/**
+ * `--source-tls`, `--target-tls` (verify-full, require, off) and `--ca-bundle` (a PEM file): how
+ * every connection a command opens is secured. They stand for SOURCE_TLS, TARGET_TLS and
+ * DATABASE_CA_BUNDLE (see {@link tlsVariables}).
+ */
+const tlsMode = () => z.enum(TLS_MODES, { error: `must be one of ${TLS_MODES.join(', ')}` }).optional();
+export const TLS_FLAGS = {
+  'source-tls': tlsMode(),
+  'target-tls': tlsMode(),
+  'ca-bundle': z.string().min(1).optional(),
+};
+
+/**
+ * The environment variables the TLS flags given stand for. A command sets them on its own
+ * environment: the functions it runs in-process read their settings there, as they do in Lambda,
+ * and so do the command's own connections and the commands it starts.
+ */
+export function tlsVariables(flags: TlsFlags): Record<string, string> {
+  return {
+    ...(flags['source-tls'] ? { SOURCE_TLS: flags['source-tls'] } : {}),
+    ...(flags['target-tls'] ? { TARGET_TLS: flags['target-tls'] } : {}),
+    ...(flags['ca-bundle'] ? { DATABASE_CA_BUNDLE: flags['ca-bundle'] } : {}),
+  };
+}

@@ -9,11 +9,12 @@ import { formatRange } from '../../functions/core/ranges.js';
 import { STATE } from '../cdk/states.js';
 import { type LocalMigrationResult, migrateLocally } from '../local/local-migration.js';
 import type { WorkflowEvent } from '../local/runner.js';
-import { parseFlags, sourceUrlFlag, targetUrlFlag, UsageError } from './flags.js';
+import { parseFlags, sourceUrlFlag, TLS_FLAGS, targetUrlFlag, tlsVariables, UsageError } from './flags.js';
 import { executionInputFromFlags, INPUT_FLAGS } from './input-flags.js';
 
 const USAGE = `Usage: npm run migrate -- --source mysql://user[:pass]@host:port/db --target postgres://user[:pass]@host:port/db
                            --table users [--chunk-rows 100000] [--concurrency 4] [--retry-failed] [--no-verify] [--json]
+                           [--source-tls verify-full|require|off] [--target-tls verify-full|require|off] [--ca-bundle ca.pem]
                            [--mode full|incremental|binlog|cutover] [--change-column updated_at] [--overlap-seconds 60] [--quiet-seconds 10]
                            [--zero-dates null|fail] [--nul-bytes fail|strip] [--tinyint1 fail|nonzero-true] [--empty-enum keep|null|fail]`;
 
@@ -25,18 +26,27 @@ const MIGRATE_FLAGS = {
   source: sourceUrlFlag(),
   target: targetUrlFlag(),
   ...INPUT_FLAGS,
+  ...TLS_FLAGS,
   table: z.string({ error: 'is required' }),
   'retry-failed': z.boolean().default(false),
   json: z.boolean().default(false),
 };
 
-/** Parses the flags into the execution input the workflow receives; a UsageError (with the usage) when they are wrong. */
-export function migrateFlags(argv: string[]) {
+/**
+ * Parses the flags into the execution input the workflow receives and the TLS variables every
+ * connection of the run reads (checked against the URLs' own TLS settings); a UsageError (with
+ * the usage) when they are wrong.
+ */
+export function migrateFlags(argv: string[], env: NodeJS.ProcessEnv = process.env) {
   let parsed: ReturnType<typeof parseFlags<typeof MIGRATE_FLAGS>>;
   let input: ReturnType<typeof executionInputFromFlags>;
+  let tls: Record<string, string>;
   try {
     parsed = parseFlags(argv, MIGRATE_FLAGS);
     input = executionInputFromFlags(parsed.given);
+    tls = tlsVariables(parsed.flags);
+    endpointFromUrl(parsed.flags.source, 'source', { ...env, ...tls });
+    endpointFromUrl(parsed.flags.target, 'target', { ...env, ...tls });
   } catch (error) {
     throw new UsageError(`${(error as Error).message}\n${USAGE}`);
   }
@@ -45,6 +55,7 @@ export function migrateFlags(argv: string[]) {
     sourceUrl: flags.source,
     targetUrl: flags.target,
     input,
+    tls,
     retryFailed: flags['retry-failed'],
     json: flags.json,
   };
@@ -221,6 +232,8 @@ export async function main(argv: string[]): Promise<number> {
     console.error((error as Error).message);
     return EXIT.usage;
   }
+  // Every connection of the run, the functions' and this command's own, reads them from here.
+  Object.assign(process.env, flags.tls);
   if (flags.retryFailed) {
     const last = await lastRunOfTable(flags.targetUrl, flags.input.table!);
     if (!last) {

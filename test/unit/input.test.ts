@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
 import { describe, test } from 'node:test';
 import { InputValidationError } from '../../functions/core/errors.js';
 import {
@@ -170,6 +173,30 @@ describe('the migrate command flags', () => {
       () => migrateFlags([...base, '--overlap-seconds', '1.5']),
       /--overlap-seconds must be a whole number/,
     );
+  });
+
+  test('--source-tls, --target-tls and --ca-bundle become the variables every connection of the run reads', () => {
+    const ca = path.join(mkdtempSync(path.join(tmpdir(), 'flags-ca-')), 'ca.pem');
+    writeFileSync(ca, 'CA');
+    const flags = ['--source-tls', 'require', '--target-tls', 'verify-full', '--ca-bundle', ca];
+    assert.deepEqual(migrateFlags([...base, ...flags], {}).tls, {
+      SOURCE_TLS: 'require',
+      TARGET_TLS: 'verify-full',
+      DATABASE_CA_BUNDLE: ca,
+    });
+    assert.deepEqual(migrateFlags(base, {}).tls, {});
+    assert.throws(() => migrateFlags([...base, '--target-tls', 'yes'], {}), /--target-tls must be one of/);
+  });
+
+  test("a TLS flag that contradicts the URL's sslmode is a usage error, before anything runs", () => {
+    const argv = ['--source', 'mysql://root@h/db?sslmode=require', '--target', 'postgres://root@h/db', '--table', 't'];
+    assert.throws(
+      () => migrateFlags([...argv, '--source-tls', 'off'], {}),
+      (error: Error) =>
+        error.name === 'UsageError' && /"source" URL says sslmode=require but SOURCE_TLS/.test(error.message),
+    );
+    assert.throws(() => migrateFlags(argv, { SOURCE_TLS: 'verify-full' }), /URL says sslmode=require/);
+    assert.deepEqual(migrateFlags([...argv, '--source-tls', 'require'], {}).tls, { SOURCE_TLS: 'require' });
   });
 });
 
