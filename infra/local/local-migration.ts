@@ -10,7 +10,7 @@ export type LocalMigrationOptions = Omit<LocalRunOptions, 'failedBatches'>;
 
 export interface LocalMigrationResult {
   run: LocalRunResult;
-  /** The run's totals from the ledger; null when the run never got past Plan. */
+  /** The run's totals from the ledger; null when the run never got past Plan, or the target cannot be reached. */
   summary: RunSummary | null;
   /** What a binlog run (or cut-over) applied from the binary log; null for other runs. */
   changes: AppliedChanges | null;
@@ -29,16 +29,34 @@ export async function migrateLocally(options: LocalMigrationOptions): Promise<Lo
     const run = await runLocal({ ...options, failedBatches: queue.get });
     const seconds = Math.round(performance.now() - started) / 1000;
     const failedBatches = await queue.drain();
-    const target = await openTarget(endpointFromUrl(options.targetUrl, 'target'));
-    try {
-      const summary = await summarizeRun(target, run.runId).catch(() => null);
-      const changes = await readAppliedChanges(target, run.runId).catch(() => null);
-      const caught = (run.output as Record<string, { Cause?: string } | undefined> | undefined)?.[ALREADY_RUNNING_PATH];
-      return { run, summary, changes, alreadyRunning: caught?.Cause ?? null, failedBatches, seconds };
-    } finally {
-      await closeTarget(target);
-    }
+    const { summary, changes } = await readOutcome(options.targetUrl, run.runId);
+    const caught = (run.output as Record<string, { Cause?: string } | undefined> | undefined)?.[ALREADY_RUNNING_PATH];
+    return { run, summary, changes, alreadyRunning: caught?.Cause ?? null, failedBatches, seconds };
   } finally {
     await queue.stop();
+  }
+}
+
+/**
+ * The run's totals and applied changes from the ledger, over a connection secured as the
+ * functions' are; null when the run left none, or the target cannot be reached (the run's own
+ * error then says why).
+ */
+async function readOutcome(
+  targetUrl: string,
+  runId: string,
+): Promise<{ summary: RunSummary | null; changes: AppliedChanges | null }> {
+  let target: Awaited<ReturnType<typeof openTarget>>;
+  try {
+    target = await openTarget(endpointFromUrl(targetUrl, 'target'));
+  } catch {
+    return { summary: null, changes: null };
+  }
+  try {
+    const summary = await summarizeRun(target, runId).catch(() => null);
+    const changes = await readAppliedChanges(target, runId).catch(() => null);
+    return { summary, changes };
+  } finally {
+    await closeTarget(target);
   }
 }
