@@ -1,4 +1,6 @@
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
+import { checkServerIdentity, type TLSSocket } from 'node:tls';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import mysql from 'mysql2';
 import pg from 'pg';
@@ -280,12 +282,26 @@ export async function openSource(endpoint: Endpoint): Promise<mysql.Connection> 
   // the process; the stream that reads from it listens for the error itself.
   connection.on('error', () => {});
   try {
+    await new Promise<void>((resolve, reject) => connection.connect((error) => (error ? reject(error) : resolve())));
+    checkAddressIdentity(connection, endpoint);
     await connection.promise().query("SET time_zone = '+00:00'");
   } catch (error) {
     connection.destroy();
     throw classifyDatabaseError(error, 'source');
   }
   return connection;
+}
+
+/**
+ * mysql2 checks the certificate of a server reached by IP address against the name "localhost"
+ * (Node's fallback when it is given no host name), so under verify-full the address itself is
+ * checked here, before the connection is used.
+ */
+function checkAddressIdentity(connection: mysql.Connection, endpoint: Endpoint): void {
+  if (endpoint.tls?.mode !== 'verify-full' || !isIP(endpoint.host)) return;
+  const socket = (connection as unknown as { stream: TLSSocket }).stream;
+  const mismatch = checkServerIdentity(endpoint.host, socket.getPeerCertificate());
+  if (mismatch) throw mismatch;
 }
 
 export async function openTarget(endpoint: Endpoint): Promise<pg.Client> {
