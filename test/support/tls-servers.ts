@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import {
   chmodSync,
   chownSync,
+  closeSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
@@ -88,6 +89,19 @@ async function waitUntilReady(what: string, child: ChildProcess, log: string, at
       await setTimeout(100);
     }
   }
+}
+
+const running = new Set<ChildProcess>();
+// A test process that ends without its after hooks (an uncaught error) still takes its servers with it.
+process.once('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
+/** Keeps the server's process for {@link stopProcess}, and for the exit above. */
+function started(child: ChildProcess): ChildProcess {
+  running.add(child);
+  child.once('exit', () => running.delete(child));
+  return child;
 }
 
 async function stopProcess(child: ChildProcess | undefined, signal: NodeJS.Signals): Promise<void> {
@@ -264,11 +278,21 @@ export class ThrowawayPostgres {
       ssl_key_file: this.certificates.key,
       fsync: 'off',
     };
-    this.child = spawn(
-      path.join(this.bin, 'postgres'),
-      ['-D', this.data, '-p', String(this.port), ...Object.entries(settings).flatMap(([k, v]) => ['-c', `${k}=${v}`])],
-      { stdio: ['ignore', openSync(log, 'a'), openSync(log, 'a')], ...(this.owner ?? {}) },
+    const output = openSync(log, 'a');
+    this.child = started(
+      spawn(
+        path.join(this.bin, 'postgres'),
+        [
+          '-D',
+          this.data,
+          '-p',
+          String(this.port),
+          ...Object.entries(settings).flatMap(([k, v]) => ['-c', `${k}=${v}`]),
+        ],
+        { stdio: ['ignore', output, output], ...(this.owner ?? {}) },
+      ),
     );
+    closeSync(output);
     await waitUntilReady('The throwaway PostgreSQL', this.child, log, async () => {
       await this.admin(async (client) => {
         await client.query('SELECT 1');
@@ -354,24 +378,26 @@ export class ThrowawayMariadb {
             '--require-secure-transport=ON',
           ]
         : [];
-    this.child = spawn(
-      server,
-      [
-        '--no-defaults',
-        `--datadir=${this.data}`,
-        `--port=${this.port}`,
-        '--bind-address=127.0.0.1,::1',
-        `--socket=${this.socket}`,
-        `--pid-file=${path.join(this.dir, 'mariadb.pid')}`,
-        `--log-error=${log}`,
-        // Users are matched by address, not by a name the address resolves to.
-        '--skip-name-resolve',
-        '--skip-log-bin',
-        '--innodb-buffer-pool-size=32M',
-        ...(process.getuid?.() === 0 ? ['--user=root'] : []),
-        ...tls,
-      ],
-      { stdio: 'ignore' },
+    this.child = started(
+      spawn(
+        server,
+        [
+          '--no-defaults',
+          `--datadir=${this.data}`,
+          `--port=${this.port}`,
+          '--bind-address=127.0.0.1,::1',
+          `--socket=${this.socket}`,
+          `--pid-file=${path.join(this.dir, 'mariadb.pid')}`,
+          `--log-error=${log}`,
+          // Users are matched by address, not by a name the address resolves to.
+          '--skip-name-resolve',
+          '--skip-log-bin',
+          '--innodb-buffer-pool-size=32M',
+          ...(process.getuid?.() === 0 ? ['--user=root'] : []),
+          ...tls,
+        ],
+        { stdio: 'ignore' },
+      ),
     );
     writeFileSync(log, '', { flag: 'a' });
     await waitUntilReady('The throwaway MariaDB', this.child, log, () => this.admin(async () => {}));
