@@ -16,8 +16,8 @@ interface CacheEntry {
 /**
  * The synthesized workflow, as synthesizeWorkflow gives it, kept in node_modules/.cache between
  * runs: loading the CDK and synthesizing takes about a second, and the template changes only
- * when a source file, a locked dependency or the context does. Those make up the cache key, so
- * any edit synthesizes afresh. A definition is validated (aws-local-stepfunctions' checks) when
+ * when a source file, a locked dependency, cdk.json (its feature flags) or the context does.
+ * Those make up the cache key, so any edit synthesizes afresh. A definition is validated (aws-local-stepfunctions' checks) when
  * it is synthesized, so a cached one is known to be valid.
  */
 export async function loadWorkflow(context: Record<string, unknown> = {}): Promise<SynthesizedWorkflow> {
@@ -56,7 +56,7 @@ function cacheKey(context: Record<string, unknown>): string {
       .filter((file) => file.endsWith('.ts'))
       .map((file) => path.join(dir, file)),
   );
-  for (const file of [...sources.sort(), 'package-lock.json'])
+  for (const file of [...sources.sort(), 'package-lock.json', 'cdk.json'])
     hash.update(file).update(readFileSync(path.join(ROOT, file)));
   return hash.digest('hex');
 }

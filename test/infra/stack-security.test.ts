@@ -3,13 +3,16 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { describe, test } from 'node:test';
+import { FeatureFlags } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
+import recommendedFlags from 'aws-cdk-lib/recommended-feature-flags.json' with { type: 'json' };
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { buildApp } from '../../infra/cdk/app.js';
+import { buildApp, FEATURE_FLAGS } from '../../infra/cdk/app.js';
+import { ENTRY_METADATA } from '../../infra/cdk/stack.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: a resource's properties as the template's JSON has them
-type Resource = { Type: string; Properties: Record<string, any> };
+type Resource = { Type: string; Properties: Record<string, any>; Metadata?: Record<string, string> };
 type Statement = { Action: string | string[]; Effect: string; Resource: unknown };
 
 const IMPORTED = {
@@ -23,7 +26,8 @@ function synth(context: Record<string, unknown> = {}) {
   const template = Template.fromStack(stack);
   const resources = template.toJSON().Resources as Record<string, Resource>;
   const ofType = (type: string) => Object.entries(resources).filter(([, r]) => r.Type === type);
-  const functions = ofType('AWS::Lambda::Function');
+  // The migration's functions, not CDK's own custom resource handlers.
+  const functions = ofType('AWS::Lambda::Function').filter(([, fn]) => fn.Metadata?.[ENTRY_METADATA]);
   /** Every statement of the inline policies attached to the role with this logical id. */
   const statementsOf = (roleId: string): Statement[] =>
     ofType('AWS::IAM::Policy')
@@ -45,6 +49,22 @@ describe('the stack with its defaults (a VPC of its own)', () => {
       report.violations.map((v) => `${v.severity} ${v.ruleName}`),
       [],
     );
+  });
+
+  test('cdk.json sets every feature flag `cdk init` writes for a new app, and every synthesis applies them', () => {
+    // A new aws-cdk-lib may recommend more: read what each changes in the template, then add it to cdk.json.
+    assert.deepEqual(
+      Object.fromEntries(Object.keys(recommendedFlags).map((key) => [key, FEATURE_FLAGS[key]])),
+      recommendedFlags,
+    );
+    assert.ok(FeatureFlags.of(stack.stack).isEnabled('@aws-cdk/aws-iam:minimizePolicies'));
+  });
+
+  test("the VPC's default security group loses every rule, so nothing placed in it by mistake can talk", () => {
+    const [vpcId] = stack.ofType('AWS::EC2::VPC').map(([id]) => id);
+    stack.template.hasResourceProperties('Custom::VpcRestrictDefaultSG', {
+      DefaultSecurityGroupId: { 'Fn::GetAtt': [vpcId, 'DefaultSecurityGroup'] },
+    });
   });
 
   test('the functions can read the two database secrets and nothing else; DescribeFailure and Redrive no secret', () => {
