@@ -118,8 +118,10 @@ export class MigrationStack extends Stack {
           architecture: lambda.Architecture.ARM_64,
           memorySize: sizing.memorySize,
           timeout: sizing.timeout,
-          // The Map never runs more copies than this, so they are never throttled, and other
-          // functions of the account cannot take their capacity.
+          // A run's Map never runs more copies, nor more verifications, than this, so neither is
+          // throttled, and other functions of the account cannot take their capacity. Each range
+          // function reserves the whole cap: a run may be copying every range at one moment and
+          // verifying every range at another (docs/FAILURES.md, Bounded load).
           reservedConcurrentExecutions: sizing.perRange ? config.maxConcurrency : undefined,
           tracing: lambda.Tracing.ACTIVE,
           logGroup: new logs.LogGroup(this, `${id}Logs`, {

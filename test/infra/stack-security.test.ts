@@ -150,7 +150,7 @@ describe('the stack with its defaults (a VPC of its own)', () => {
     stack.template.hasOutput('FunctionsSecurityGroupId', { Value: { 'Fn::GetAtt': [groupId, 'GroupId'] } });
   });
 
-  test('sizes the functions: arm64, Node.js 22, traced, logs kept 30 days, copies capped by reserved concurrency', () => {
+  test('sizes the functions: arm64, Node.js 22, traced, logs kept 30 days, copies and verifications capped by reserved concurrency', () => {
     const byId = Object.fromEntries(stack.functions.map(([id, fn]) => [id.replace(/[0-9A-F]{8}$/, ''), fn.Properties]));
     for (const fn of Object.values(byId)) {
       assert.deepEqual(fn.Architectures, ['arm64']);
@@ -162,6 +162,7 @@ describe('the stack with its defaults (a VPC of its own)', () => {
     assert.equal(byId.CopyRange!.MemorySize, 1769);
     assert.equal(byId.CopyRange!.Timeout, 900);
     assert.equal(byId.CopyRange!.ReservedConcurrentExecutions, 16);
+    assert.equal(byId.VerifyRange!.ReservedConcurrentExecutions, 16);
     assert.equal(byId.CopyRange!.Environment.Variables.MAX_CONCURRENCY, '16');
     assert.equal(byId.Plan!.ReservedConcurrentExecutions, undefined);
   });
