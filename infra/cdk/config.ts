@@ -9,6 +9,9 @@ import { ROOT } from '../root.js';
 /** AWS services the functions reach through interface VPC endpoints, by the endpoint's service name. */
 export const VPC_ENDPOINT_SERVICES = ['secretsmanager', 'sqs', 'states', 'logs', 'monitoring', 'xray'] as const;
 
+/** The endpoints a VPC of the stack's own gets: the services the functions call themselves. */
+const DEFAULT_VPC_ENDPOINTS = ['secretsmanager', 'sqs', 'states'];
+
 const list = z
   .union([z.array(z.string()), z.string()])
   .transform((value) => (Array.isArray(value) ? value : value.split(',')).map((item) => item.trim()).filter(Boolean));
@@ -49,8 +52,12 @@ export const stackConfigSchema = z.object({
   securityGroupIds: list.default([]),
   /** NAT gateways of the VPC the stack creates (0: isolated subnets, AWS reached only through endpoints). */
   natGateways: count.default(1),
-  /** Interface endpoints the stack adds to the VPC, or `none` when the VPC already reaches these services. */
-  vpcEndpoints: list.default(['secretsmanager', 'sqs', 'states']),
+  /**
+   * Interface endpoints the stack adds to the VPC, or `none`. By default the stack's own VPC gets
+   * DEFAULT_VPC_ENDPOINTS and yours gets none: private DNS allows one endpoint per service in a
+   * VPC, so adding one where it exists fails the deploy.
+   */
+  vpcEndpoints: list.optional(),
   /** The cap on an execution's `concurrency`, reserved for the copy function so the Map never throttles. */
   maxConcurrency: count.default(16),
   /** Days the functions' and the state machine's logs are kept. */
@@ -68,7 +75,7 @@ export const stackConfigSchema = z.object({
   alarmEmail: z.email('must be an email address').optional(),
 });
 
-export type StackConfig = z.infer<typeof stackConfigSchema>;
+export type StackConfig = z.infer<typeof stackConfigSchema> & { vpcEndpoints: string[] };
 
 /** Reads and checks the context, refusing with the key's name and the fix. */
 export function stackConfigFrom(context: Record<string, unknown>): StackConfig {
@@ -97,14 +104,15 @@ export function stackConfigFrom(context: Record<string, unknown>): StackConfig {
       `Invalid context: "concurrency" ${config.concurrency} is above "maxConcurrency" ${config.maxConcurrency}: raise maxConcurrency or lower concurrency`,
     );
   }
-  const endpoints = config.vpcEndpoints.filter((name) => name !== 'none');
+  const endpoints = (config.vpcEndpoints ?? (config.vpcId ? [] : DEFAULT_VPC_ENDPOINTS)).filter(
+    (name) => name !== 'none',
+  );
   const unknown = endpoints.filter((name) => !(VPC_ENDPOINT_SERVICES as readonly string[]).includes(name));
   if (unknown.length) {
     throw new Error(
       `Invalid context: "vpcEndpoints" has ${unknown.join(', ')}: use a comma-separated list of ${VPC_ENDPOINT_SERVICES.join(', ')}, or none`,
     );
   }
-  config.vpcEndpoints = endpoints;
   if (!Number.isInteger(config.natGateways) || config.natGateways < 0) {
     throw new Error(`Invalid context: "natGateways" must be a whole number, 0 or more, not ${config.natGateways}`);
   }
@@ -129,7 +137,7 @@ export function stackConfigFrom(context: Record<string, unknown>): StackConfig {
       throw new Error(`Invalid context: "${key}" must be rate(...) or cron(...), not ${expression}`);
     }
   }
-  return config;
+  return { ...config, vpcEndpoints: endpoints };
 }
 
 // The retention periods CloudWatch Logs accepts (a numeric enum also maps its values back to names).

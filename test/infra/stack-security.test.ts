@@ -281,6 +281,12 @@ describe('the stack in your VPC, through an RDS Proxy, with a CA bundle', () => 
   });
 });
 
+test('in your VPC the stack adds no interface endpoint unless vpcEndpoints names some: yours may have them', () => {
+  const { template } = synth(IMPORTED);
+  template.resourceCountIs('AWS::EC2::VPCEndpoint', 0);
+  template.resourceCountIs('AWS::EC2::SecurityGroup', 0);
+});
+
 test('synthesis fails on a cdk-nag finding that is neither fixed nor acknowledged', () => {
   const { app, stack } = buildApp({ 'aws:cdk:bundling-stacks': [] });
   new sqs.Queue(stack, 'Unchecked');
