@@ -174,6 +174,10 @@ export class MigrationStack extends Stack {
       tracingEnabled: true,
       logs: {
         destination: new logs.LogGroup(this, 'MigrationLogs', {
+          // Log delivery adds each group it writes to the account's CloudWatch Logs resource policy
+          // (5,120 characters at most); groups under /aws/vendedlogs/ share one entry, so the policy
+          // does not fill up in an account with many state machines.
+          logGroupName: `/aws/vendedlogs/states/${this.stackName}-Migration`,
           retention: logRetention,
           removalPolicy: RemovalPolicy.DESTROY,
         }),

@@ -174,6 +174,13 @@ describe('the stack with its defaults (a VPC of its own)', () => {
     });
   });
 
+  test("the state machine logs to a group under /aws/vendedlogs/states/, which the account's log delivery policy covers with one line", () => {
+    const [[, machine]] = stack.ofType('AWS::StepFunctions::StateMachine') as [[string, Resource]];
+    const [{ CloudWatchLogsLogGroup }] = machine.Properties.LoggingConfiguration.Destinations;
+    const groupId = CloudWatchLogsLogGroup.LogGroupArn['Fn::GetAtt'][0] as string;
+    assert.equal(stack.resources[groupId]!.Properties.LogGroupName, '/aws/vendedlogs/states/MysqlToPostgres-Migration');
+  });
+
   test("connects with TLS verified against the Lambda runtime's Amazon CA file, and names secrets, never credentials", () => {
     for (const [, fn] of stack.functions) {
       const env = fn.Properties.Environment.Variables as Record<string, string>;
