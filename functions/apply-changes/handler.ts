@@ -8,6 +8,7 @@ import {
 } from '../core/binlog/apply-changes.js';
 import { timeBudget } from '../core/copy-range.js';
 import { type ConnectionPairContext, connectionPair } from '../middleware/connection-pair.js';
+import { DATABASES } from '../middleware/databases.js';
 import { METRIC } from '../middleware/metric-names.js';
 import { observability } from '../middleware/observability.js';
 
@@ -21,7 +22,7 @@ export const handler = middy<ApplyChangesEvent, ApplyChangesResult, Error, Conne
       },
     }),
   )
-  .use(connectionPair())
+  .use(connectionPair({ sides: DATABASES['apply-changes'] }))
   .handler((event, context) =>
     applyChanges(
       event,

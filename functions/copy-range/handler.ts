@@ -2,6 +2,7 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import middy from '@middy/core';
 import { type CopyRangeEvent, type CopyRangeResult, copyRange, timeBudget } from '../core/copy-range.js';
 import { type ConnectionPairContext, connectionPair } from '../middleware/connection-pair.js';
+import { DATABASES } from '../middleware/databases.js';
 import { METRIC } from '../middleware/metric-names.js';
 import { observability } from '../middleware/observability.js';
 import { rangeFailure } from '../middleware/range-failure.js';
@@ -19,7 +20,7 @@ export const handler = middy<CopyRangeEvent, CopyRangeResult, Error, ConnectionP
     }),
   )
   .use(rangeFailure())
-  .use(connectionPair())
+  .use(connectionPair({ sides: DATABASES['copy-range'] }))
   .handler((event, context) =>
     copyRange(
       event,

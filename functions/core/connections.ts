@@ -34,11 +34,6 @@ export interface Endpoint {
 
 type Side = 'source' | 'target';
 
-export interface Endpoints {
-  source: Endpoint;
-  target: Endpoint;
-}
-
 /** One invocation's connections: the mysql2 connection (callback API, for streaming) and a pg client. */
 export interface ConnectionPair {
   source: mysql.Connection;
@@ -154,39 +149,34 @@ export function parseRdsSecret(text: string | undefined, side: 'source' | 'targe
 }
 
 /**
- * The endpoints of this process: in Lambda from the Secrets Manager secrets the stack names
- * (SOURCE_SECRET_ID, TARGET_SECRET_ID), locally from SOURCE_URL and TARGET_URL. SOURCE_HOST /
+ * One side's endpoint of this process: in Lambda from the Secrets Manager secret the stack names
+ * (SOURCE_SECRET_ID, TARGET_SECRET_ID), locally from SOURCE_URL or TARGET_URL. SOURCE_HOST /
  * TARGET_HOST replace the host (an RDS Proxy endpoint in front of the database), SOURCE_TLS /
  * TARGET_TLS choose the TLS mode (off when unset) and DATABASE_CA_BUNDLE names the PEM file of
- * the certificates to trust.
+ * the certificates to trust. Nothing of the other side is read.
  */
-export async function endpointsFromEnvironment(env: NodeJS.ProcessEnv = process.env): Promise<Endpoints> {
-  const side = async (name: Side): Promise<Endpoint> => {
-    const prefix = name.toUpperCase();
-    const host = env[`${prefix}_HOST`] || undefined;
-    const secretId = env[`${prefix}_SECRET_ID`];
-    if (secretId) {
-      const tls = tlsFromEnvironment(env, name);
-      const secret = await readRdsSecret(secretId, name);
-      const database = env[`${prefix}_DATABASE`] || secret.dbname;
-      if (!database)
-        throw new InputValidationError(`The ${name} secret has no dbname and no ${prefix}_DATABASE is set`);
-      const secretHost = host ?? secret.host;
-      if (!secretHost) throw new InputValidationError(`The ${name} secret has no host and no ${prefix}_HOST is set`);
-      const port = secret.port ?? DEFAULT_PORTS[name];
-      return { host: secretHost, port, user: secret.username, password: secret.password, database, tls };
-    }
-    const url = env[`${prefix}_URL`];
-    if (url) {
-      const endpoint = endpointFromUrl(url, name, env);
-      return { ...endpoint, host: host ?? endpoint.host };
-    }
-    throw new InputValidationError(
-      `No ${name} database configured: set ${prefix}_SECRET_ID (in AWS) or ${prefix}_URL (locally)`,
-    );
-  };
-  const [source, target] = await Promise.all([side('source'), side('target')]);
-  return { source, target };
+export async function endpointFromEnvironment(name: Side, env: NodeJS.ProcessEnv = process.env): Promise<Endpoint> {
+  const prefix = name.toUpperCase();
+  const host = env[`${prefix}_HOST`] || undefined;
+  const secretId = env[`${prefix}_SECRET_ID`];
+  if (secretId) {
+    const tls = tlsFromEnvironment(env, name);
+    const secret = await readRdsSecret(secretId, name);
+    const database = env[`${prefix}_DATABASE`] || secret.dbname;
+    if (!database) throw new InputValidationError(`The ${name} secret has no dbname and no ${prefix}_DATABASE is set`);
+    const secretHost = host ?? secret.host;
+    if (!secretHost) throw new InputValidationError(`The ${name} secret has no host and no ${prefix}_HOST is set`);
+    const port = secret.port ?? DEFAULT_PORTS[name];
+    return { host: secretHost, port, user: secret.username, password: secret.password, database, tls };
+  }
+  const url = env[`${prefix}_URL`];
+  if (url) {
+    const endpoint = endpointFromUrl(url, name, env);
+    return { ...endpoint, host: host ?? endpoint.host };
+  }
+  throw new InputValidationError(
+    `No ${name} database configured: set ${prefix}_SECRET_ID (in AWS) or ${prefix}_URL (locally)`,
+  );
 }
 
 const caBundles = new Map<string, string>();

@@ -4,56 +4,70 @@ import {
   type ConnectionPair,
   closeSource,
   closeTarget,
-  type Endpoints,
-  endpointsFromEnvironment,
+  type Endpoint,
+  endpointFromEnvironment,
   openSource,
   openTarget,
 } from '../core/connections.js';
 
-export interface ConnectionPairContext extends Context {
-  connections: ConnectionPair;
+/** A database of the pair: the MySQL source or the PostgreSQL target. */
+export type Side = keyof ConnectionPair;
+
+export interface ConnectionPairContext<S extends Side = Side> extends Context {
+  connections: Pick<ConnectionPair, S>;
 }
 
-export interface ConnectionPairOptions {
-  /** Where the databases are; by default from the environment (Secrets Manager in AWS, URLs locally). */
-  endpoints?: () => Promise<Endpoints>;
+export interface ConnectionPairOptions<S extends Side = Side> {
+  /**
+   * The databases to open; a handler that needs one side only names it, so it neither reads the
+   * other side's secret nor holds a connection to it.
+   */
+  sides?: readonly S[];
+  /** Where a database is; by default from the environment (Secrets Manager in AWS, URLs locally). */
+  endpoint?: (side: Side) => Promise<Endpoint>;
 }
 
 const defaults: Required<ConnectionPairOptions> = {
-  endpoints: () => endpointsFromEnvironment(),
+  sides: ['source', 'target'],
+  endpoint: (side) => endpointFromEnvironment(side),
 };
 
+const open = { source: openSource, target: openTarget } as const;
+
 /**
- * Opens a fresh mysql2 connection and a fresh pg client before the handler and closes both after
- * it, on success and on error. Nothing is pooled between invocations, so a Map's concurrency
- * bounds the connections held on each database.
+ * Opens a fresh mysql2 connection and a fresh pg client (or only the `sides` given) before the
+ * handler and closes them after it, on success and on error. Nothing is pooled between
+ * invocations, so a Map's concurrency bounds the connections held on each database.
  *
  * @example
  * export const handler = middy(copyRangeHandler).use(connectionPair());
+ * export const handler = middy(summarizeHandler).use(connectionPair({ sides: ['target'] }));
  */
-export const connectionPair = (
-  opts: ConnectionPairOptions = {},
-): middy.MiddlewareObj<unknown, unknown, Error, ConnectionPairContext> => {
+export const connectionPair = <S extends Side = Side>(
+  opts: ConnectionPairOptions<S> = {},
+): middy.MiddlewareObj<unknown, unknown, Error, ConnectionPairContext<S>> => {
   const options = { ...defaults, ...opts };
   const opened = new WeakMap<object, Partial<ConnectionPair>>();
 
-  const connectionPairMiddlewareBefore: middy.MiddlewareFn<unknown, unknown, Error, ConnectionPairContext> = async (
+  const connectionPairMiddlewareBefore: middy.MiddlewareFn<unknown, unknown, Error, ConnectionPairContext<S>> = async (
     request,
   ) => {
-    const endpoints = await options.endpoints();
     const pair: Partial<ConnectionPair> = {};
     opened.set(request, pair);
-    // Both attempts finish before either failure is thrown, so the side that did open is closed
+    // Every side's attempt finishes before any failure is thrown, so a side that did open is closed
     // by onError instead of opening after the cleanup and leaking.
-    const [source, target] = await Promise.allSettled([openSource(endpoints.source), openTarget(endpoints.target)]);
-    if (source.status === 'fulfilled') pair.source = source.value;
-    if (target.status === 'fulfilled') pair.target = target.value;
-    if (source.status === 'rejected') throw source.reason;
-    if (target.status === 'rejected') throw target.reason;
-    request.context.connections = pair as ConnectionPair;
+    const attempts = await Promise.allSettled(
+      options.sides.map(async (side) => {
+        const endpoint = await options.endpoint(side);
+        const connection = await open[side](endpoint);
+        Object.assign(pair, { [side]: connection });
+      }),
+    );
+    for (const attempt of attempts) if (attempt.status === 'rejected') throw attempt.reason;
+    request.context.connections = pair as Pick<ConnectionPair, S>;
   };
 
-  const connectionPairMiddlewareClose: middy.MiddlewareFn<unknown, unknown, Error, ConnectionPairContext> = async (
+  const connectionPairMiddlewareClose: middy.MiddlewareFn<unknown, unknown, Error, ConnectionPairContext<S>> = async (
     request,
   ) => {
     const pair = opened.get(request);

@@ -2,6 +2,7 @@ import middy from '@middy/core';
 import { defaultsFromEnvironment } from '../core/input.js';
 import { type PlanEvent, type PlanResult, plan } from '../core/plan.js';
 import { type ConnectionPairContext, connectionPair } from '../middleware/connection-pair.js';
+import { DATABASES } from '../middleware/databases.js';
 import { observability } from '../middleware/observability.js';
 
 export const handler = middy<PlanEvent, PlanResult, Error, ConnectionPairContext>()
@@ -12,5 +13,5 @@ export const handler = middy<PlanEvent, PlanResult, Error, ConnectionPairContext
       loggedResult: ({ ranges, ...rest }) => ({ ...rest, ranges: ranges.length }),
     }),
   )
-  .use(connectionPair())
+  .use(connectionPair({ sides: DATABASES.plan }))
   .handler((event, context) => plan(event, context.connections, defaultsFromEnvironment()));

@@ -4,10 +4,11 @@ import { RangesFailedError } from '../core/errors.js';
 import type { RunSummary } from '../core/ledger.js';
 import { type SummarizeEvent, summarize } from '../core/summarize.js';
 import { type ConnectionPairContext, connectionPair } from '../middleware/connection-pair.js';
+import { DATABASES } from '../middleware/databases.js';
 import { METRIC } from '../middleware/metric-names.js';
 import { observability } from '../middleware/observability.js';
 
-export const handler = middy<SummarizeEvent, RunSummary, Error, ConnectionPairContext>()
+export const handler = middy<SummarizeEvent, RunSummary, Error, ConnectionPairContext<'target'>>()
   .use(
     observability<SummarizeEvent, RunSummary>({
       step: 'Summarize',
@@ -18,5 +19,5 @@ export const handler = middy<SummarizeEvent, RunSummary, Error, ConnectionPairCo
       loggedResult: ({ rangeResults, ...totals }) => totals,
     }),
   )
-  .use(connectionPair())
+  .use(connectionPair({ sides: DATABASES.summarize }))
   .handler((event, context) => summarize(event, context.connections.target));

@@ -3,6 +3,7 @@ import middy from '@middy/core';
 import { VerificationMismatchError } from '../core/errors.js';
 import { type VerifyRangeEvent, type VerifyRangeResult, verifyRange } from '../core/verify-range.js';
 import { type ConnectionPairContext, connectionPair } from '../middleware/connection-pair.js';
+import { DATABASES } from '../middleware/databases.js';
 import { METRIC } from '../middleware/metric-names.js';
 import { observability } from '../middleware/observability.js';
 import { rangeFailure } from '../middleware/range-failure.js';
@@ -21,5 +22,5 @@ export const handler = middy<VerifyRangeEvent, VerifyRangeResult, Error, Connect
     }),
   )
   .use(rangeFailure())
-  .use(connectionPair())
+  .use(connectionPair({ sides: DATABASES['verify-range'] }))
   .handler((event, context) => verifyRange(event, context.connections));

@@ -11,6 +11,8 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import type { ExecutionInput } from '../../functions/core/input.js';
+import type { Side } from '../../functions/middleware/connection-pair.js';
+import { DATABASES } from '../../functions/middleware/databases.js';
 import { ROOT } from '../root.js';
 import type { StackConfig } from './config.js';
 import { MigrationObservability } from './observability.js';
@@ -19,7 +21,10 @@ import { buildWorkflow } from './workflow.js';
 /** Template metadata naming a function's handler source, which the local runner binds to its task. */
 export const ENTRY_METADATA = 'migration:entry';
 
-/** The handlers, by the function's construct id; each is `functions/<dir>/handler.ts`. */
+/**
+ * The handlers, by the function's construct id; each is `functions/<dir>/handler.ts`, and gets the
+ * secrets and settings of the databases it opens (DATABASES), no other.
+ */
 const HANDLERS = {
   Plan: 'plan',
   CopyRange: 'copy-range',
@@ -28,10 +33,7 @@ const HANDLERS = {
   Summarize: 'summarize',
   Redrive: 'redrive',
   ApplyChanges: 'apply-changes',
-} as const;
-
-// Functions that never open a database connection, so they get no secret.
-const WITHOUT_DATABASES = new Set<keyof typeof HANDLERS>(['DescribeFailure', 'Redrive']);
+} as const satisfies Record<string, keyof typeof DATABASES>;
 
 interface Sizing {
   memorySize: number;
@@ -95,21 +97,13 @@ export class MigrationStack extends Stack {
       DEFAULT_CHUNK_ROWS: String(config.chunkRows),
       DEFAULT_CONCURRENCY: String(config.concurrency),
       MAX_CONCURRENCY: String(config.maxConcurrency),
-      SOURCE_SECRET_ID: config.sourceSecret,
-      TARGET_SECRET_ID: config.targetSecret,
-      ...(config.sourceDatabase ? { SOURCE_DATABASE: config.sourceDatabase } : {}),
-      ...(config.targetDatabase ? { TARGET_DATABASE: config.targetDatabase } : {}),
-      ...(config.sourceHost ? { SOURCE_HOST: config.sourceHost } : {}),
-      ...(config.targetHost ? { TARGET_HOST: config.targetHost } : {}),
-      SOURCE_TLS: config.sourceTls,
-      TARGET_TLS: config.targetTls,
-      DATABASE_CA_BUNDLE: config.caBundle ? SHIPPED_CA_BUNDLE : RUNTIME_CA_BUNDLE,
       NODE_OPTIONS: '--enable-source-maps',
     };
 
     const functions = Object.fromEntries(
       Object.entries(HANDLERS).map(([id, dir]) => {
         const entry = `functions/${dir}/handler.ts`;
+        const sides = DATABASES[dir];
         const sizing = SIZING[id as keyof typeof HANDLERS] ?? DEFAULT_SIZING;
         const fn = new NodejsFunction(this, id, {
           entry: path.join(ROOT, entry),
@@ -128,7 +122,7 @@ export class MigrationStack extends Stack {
             retention: logRetention,
             removalPolicy: RemovalPolicy.DESTROY,
           }),
-          environment,
+          environment: Object.assign({}, environment, ...sides.map((side) => databaseSettings(config, side))),
           vpc: network.vpc,
           vpcSubnets: network.subnets,
           securityGroups: network.securityGroups,
@@ -148,10 +142,7 @@ export class MigrationStack extends Stack {
           },
         });
         (fn.node.defaultChild as lambda.CfnFunction).addMetadata(ENTRY_METADATA, entry);
-        if (!WITHOUT_DATABASES.has(id as keyof typeof HANDLERS)) {
-          secrets.source.grantRead(fn);
-          secrets.target.grantRead(fn);
-        }
+        for (const side of sides) secrets[side].grantRead(fn);
         acknowledgeLambdaDefaults(fn);
         return [id, fn];
       }),
@@ -245,6 +236,20 @@ export class MigrationStack extends Stack {
     }
     new CfnOutput(this, 'AlarmTopicArn', { value: this.observability.alarmTopic.topicArn });
   }
+}
+
+/** What a function needs to open one database (functions/core/connections.ts): names and modes, never credentials. */
+function databaseSettings(config: StackConfig, side: Side): Record<string, string> {
+  const prefix = side.toUpperCase();
+  const database = config[`${side}Database`];
+  const host = config[`${side}Host`];
+  return {
+    [`${prefix}_SECRET_ID`]: config[`${side}Secret`],
+    ...(database ? { [`${prefix}_DATABASE`]: database } : {}),
+    ...(host ? { [`${prefix}_HOST`]: host } : {}),
+    [`${prefix}_TLS`]: config[`${side}Tls`],
+    DATABASE_CA_BUNDLE: config.caBundle ? SHIPPED_CA_BUNDLE : RUNTIME_CA_BUNDLE,
+  };
 }
 
 /** Copies the `caBundle` PEM file into every function's bundle, where SHIPPED_CA_BUNDLE finds it. */

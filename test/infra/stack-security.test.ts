@@ -36,6 +36,19 @@ function synth(context: Record<string, unknown> = {}) {
   return { app, stack, template, resources, ofType, functions, statementsOf };
 }
 
+// The databases each function opens: Summarize reads the ledger in the target, and only that.
+const OPENS: Record<string, ('source' | 'target')[]> = {
+  Plan: ['source', 'target'],
+  CopyRange: ['source', 'target'],
+  VerifyRange: ['source', 'target'],
+  Summarize: ['target'],
+  DescribeFailure: [],
+  Redrive: [],
+  ApplyChanges: ['source', 'target'],
+};
+/** A function's construct id, from its logical id. */
+const nameOf = (logicalId: string) => logicalId.replace(/[0-9A-F]{8}$/, '');
+
 const actions = (statements: Statement[]) => new Set(statements.flatMap((s) => [s.Action].flat()));
 const resourcesOf = (statements: Statement[], action: string) =>
   statements.filter((s) => [s.Action].flat().includes(action)).flatMap((s) => [s.Resource].flat());
@@ -67,23 +80,27 @@ describe('the stack with its defaults (a VPC of its own)', () => {
     });
   });
 
-  test('the functions can read the two database secrets and nothing else; DescribeFailure and Redrive no secret', () => {
-    // Redrive: take messages off the queue and start executions. DescribeFailure: nothing beyond tracing.
-    const withoutDatabases = stack.functions.filter(([id]) => /^(DescribeFailure|Redrive)/.test(id));
-    assert.equal(withoutDatabases.length, 2);
-    for (const [, fn] of withoutDatabases) {
-      for (const action of actions(stack.statementsOf(fn.Properties.Role['Fn::GetAtt'][0]))) {
-        assert.match(
-          action,
-          /^(xray:\w+|sqs:(ReceiveMessage|DeleteMessage|ChangeMessageVisibility|GetQueueAttributes|GetQueueUrl)|states:StartExecution)$/,
-        );
-      }
-    }
-    const withDatabases = stack.functions.filter((entry) => !withoutDatabases.includes(entry));
-    assert.equal(withDatabases.length, 5);
-    for (const [, fn] of withDatabases) {
+  test("each function can read the secrets of the databases it opens and nothing else: Summarize only the target's", () => {
+    for (const [id, fn] of stack.functions) {
       const roleId = fn.Properties.Role['Fn::GetAtt'][0] as string;
       const statements = stack.statementsOf(roleId);
+      const sides = OPENS[nameOf(id)]!;
+      const secrets = resourcesOf(statements, 'secretsmanager:GetSecretValue').map((r) => JSON.stringify(r));
+      assert.deepEqual(
+        secrets.map((secret) => secret.match(/:secret:mysql-to-postgres\/(\w+)-\?{6}"/)?.[1]),
+        sides,
+        nameOf(id),
+      );
+      if (sides.length === 0) {
+        // Redrive: take messages off the queue and start executions. DescribeFailure: nothing beyond tracing.
+        for (const action of actions(statements)) {
+          assert.match(
+            action,
+            /^(xray:\w+|sqs:(ReceiveMessage|DeleteMessage|ChangeMessageVisibility|GetQueueAttributes|GetQueueUrl)|states:StartExecution)$/,
+          );
+        }
+        continue;
+      }
       assert.deepEqual(
         actions(statements),
         new Set([
@@ -93,10 +110,6 @@ describe('the stack with its defaults (a VPC of its own)', () => {
           'xray:PutTelemetryRecords',
         ]),
       );
-      const secrets = resourcesOf(statements, 'secretsmanager:GetSecretValue').map((r) => JSON.stringify(r));
-      assert.equal(secrets.length, 2);
-      assert.match(secrets[0]!, /:secret:mysql-to-postgres\/source-\?{6}"/);
-      assert.match(secrets[1]!, /:secret:mysql-to-postgres\/target-\?{6}"/);
       const managed = JSON.stringify(stack.resources[roleId]!.Properties.ManagedPolicyArns);
       assert.deepEqual(managed.match(/policy\/service-role\/[A-Za-z]+/g), [
         'policy/service-role/AWSLambdaBasicExecutionRole',
@@ -182,13 +195,22 @@ describe('the stack with its defaults (a VPC of its own)', () => {
   });
 
   test("connects with TLS verified against the Lambda runtime's Amazon CA file, and names secrets, never credentials", () => {
-    for (const [, fn] of stack.functions) {
+    for (const [id, fn] of stack.functions) {
       const env = fn.Properties.Environment.Variables as Record<string, string>;
-      assert.equal(env.SOURCE_TLS, 'verify-full');
-      assert.equal(env.TARGET_TLS, 'verify-full');
-      assert.equal(env.DATABASE_CA_BUNDLE, '/var/runtime/ca-cert.pem');
-      assert.equal(env.SOURCE_SECRET_ID, 'mysql-to-postgres/source');
-      assert.equal(env.TARGET_SECRET_ID, 'mysql-to-postgres/target');
+      const sides = OPENS[nameOf(id)]!;
+      for (const side of sides) {
+        assert.equal(env[`${side.toUpperCase()}_TLS`], 'verify-full');
+        assert.equal(env[`${side.toUpperCase()}_SECRET_ID`], `mysql-to-postgres/${side}`);
+      }
+      // A function gets the settings of the databases it opens and no other.
+      assert.deepEqual(
+        Object.keys(env)
+          .filter((key) => /^(SOURCE|TARGET)_/.test(key))
+          .map((key) => key.split('_')[0]!.toLowerCase()),
+        sides.flatMap((side) => [side, side]),
+        nameOf(id),
+      );
+      assert.equal(env.DATABASE_CA_BUNDLE, sides.length ? '/var/runtime/ca-cert.pem' : undefined);
       assert.deepEqual(
         Object.keys(env).filter((key) => /PASSWORD|USER|_URL$/.test(key)),
         [],
@@ -262,13 +284,16 @@ describe('the stack in your VPC, through an RDS Proxy, with a CA bundle', () => 
   });
 
   test('passes the proxy host, the TLS modes and the shipped CA bundle to the functions', () => {
-    for (const [, fn] of stack.functions) {
+    for (const [id, fn] of stack.functions) {
       const env = fn.Properties.Environment.Variables as Record<string, string>;
-      assert.equal(env.SOURCE_HOST, 'source-proxy.proxy-abc.eu-west-1.rds.amazonaws.com');
+      const sides = OPENS[nameOf(id)]!;
+      if (sides.includes('source')) {
+        assert.equal(env.SOURCE_HOST, 'source-proxy.proxy-abc.eu-west-1.rds.amazonaws.com');
+        assert.equal(env.SOURCE_TLS, 'verify-full');
+      }
+      if (sides.includes('target')) assert.equal(env.TARGET_TLS, 'require');
+      if (sides.length) assert.equal(env.DATABASE_CA_BUNDLE, '/var/task/ca-bundle.pem');
       assert.equal(env.TARGET_HOST, undefined);
-      assert.equal(env.SOURCE_TLS, 'verify-full');
-      assert.equal(env.TARGET_TLS, 'require');
-      assert.equal(env.DATABASE_CA_BUNDLE, '/var/task/ca-bundle.pem');
       assert.equal(env.DEFAULT_CONCURRENCY, '20');
     }
     stack.template.hasResourceProperties('AWS::Lambda::Function', {

@@ -8,8 +8,8 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import { mockClient } from 'aws-sdk-client-mock';
 import {
   driverTlsOptions,
+  endpointFromEnvironment,
   endpointFromUrl,
-  endpointsFromEnvironment,
   parseRdsSecret,
   tlsFromEnvironment,
 } from '../../functions/core/connections.js';
@@ -128,13 +128,13 @@ describe('a database URL', () => {
 
 describe('endpoints from the environment', () => {
   test('SOURCE_HOST / TARGET_HOST replace the host (an RDS Proxy endpoint) and keep the rest', async () => {
-    const endpoints = await endpointsFromEnvironment({
+    const env = {
       SOURCE_URL: 'mysql://app:pw@db.internal:3307/shop',
       TARGET_URL: 'postgres://app@pg.internal/shop',
       SOURCE_HOST: 'shop.proxy-abc.eu-west-1.rds.amazonaws.com',
       TARGET_TLS: 'require',
-    });
-    assert.deepEqual(endpoints.source, {
+    };
+    assert.deepEqual(await endpointFromEnvironment('source', env), {
       host: 'shop.proxy-abc.eu-west-1.rds.amazonaws.com',
       port: 3307,
       user: 'app',
@@ -142,8 +142,18 @@ describe('endpoints from the environment', () => {
       database: 'shop',
       tls: { mode: 'off' },
     });
-    assert.equal(endpoints.target.host, 'pg.internal');
-    assert.deepEqual(endpoints.target.tls, { mode: 'require' });
+    const target = await endpointFromEnvironment('target', env);
+    assert.equal(target.host, 'pg.internal');
+    assert.deepEqual(target.tls, { mode: 'require' });
+  });
+
+  test("one side is read without the other side's settings", async () => {
+    const target = await endpointFromEnvironment('target', { TARGET_URL: 'postgres://app@pg.internal/shop' });
+    assert.equal(target.host, 'pg.internal');
+    await assert.rejects(
+      endpointFromEnvironment('source', { TARGET_URL: 'postgres://app@pg.internal/shop' }),
+      /No source database configured: set SOURCE_SECRET_ID \(in AWS\) or SOURCE_URL \(locally\)/,
+    );
   });
 });
 
@@ -199,10 +209,8 @@ describe('endpoints from Secrets Manager', () => {
       SOURCE_SECRET_ID: id,
       SOURCE_HOST: 'shop.cluster-abc.eu-west-1.rds.amazonaws.com',
       SOURCE_DATABASE: 'shop',
-      TARGET_URL: 'postgres://app@pg/shop',
     };
-    const { source } = await endpointsFromEnvironment(env);
-    assert.deepEqual(source, {
+    assert.deepEqual(await endpointFromEnvironment('source', env), {
       host: 'shop.cluster-abc.eu-west-1.rds.amazonaws.com',
       port: 3306,
       user: 'admin',
@@ -210,10 +218,10 @@ describe('endpoints from Secrets Manager', () => {
       database: 'shop',
       tls: { mode: 'off' },
     });
-    await endpointsFromEnvironment(env);
+    await endpointFromEnvironment('source', env);
     assert.equal(secretsManager.commandCalls(GetSecretValueCommand, { SecretId: id }).length, 1, 'cached');
     await assert.rejects(
-      endpointsFromEnvironment({ ...env, SOURCE_HOST: '' }),
+      endpointFromEnvironment('source', { ...env, SOURCE_HOST: '' }),
       /The source secret has no host and no SOURCE_HOST is set/,
     );
   });
