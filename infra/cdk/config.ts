@@ -32,6 +32,18 @@ export const stackConfigSchema = z.object({
   sourceSecret: z.string().min(1).default('mysql-to-postgres/source'),
   /** Secrets Manager secret (name or ARN) holding the target's RDS secret JSON. */
   targetSecret: z.string().min(1).default('mysql-to-postgres/target'),
+  /**
+   * The customer managed KMS key the secrets are encrypted with, when it is not AWS's own
+   * (aws/secretsmanager): the functions that read a secret may decrypt with it through Secrets
+   * Manager only.
+   */
+  secretsKmsKeyArn: z
+    .string()
+    .regex(
+      /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]+$/,
+      'must be a KMS key ARN, arn:aws:kms:<region>:<account>:key/<key id> (an alias does not work in an IAM policy)',
+    )
+    .optional(),
   /** Database names, when the secrets carry none (or another). */
   sourceDatabase: z.string().optional(),
   targetDatabase: z.string().optional(),

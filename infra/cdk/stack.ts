@@ -1,8 +1,9 @@
 import * as path from 'node:path';
-import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Token, Validations } from 'aws-cdk-lib';
+import { Aws, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Token, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as eventTargets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { type ICommandHooks, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -143,6 +144,8 @@ export class MigrationStack extends Stack {
         });
         (fn.node.defaultChild as lambda.CfnFunction).addMetadata(ENTRY_METADATA, entry);
         for (const side of sides) secrets[side].grantRead(fn);
+        if (sides.length && config.secretsKmsKeyArn)
+          fn.addToRolePolicy(decryptThroughSecretsManager(config.secretsKmsKeyArn));
         acknowledgeLambdaDefaults(fn);
         return [id, fn];
       }),
@@ -236,6 +239,20 @@ export class MigrationStack extends Stack {
     }
     new CfnOutput(this, 'AlarmTopicArn', { value: this.observability.alarmTopic.topicArn });
   }
+}
+
+/**
+ * Reading a secret encrypted with a customer managed key takes kms:Decrypt on the key too; this
+ * grant holds only for calls Secrets Manager makes on the function's behalf (kms:ViaService), and
+ * Secrets Manager decrypts only the secrets the function may read. (CDK's grantRead cannot add it:
+ * an imported key's grant goes to the key policy, which the stack does not own.)
+ */
+function decryptThroughSecretsManager(keyArn: string): iam.PolicyStatement {
+  return new iam.PolicyStatement({
+    actions: ['kms:Decrypt'],
+    resources: [keyArn],
+    conditions: { StringEquals: { 'kms:ViaService': `secretsmanager.${Aws.REGION}.amazonaws.com` } },
+  });
 }
 
 /** What a function needs to open one database (functions/core/connections.ts): names and modes, never credentials. */

@@ -313,6 +313,41 @@ describe('the stack in your VPC, through an RDS Proxy, with a CA bundle', () => 
   });
 });
 
+describe('secrets encrypted with a customer managed KMS key (secretsKmsKeyArn)', () => {
+  const keyArn = 'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+  const stack = synth({ secretsKmsKeyArn: keyArn });
+
+  test('passes the cdk-nag AwsSolutions checks with no unacknowledged error or warning', () => {
+    assert.deepEqual(
+      new AwsSolutionsChecks().validateScope(stack.app).violations.map((v) => `${v.severity} ${v.ruleName}`),
+      [],
+    );
+  });
+
+  test('a function that reads a secret may decrypt with the key, and only through Secrets Manager', () => {
+    for (const [id, fn] of stack.functions) {
+      const statements = stack.statementsOf(fn.Properties.Role['Fn::GetAtt'][0]);
+      const decrypts = statements.filter((statement) => [statement.Action].flat().some((a) => a.startsWith('kms:')));
+      if (OPENS[nameOf(id)]!.length === 0) {
+        assert.deepEqual(decrypts, [], nameOf(id));
+        continue;
+      }
+      assert.deepEqual(decrypts, [
+        {
+          Action: 'kms:Decrypt',
+          Effect: 'Allow',
+          Resource: keyArn,
+          Condition: {
+            StringEquals: {
+              'kms:ViaService': { 'Fn::Join': ['', ['secretsmanager.', { Ref: 'AWS::Region' }, '.amazonaws.com']] },
+            },
+          },
+        },
+      ]);
+    }
+  });
+});
+
 test('in your VPC the stack adds no interface endpoint unless vpcEndpoints names some: yours may have them', () => {
   const { template } = synth(IMPORTED);
   template.resourceCountIs('AWS::EC2::VPCEndpoint', 0);
@@ -334,6 +369,7 @@ test('refuses context that cannot deploy, naming the key and the fix', () => {
     [{ caBundle: 'certs/missing.pem' }, /"caBundle" certs\/missing.pem does not exist/],
     [{ logRetentionDays: 10 }, /"logRetentionDays" must be one of 1, 3, 5, 7, 14, 30/],
     [{ sourceTls: 'yes' }, /sourceTls/],
+    [{ secretsKmsKeyArn: 'alias/migration-secrets' }, /"secretsKmsKeyArn" must be a KMS key ARN/],
   ] as const) {
     assert.throws(() => buildApp({ ...context, 'aws:cdk:bundling-stacks': [] }), message, JSON.stringify(context));
   }
