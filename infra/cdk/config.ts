@@ -75,7 +75,7 @@ export const stackConfigSchema = z.object({
   /** Days the functions' and the state machine's logs are kept. */
   logRetentionDays: count.default(30),
   /**
-   * An EventBridge schedule expression, `rate(1 hour)` or `cron(0 3 * * ? *)`, that starts an
+   * An EventBridge Scheduler expression, `rate(1 hour)` or `cron(0 3 * * ? *)`, that starts an
    * incremental run of the table; no schedule when absent.
    */
   schedule: z.string().optional(),
@@ -83,7 +83,12 @@ export const stackConfigSchema = z.object({
   fullSchedule: z.string().optional(),
   /** A schedule expression that starts a binlog run: the changes of the source's binary log since the last one. */
   binlogSchedule: z.string().optional(),
-  /** Where the alarms (failed batches waiting, failed executions) send email; no subscription when absent. */
+  /** The IANA time zone (`Europe/Paris`) the schedules' cron expressions are read in, daylight saving included. */
+  scheduleTimeZone: z
+    .string()
+    .refine(isTimeZone, 'must be an IANA time zone name such as UTC or Europe/Paris')
+    .default('UTC'),
+  /** Where the alarms send email; no subscription when absent. */
   alarmEmail: z.email('must be an email address').optional(),
 });
 
@@ -150,6 +155,15 @@ export function stackConfigFrom(context: Record<string, unknown>): StackConfig {
     }
   }
   return { ...config, vpcEndpoints: endpoints };
+}
+
+function isTimeZone(name: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: name });
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 // The retention periods CloudWatch Logs accepts (a numeric enum also maps its values back to names).

@@ -11,6 +11,8 @@ import { METRIC, METRICS_NAMESPACE, SERVICE } from '../../functions/middleware/m
 export interface MigrationObservabilityProps {
   stateMachine: sfn.IStateMachine;
   failedBatches: sqs.IQueue;
+  /** Where the schedules' starts that could not be delivered wait; none without a schedule. */
+  scheduleDeadLetters?: sqs.IQueue;
   /** Where the alarms send email; the topic has no subscription when absent. */
   alarmEmail?: string;
 }
@@ -70,6 +72,13 @@ export class MigrationObservability extends Construct {
       queueDepth,
       'Failed ranges are waiting on the failed-batches queue: read their errors, fix the cause, run them again',
     );
+    const scheduleDeadLettersAlarm =
+      props.scheduleDeadLetters &&
+      alarmAboveZero(
+        'ScheduledStartsFailed',
+        props.scheduleDeadLetters.metricApproximateNumberOfMessagesVisible({ period: PERIOD, statistic: 'Maximum' }),
+        'A scheduled run could not be started: the message on the schedule dead-letter queue says why; start the run by hand',
+      );
     const failedExecutions = props.stateMachine.metricFailed({ period: PERIOD, statistic: 'Sum' });
     this.failedExecutionsAlarm = alarmAboveZero(
       'FailedExecutions',
@@ -117,7 +126,11 @@ export class MigrationObservability extends Construct {
       }),
       new cloudwatch.AlarmStatusWidget({
         title: 'Alarms',
-        alarms: [this.failedBatchesAlarm, this.failedExecutionsAlarm],
+        alarms: [
+          this.failedBatchesAlarm,
+          this.failedExecutionsAlarm,
+          ...(scheduleDeadLettersAlarm ? [scheduleDeadLettersAlarm] : []),
+        ],
         width: 8,
       }),
     );

@@ -1,12 +1,22 @@
 import * as path from 'node:path';
-import { Aws, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Token, Validations } from 'aws-cdk-lib';
+import {
+  Aws,
+  CfnOutput,
+  Duration,
+  RemovalPolicy,
+  Stack,
+  type StackProps,
+  TimeZone,
+  Token,
+  Validations,
+} from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
-import * as events from 'aws-cdk-lib/aws-events';
-import * as eventTargets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { type ICommandHooks, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as scheduler from 'aws-cdk-lib/aws-scheduler';
+import * as schedulerTargets from 'aws-cdk-lib/aws-scheduler-targets';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
@@ -74,16 +84,11 @@ export class MigrationStack extends Stack {
     super(scope, id, props);
     const { config } = props;
 
-    this.failedBatches = new sqs.Queue(this, 'FailedBatches', {
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-    });
-    Validations.of(this.failedBatches).acknowledge({
-      id: 'AwsSolutions-SQS3',
-      reason:
-        'This queue is itself the dead-letter queue of the workflow: failed ranges wait here for an operator or a redrive.',
-    });
+    this.failedBatches = deadLetterQueue(
+      this,
+      'FailedBatches',
+      'the dead-letter queue of the workflow: failed ranges wait here for an operator or a redrive',
+    );
 
     const secrets = {
       source: secretFrom(this, 'SourceSecret', config.sourceSecret),
@@ -181,9 +186,12 @@ export class MigrationStack extends Stack {
       },
     });
 
+    const scheduleDeadLetters = addSchedules(this, this.stateMachine, config);
+
     this.observability = new MigrationObservability(this, 'Observability', {
       stateMachine: this.stateMachine,
       failedBatches: this.failedBatches,
+      scheduleDeadLetters,
       alarmEmail: config.alarmEmail,
     });
 
@@ -194,40 +202,6 @@ export class MigrationStack extends Stack {
     functions.Redrive.addEnvironment('STATE_MACHINE_ARN', this.stateMachine.stateMachineArn);
     this.failedBatches.grantConsumeMessages(functions.Redrive);
     this.stateMachine.grantStartExecution(functions.Redrive);
-
-    // Scheduled runs of the configured table; the table's lease keeps them from overlapping.
-    const schedules = [
-      {
-        id: 'Schedule',
-        expression: config.schedule,
-        input: { mode: 'incremental' },
-        what: 'Copies the rows changed since the last successful run',
-      },
-      {
-        id: 'FullSchedule',
-        expression: config.fullSchedule,
-        input: { mode: 'full' },
-        what: 'Replaces every range, removing rows deleted from the source',
-      },
-      {
-        id: 'BinlogSchedule',
-        expression: config.binlogSchedule,
-        input: { mode: 'binlog' },
-        what: "Applies the source's binary log since the last binlog run",
-      },
-    ] satisfies { id: string; expression?: string; input: ExecutionInput; what: string }[];
-    for (const schedule of schedules) {
-      if (!schedule.expression) continue;
-      new events.Rule(this, schedule.id, {
-        schedule: events.Schedule.expression(schedule.expression),
-        description: `${schedule.what} of ${config.table}`,
-        targets: [
-          new eventTargets.SfnStateMachine(this.stateMachine, {
-            input: events.RuleTargetInput.fromObject(schedule.input),
-          }),
-        ],
-      });
-    }
 
     new CfnOutput(this, 'StateMachineArn', { value: this.stateMachine.stateMachineArn });
     new CfnOutput(this, 'FailedBatchesQueueUrl', { value: this.failedBatches.queueUrl });
@@ -267,6 +241,69 @@ function databaseSettings(config: StackConfig, side: Side): Record<string, strin
     [`${prefix}_TLS`]: config[`${side}Tls`],
     DATABASE_CA_BUNDLE: config.caBundle ? SHIPPED_CA_BUNDLE : RUNTIME_CA_BUNDLE,
   };
+}
+
+/** An encrypted, TLS-only queue that keeps messages 14 days, for what failed and waits for a person. */
+function deadLetterQueue(scope: Construct, id: string, what: string): sqs.Queue {
+  const queue = new sqs.Queue(scope, id, {
+    encryption: sqs.QueueEncryption.SQS_MANAGED,
+    enforceSSL: true,
+    retentionPeriod: Duration.days(14),
+  });
+  Validations.of(queue).acknowledge({ id: 'AwsSolutions-SQS3', reason: `This queue is itself ${what}.` });
+  return queue;
+}
+
+// A start Scheduler could not deliver is retried for an hour: a later start of an hourly run
+// would meet the next one, and the table's lease makes the late one do nothing anyway.
+const SCHEDULE_RETRY = { maxEventAge: Duration.hours(1), retryAttempts: 10 };
+
+/**
+ * EventBridge Scheduler schedules that start runs of the configured table, in `scheduleTimeZone`,
+ * at the exact time (no flexible window); a start that still fails after its retries lands on a
+ * dead-letter queue, returned for its alarm. The table's lease keeps runs from overlapping.
+ */
+function addSchedules(scope: Construct, stateMachine: sfn.IStateMachine, config: StackConfig): sqs.Queue | undefined {
+  const schedules = [
+    {
+      id: 'Schedule',
+      expression: config.schedule,
+      input: { mode: 'incremental' },
+      what: 'Copies the rows changed since the last successful run',
+    },
+    {
+      id: 'FullSchedule',
+      expression: config.fullSchedule,
+      input: { mode: 'full' },
+      what: 'Replaces every range, removing rows deleted from the source',
+    },
+    {
+      id: 'BinlogSchedule',
+      expression: config.binlogSchedule,
+      input: { mode: 'binlog' },
+      what: "Applies the source's binary log since the last binlog run",
+    },
+  ] satisfies { id: string; expression?: string; input: ExecutionInput; what: string }[];
+  if (!schedules.some((schedule) => schedule.expression)) return undefined;
+  const deadLetters = deadLetterQueue(
+    scope,
+    'ScheduleDeadLetters',
+    'the dead-letter queue of the schedules: a start Scheduler could not deliver waits here for an operator',
+  );
+  for (const { id, expression, input, what } of schedules) {
+    if (!expression) continue;
+    new scheduler.Schedule(scope, id, {
+      schedule: scheduler.ScheduleExpression.expression(expression, TimeZone.of(config.scheduleTimeZone)),
+      timeWindow: scheduler.TimeWindow.off(),
+      description: `${what} of ${config.table}`,
+      target: new schedulerTargets.StepFunctionsStartExecution(stateMachine, {
+        input: scheduler.ScheduleTargetInput.fromObject(input),
+        deadLetterQueue: deadLetters,
+        ...SCHEDULE_RETRY,
+      }),
+    });
+  }
+  return deadLetters;
 }
 
 /** Copies the `caBundle` PEM file into every function's bundle, where SHIPPED_CA_BUNDLE finds it. */

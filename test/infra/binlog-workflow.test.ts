@@ -65,14 +65,14 @@ describe('binlog runs and cut-over in the workflow', () => {
     ]);
   });
 
-  test('binlogSchedule adds a rule that starts a binlog run: input {"mode": "binlog"}', () => {
+  test('binlogSchedule adds a schedule that starts a binlog run: input {"mode": "binlog"}', () => {
     const template = Template.fromStack(
       buildApp({ 'aws:cdk:bundling-stacks': [], binlogSchedule: 'rate(1 minute)' }).stack,
     );
-    const rules = Object.values(template.findResources('AWS::Events::Rule'));
-    assert.equal(rules.length, 1);
-    const rule = rules[0] as { Properties: { ScheduleExpression: string; Targets: { Input: string }[] } };
-    assert.equal(rule.Properties.ScheduleExpression, 'rate(1 minute)');
-    assert.deepEqual(JSON.parse(rule.Properties.Targets[0]!.Input), { mode: 'binlog' });
+    const schedules = Object.values(template.findResources('AWS::Scheduler::Schedule'));
+    assert.equal(schedules.length, 1);
+    const schedule = schedules[0] as { Properties: { ScheduleExpression: string; Target: { Input: string } } };
+    assert.equal(schedule.Properties.ScheduleExpression, 'rate(1 minute)');
+    assert.deepEqual(JSON.parse(schedule.Properties.Target.Input), { mode: 'binlog' });
   });
 });

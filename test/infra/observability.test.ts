@@ -34,6 +34,21 @@ describe('observability in the stack', () => {
     });
   });
 
+  test('with a schedule, an alarm fires when a scheduled start lands on its dead-letter queue', () => {
+    const scheduled = templateOf({ schedule: 'rate(1 hour)' });
+    const alarm = {
+      Namespace: 'AWS/SQS',
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Dimensions: [
+        { Name: 'QueueName', Value: { 'Fn::GetAtt': [Match.stringLikeRegexp('^ScheduleDeadLetters'), 'QueueName'] } },
+      ],
+      Threshold: 0,
+      AlarmActions: [{ Ref: Match.stringLikeRegexp('^ObservabilityAlarmTopic') }],
+    };
+    scheduled.hasResourceProperties('AWS::CloudWatch::Alarm', alarm);
+    assert.throws(() => template.hasResourceProperties('AWS::CloudWatch::Alarm', alarm), 'no schedule, no such alarm');
+  });
+
   test('the alarm topic mails the alarmEmail from context, and only when one is given', () => {
     template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'ops@example.com' });
     const withoutEmail = templateOf();

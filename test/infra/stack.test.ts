@@ -181,8 +181,10 @@ describe('the default stack (no optional context)', () => {
     });
   });
 
-  test('without schedule context there is no EventBridge rule', () => {
+  test('without schedule context there is no schedule, and no dead-letter queue for one', () => {
+    template.resourceCountIs('AWS::Scheduler::Schedule', 0);
     template.resourceCountIs('AWS::Events::Rule', 0);
+    template.resourceCountIs('AWS::SQS::Queue', 1);
   });
 
   test('the stack outputs StateMachineArn and FailedBatchesQueueUrl', () => {
@@ -194,29 +196,54 @@ describe('the default stack (no optional context)', () => {
 });
 
 describe('optional context', () => {
-  test('schedule \'rate(1 day)\' adds exactly one rule starting an incremental run: input {"mode": "incremental"}', () => {
+  test('schedule \'rate(1 day)\' adds one EventBridge Scheduler schedule starting an incremental run: input {"mode": "incremental"}', () => {
     const template = templateFor({ schedule: 'rate(1 day)' });
     const [machineId] = only(template, 'AWS::StepFunctions::StateMachine');
-    const [, rule] = only(template, 'AWS::Events::Rule');
-    assert.equal(rule.Properties.ScheduleExpression, 'rate(1 day)');
-    assert.equal(rule.Properties.State, 'ENABLED');
-    const targets = rule.Properties.Targets as { Arn: unknown; Input: string }[];
-    assert.equal(targets.length, 1);
-    assert.deepEqual(targets[0]!.Arn, { Ref: machineId });
-    assert.deepEqual(JSON.parse(targets[0]!.Input), { mode: 'incremental' });
+    const [, schedule] = only(template, 'AWS::Scheduler::Schedule');
+    template.resourceCountIs('AWS::Events::Rule', 0);
+    assert.equal(schedule.Properties.ScheduleExpression, 'rate(1 day)');
+    assert.equal(schedule.Properties.State, 'ENABLED');
+    const target = schedule.Properties.Target as { Arn: unknown; Input: string };
+    assert.deepEqual(target.Arn, { Ref: machineId });
+    assert.deepEqual(JSON.parse(target.Input), { mode: 'incremental' });
   });
 
-  test('fullSchedule adds a second rule starting a full run, which reconciles deletes', () => {
+  test('a schedule starts on time, in UTC unless scheduleTimeZone says otherwise', () => {
+    const [, utc] = only(templateFor({ schedule: 'cron(0 3 * * ? *)' }), 'AWS::Scheduler::Schedule');
+    assert.deepEqual(utc.Properties.FlexibleTimeWindow, { Mode: 'OFF' });
+    assert.equal(utc.Properties.ScheduleExpressionTimezone, 'UTC');
+    const [, paris] = only(
+      templateFor({ schedule: 'cron(0 3 * * ? *)', scheduleTimeZone: 'Europe/Paris' }),
+      'AWS::Scheduler::Schedule',
+    );
+    assert.equal(paris.Properties.ScheduleExpressionTimezone, 'Europe/Paris');
+  });
+
+  test('a start Scheduler cannot deliver is retried for an hour, then kept on a dead-letter queue of its own', () => {
+    const template = templateFor({ schedule: 'rate(1 hour)' });
+    const [, schedule] = only(template, 'AWS::Scheduler::Schedule');
+    const target = schedule.Properties.Target as Record<string, { Arn?: unknown }>;
+    assert.deepEqual(target.RetryPolicy, { MaximumEventAgeInSeconds: 3600, MaximumRetryAttempts: 10 });
+    const [deadLettersId, deadLetters] = Object.entries(template.findResources('AWS::SQS::Queue')).find(([id]) =>
+      id.startsWith('ScheduleDeadLetters'),
+    )!;
+    assert.deepEqual(target.DeadLetterConfig!.Arn, { 'Fn::GetAtt': [deadLettersId, 'Arn'] });
+    assert.equal(deadLetters.Properties.SqsManagedSseEnabled, true);
+    assert.equal(deadLetters.Properties.MessageRetentionPeriod, 1_209_600);
+  });
+
+  test('fullSchedule adds a second schedule starting a full run, which reconciles deletes', () => {
     const template = templateFor({ schedule: 'rate(1 hour)', fullSchedule: 'cron(0 3 ? * SUN *)' });
-    template.resourceCountIs('AWS::Events::Rule', 2);
-    template.hasResourceProperties('AWS::Events::Rule', {
+    template.resourceCountIs('AWS::Scheduler::Schedule', 2);
+    template.resourceCountIs('AWS::SQS::Queue', 2);
+    template.hasResourceProperties('AWS::Scheduler::Schedule', {
       ScheduleExpression: 'rate(1 hour)',
-      Targets: [Match.objectLike({ Input: JSON.stringify({ mode: 'incremental' }) })],
+      Target: Match.objectLike({ Input: JSON.stringify({ mode: 'incremental' }) }),
     });
-    template.hasResourceProperties('AWS::Events::Rule', {
+    template.hasResourceProperties('AWS::Scheduler::Schedule', {
       ScheduleExpression: 'cron(0 3 ? * SUN *)',
       Description: Match.stringLikeRegexp('removing rows deleted from the source'),
-      Targets: [Match.objectLike({ Input: JSON.stringify({ mode: 'full' }) })],
+      Target: Match.objectLike({ Input: JSON.stringify({ mode: 'full' }) }),
     });
   });
 
@@ -243,6 +270,7 @@ describe('invalid context is refused before anything is built, naming the key', 
   const CASES: [context: Record<string, unknown>, key: RegExp][] = [
     [{ schedule: 'daily' }, /"schedule"/],
     [{ fullSchedule: 'every sunday' }, /"fullSchedule"/],
+    [{ schedule: 'rate(1 hour)', scheduleTimeZone: 'Mars/Olympus_Mons' }, /"scheduleTimeZone"/],
     [{ vpcId: 'vpc-0123456789abcdef0' }, /"subnetIds"/],
     [{ subnetIds: 'subnet-0aaaaaaaaaaaaaaaa' }, /"vpcId"/],
     [{ chunkRows: 0 }, /"chunkRows"/],
