@@ -1,6 +1,7 @@
 import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
@@ -10,6 +11,10 @@ import { METRIC, METRICS_NAMESPACE, SERVICE } from '../../functions/middleware/m
 
 export interface MigrationObservabilityProps {
   stateMachine: sfn.IStateMachine;
+  /** Plan, whose duration is watched against its timeout. */
+  plan: lambda.Function;
+  /** CopyRange and VerifyRange, whose errors and throttles are watched. */
+  rangeFunctions: lambda.IFunction[];
   failedBatches: sqs.IQueue;
   /** Where the schedules' starts that could not be delivered wait; none without a schedule. */
   scheduleDeadLetters?: sqs.IQueue;
@@ -30,14 +35,18 @@ function migrationMetric(metricName: string, statistic = 'Sum'): cloudwatch.Metr
   });
 }
 
+// Plan's alarm fires when one Plan took this share of its timeout: the next, on a grown table, may not finish.
+const PLAN_TIMEOUT_WARNING = 0.8;
+
 /**
  * What an operator watches: an SNS topic the alarms notify (failed batches waiting on the queue,
- * failed executions) and a dashboard of the rows per second, the failures and the queue depth.
+ * scheduled starts that failed, executions that failed, timed out or were stopped, errors and
+ * throttles of the range functions, Plan near its timeout) and a dashboard of the rows per second,
+ * the failures and the queue depth.
  */
 export class MigrationObservability extends Construct {
   readonly alarmTopic: sns.Topic;
-  readonly failedBatchesAlarm: cloudwatch.Alarm;
-  readonly failedExecutionsAlarm: cloudwatch.Alarm;
+  readonly alarms: cloudwatch.Alarm[] = [];
   readonly dashboard: cloudwatch.Dashboard;
 
   constructor(scope: Construct, id: string, props: MigrationObservabilityProps) {
@@ -50,40 +59,77 @@ export class MigrationObservability extends Construct {
     if (props.alarmEmail) this.alarmTopic.addSubscription(new subscriptions.EmailSubscription(props.alarmEmail));
     const notify = new cloudwatchActions.SnsAction(this.alarmTopic);
 
-    // Any failure is worth a look: each alarm fires on the first minute its metric is above 0.
-    const alarmAboveZero = (id: string, metric: cloudwatch.IMetric, alarmDescription: string) => {
-      const alarm = new cloudwatch.Alarm(this, id, {
+    const alarm = (id: string, metric: cloudwatch.IMetric, threshold: number, alarmDescription: string) => {
+      const created = new cloudwatch.Alarm(this, id, {
         alarmDescription,
         metric,
-        threshold: 0,
+        threshold,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
         evaluationPeriods: 1,
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       });
-      alarm.addAlarmAction(notify);
-      return alarm;
+      created.addAlarmAction(notify);
+      this.alarms.push(created);
     };
+    // Any failure is worth a look: these fire on the first minute their metric is above 0.
     const queueDepth = props.failedBatches.metricApproximateNumberOfMessagesVisible({
       period: PERIOD,
       statistic: 'Maximum',
     });
-    this.failedBatchesAlarm = alarmAboveZero(
+    alarm(
       'FailedBatchesWaiting',
       queueDepth,
+      0,
       'Failed ranges are waiting on the failed-batches queue: read their errors, fix the cause, run them again',
     );
-    const scheduleDeadLettersAlarm =
-      props.scheduleDeadLetters &&
-      alarmAboveZero(
+    if (props.scheduleDeadLetters) {
+      alarm(
         'ScheduledStartsFailed',
         props.scheduleDeadLetters.metricApproximateNumberOfMessagesVisible({ period: PERIOD, statistic: 'Maximum' }),
+        0,
         'A scheduled run could not be started: the message on the schedule dead-letter queue says why; start the run by hand',
       );
+    }
     const failedExecutions = props.stateMachine.metricFailed({ period: PERIOD, statistic: 'Sum' });
-    this.failedExecutionsAlarm = alarmAboveZero(
+    alarm(
       'FailedExecutions',
       failedExecutions,
+      0,
       'A migration execution failed: its Summarize error and the ledger (migration.ranges) say which ranges and why',
+    );
+    alarm(
+      'TimedOutExecutions',
+      props.stateMachine.metricTimedOut({ period: PERIOD, statistic: 'Sum' }),
+      0,
+      'A migration execution timed out before Summarize: its table stays leased until 30 minutes after its last range',
+    );
+    alarm(
+      'AbortedExecutions',
+      props.stateMachine.metricAborted({ period: PERIOD, statistic: 'Sum' }),
+      0,
+      'A migration execution was stopped before Summarize: its table stays leased until 30 minutes after its last range',
+    );
+    for (const fn of props.rangeFunctions) {
+      const name = fn.node.id;
+      alarm(
+        `${name}Errors`,
+        fn.metricErrors({ period: PERIOD, statistic: 'Sum' }),
+        0,
+        `${name} invocations failed (retried ones included): its log group says why; many at once point at a struggling database`,
+      );
+      alarm(
+        `${name}Throttles`,
+        fn.metricThrottles({ period: PERIOD, statistic: 'Sum' }),
+        0,
+        `${name} was throttled: runs that overlap asked for more than its reserved concurrency (maxConcurrency); the workflow retries, but not for ever`,
+      );
+    }
+    const planTimeout = props.plan.timeout ?? Duration.seconds(3); // Lambda's default
+    alarm(
+      'PlanNearTimeout',
+      props.plan.metricDuration({ period: PERIOD, statistic: 'Maximum' }),
+      planTimeout.toMilliseconds() * PLAN_TIMEOUT_WARNING,
+      `Plan took over ${PLAN_TIMEOUT_WARNING * 100}% of its ${planTimeout.toMinutes()} minutes: the next, on a grown table, may time out (docs/SCALE.md)`,
     );
 
     // Metric ids in one graph must differ, so each rate names its own.
@@ -126,11 +172,7 @@ export class MigrationObservability extends Construct {
       }),
       new cloudwatch.AlarmStatusWidget({
         title: 'Alarms',
-        alarms: [
-          this.failedBatchesAlarm,
-          this.failedExecutionsAlarm,
-          ...(scheduleDeadLettersAlarm ? [scheduleDeadLettersAlarm] : []),
-        ],
+        alarms: this.alarms,
         width: 8,
       }),
     );

@@ -190,6 +190,8 @@ export class MigrationStack extends Stack {
 
     this.observability = new MigrationObservability(this, 'Observability', {
       stateMachine: this.stateMachine,
+      plan: functions.Plan,
+      rangeFunctions: [functions.CopyRange, functions.VerifyRange],
       failedBatches: this.failedBatches,
       scheduleDeadLetters,
       alarmEmail: config.alarmEmail,

@@ -34,6 +34,56 @@ describe('observability in the stack', () => {
     });
   });
 
+  const TOPIC = [{ Ref: Match.stringLikeRegexp('^ObservabilityAlarmTopic') }];
+
+  for (const metric of ['ExecutionsTimedOut', 'ExecutionsAborted']) {
+    test(`an alarm fires on ${metric}: a run that ends before Summarize keeps its table leased`, () => {
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        Namespace: 'AWS/States',
+        MetricName: metric,
+        Dimensions: [{ Name: 'StateMachineArn', Value: { Ref: Match.stringLikeRegexp('^Migration') } }],
+        ComparisonOperator: 'GreaterThanThreshold',
+        Threshold: 0,
+        AlarmActions: TOPIC,
+      });
+    });
+  }
+
+  for (const fn of ['CopyRange', 'VerifyRange']) {
+    test(`alarms fire on ${fn}'s Lambda errors and throttles`, () => {
+      for (const metric of ['Errors', 'Throttles']) {
+        template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+          Namespace: 'AWS/Lambda',
+          MetricName: metric,
+          Dimensions: [{ Name: 'FunctionName', Value: { Ref: Match.stringLikeRegexp(`^${fn}[0-9A-F]{8}$`) } }],
+          Statistic: 'Sum',
+          ComparisonOperator: 'GreaterThanThreshold',
+          Threshold: 0,
+          AlarmActions: TOPIC,
+        });
+      }
+    });
+  }
+
+  test('an alarm fires when a Plan took over 80% of its 15-minute timeout', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AWS/Lambda',
+      MetricName: 'Duration',
+      Dimensions: [{ Name: 'FunctionName', Value: { Ref: Match.stringLikeRegexp('^Plan[0-9A-F]{8}$') } }],
+      Statistic: 'Maximum',
+      ComparisonOperator: 'GreaterThanThreshold',
+      Threshold: 0.8 * 15 * 60_000,
+      AlarmActions: TOPIC,
+    });
+  });
+
+  test('the dashboard shows every alarm', () => {
+    const alarms = Object.keys(template.findResources('AWS::CloudWatch::Alarm'));
+    assert.equal(alarms.length, 9);
+    const body = JSON.stringify(Object.values(template.findResources('AWS::CloudWatch::Dashboard'))[0]!.Properties);
+    for (const id of alarms) assert.ok(body.includes(`"${id}","Arn"`), `${id} on the dashboard`);
+  });
+
   test('with a schedule, an alarm fires when a scheduled start lands on its dead-letter queue', () => {
     const scheduled = templateOf({ schedule: 'rate(1 hour)' });
     const alarm = {
