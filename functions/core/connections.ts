@@ -152,7 +152,7 @@ export function parseRdsSecret(text: string | undefined, side: 'source' | 'targe
  * One side's endpoint of this process: in Lambda from the Secrets Manager secret the stack names
  * (SOURCE_SECRET_ID, TARGET_SECRET_ID), locally from SOURCE_URL or TARGET_URL. SOURCE_HOST /
  * TARGET_HOST replace the host (an RDS Proxy endpoint in front of the database), SOURCE_TLS /
- * TARGET_TLS choose the TLS mode (off when unset) and DATABASE_CA_BUNDLE names the PEM file of
+ * TARGET_TLS choose the TLS mode (off when unset) and DATABASE_CA_BUNDLE names the PEM files of
  * the certificates to trust. Nothing of the other side is read.
  */
 export async function endpointFromEnvironment(name: Side, env: NodeJS.ProcessEnv = process.env): Promise<Endpoint> {
@@ -190,7 +190,7 @@ export function tlsFromEnvironment(env: NodeJS.ProcessEnv, side: Side): TlsSetti
  * One side's TLS settings: the URL's `sslmode` and `sslrootcert`, and the environment's
  * `<SIDE>_TLS` and `DATABASE_CA_BUNDLE` (which the commands' `--source-tls`, `--target-tls` and
  * `--ca-bundle` set). Either may give each; when both do and they differ, the connection is
- * refused rather than one silently winning. Off when neither says. The CA file is read once per
+ * refused rather than one silently winning. Off when neither says. The CA files are read once per
  * process, and only for verify-full.
  */
 function tlsSettings(
@@ -224,14 +224,21 @@ function tlsSettings(
   if (mode !== 'verify-full' || !path) return { mode };
   let ca = caBundles.get(path);
   if (ca === undefined) {
-    try {
-      ca = readFileSync(path, 'utf8');
-    } catch {
-      const from = url.ca ? `"${side}" URL's sslrootcert` : 'DATABASE_CA_BUNDLE';
-      throw new InputValidationError(
-        `${from} names ${path}, which cannot be read: ship the PEM file with the function or unset it`,
-      );
-    }
+    // DATABASE_CA_BUNDLE may name several files, separated by ':' as in PATH (an RDS bundle and the
+    // roots an RDS Proxy's certificate chains to), all trusted; a URL's sslrootcert names one, as in libpq.
+    const files = url.ca ? [url.ca] : path.split(':');
+    ca = files
+      .map((file) => {
+        try {
+          return readFileSync(file, 'utf8');
+        } catch {
+          const from = url.ca ? `"${side}" URL's sslrootcert` : 'DATABASE_CA_BUNDLE';
+          throw new InputValidationError(
+            `${from} names ${file}, which cannot be read: ship the PEM file with the function or unset it`,
+          );
+        }
+      })
+      .join('\n');
     caBundles.set(path, ca);
   }
   return { mode, ca };

@@ -53,7 +53,10 @@ export const stackConfigSchema = z.object({
   /** TLS to each database: verify-full (certificate and host name checked), require (encrypted only), off. */
   sourceTls: tlsMode,
   targetTls: tlsMode,
-  /** A PEM file (path from the repository root) shipped with the functions as the CAs to trust. */
+  /**
+   * A PEM file (path from the repository root) shipped with the functions as the RDS CAs to trust,
+   * beside an RDS Proxy's roots.
+   */
   caBundle: z.string().min(1).optional(),
   /**
    * The functions run in this VPC when it is given, in these subnets with these security groups;

@@ -65,10 +65,20 @@ const SIZING: Partial<Record<keyof typeof HANDLERS, Sizing>> = {
   ApplyChanges: { memorySize: 1769, timeout: Duration.minutes(15) },
 };
 
-/** Where the functions find the CA bundle given by the `caBundle` context (LAMBDA_TASK_ROOT). */
-const SHIPPED_CA_BUNDLE = '/var/task/ca-bundle.pem';
-/** The Lambda runtime's file of Amazon's CAs (RDS included); Node.js 20+ runtimes do not load it by themselves. */
-const RUNTIME_CA_BUNDLE = '/var/runtime/ca-cert.pem';
+/**
+ * The CAs verify-full trusts, as the functions find them (LAMBDA_TASK_ROOT is /var/task). A CA
+ * bundle given to the drivers replaces Node's list of trusted roots, and an RDS Proxy's certificate
+ * (from AWS Certificate Manager) chains to an Amazon root that no RDS bundle holds: so the RDS CAs
+ * (the `caBundle` file, or the Lambda runtime's file of Amazon CAs, which Node.js 20+ runtimes do
+ * not load by themselves) go together with the proxy's roots, shipped from RDS_PROXY_CAS.
+ */
+const CA_FILES = {
+  caBundle: '/var/task/ca-bundle.pem',
+  runtime: '/var/runtime/ca-cert.pem',
+  proxy: '/var/task/rds-proxy-ca.pem',
+};
+/** The roots an RDS Proxy's certificate chains to (Amazon Root CA 1-4, Starfield Services Root CA G2). */
+export const RDS_PROXY_CAS = 'infra/cdk/rds-proxy-ca.pem';
 
 export interface MigrationStackProps extends StackProps {
   config: StackConfig;
@@ -144,7 +154,7 @@ export class MigrationStack extends Stack {
             // iconv-lite's tables for the CJK code pages (over 400 KB) stay out: mysql2 reads them only
             // to decode such a charset, and the source connection asks the server for utf8mb4.
             esbuildArgs: { '--external': ['./node_modules/iconv-lite/encodings/tables/*'] },
-            commandHooks: config.caBundle ? shipCaBundle(config.caBundle) : undefined,
+            commandHooks: shipCaFiles(config.caBundle),
           },
         });
         (fn.node.defaultChild as lambda.CfnFunction).addMetadata(ENTRY_METADATA, entry);
@@ -241,7 +251,7 @@ function databaseSettings(config: StackConfig, side: Side): Record<string, strin
     ...(database ? { [`${prefix}_DATABASE`]: database } : {}),
     ...(host ? { [`${prefix}_HOST`]: host } : {}),
     [`${prefix}_TLS`]: config[`${side}Tls`],
-    DATABASE_CA_BUNDLE: config.caBundle ? SHIPPED_CA_BUNDLE : RUNTIME_CA_BUNDLE,
+    DATABASE_CA_BUNDLE: [config.caBundle ? CA_FILES.caBundle : CA_FILES.runtime, CA_FILES.proxy].join(':'),
   };
 }
 
@@ -308,15 +318,17 @@ function addSchedules(scope: Construct, stateMachine: sfn.IStateMachine, config:
   return deadLetters;
 }
 
-/** Copies the `caBundle` PEM file into every function's bundle, where SHIPPED_CA_BUNDLE finds it. */
-function shipCaBundle(caBundle: string): ICommandHooks {
-  const relative = path.relative(ROOT, path.resolve(ROOT, caBundle));
+/** Copies the RDS Proxy's roots, and the `caBundle` PEM file when given, into every function's bundle (CA_FILES). */
+function shipCaFiles(caBundle: string | undefined): ICommandHooks {
+  const shipped = [
+    [RDS_PROXY_CAS, CA_FILES.proxy],
+    ...(caBundle ? [[path.relative(ROOT, path.resolve(ROOT, caBundle)), CA_FILES.caBundle]] : []),
+  ] as const;
   return {
     beforeBundling: () => [],
     beforeInstall: () => [],
-    afterBundling: (inputDir, outputDir) => [
-      `cp "${path.join(inputDir, relative)}" "${path.join(outputDir, path.basename(SHIPPED_CA_BUNDLE))}"`,
-    ],
+    afterBundling: (inputDir, outputDir) =>
+      shipped.map(([from, to]) => `cp "${path.join(inputDir, from)}" "${path.join(outputDir, path.basename(to))}"`),
   };
 }
 

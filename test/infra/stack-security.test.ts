@@ -9,7 +9,8 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import recommendedFlags from 'aws-cdk-lib/recommended-feature-flags.json' with { type: 'json' };
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { buildApp, FEATURE_FLAGS } from '../../infra/cdk/app.js';
-import { ENTRY_METADATA } from '../../infra/cdk/stack.js';
+import { ENTRY_METADATA, RDS_PROXY_CAS } from '../../infra/cdk/stack.js';
+import { ROOT } from '../../infra/root.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: a resource's properties as the template's JSON has them
 type Resource = { Type: string; Properties: Record<string, any>; Metadata?: Record<string, string> };
@@ -194,7 +195,7 @@ describe('the stack with its defaults (a VPC of its own)', () => {
     assert.equal(stack.resources[groupId]!.Properties.LogGroupName, '/aws/vendedlogs/states/MysqlToPostgres-Migration');
   });
 
-  test("connects with TLS verified against the Lambda runtime's Amazon CA file, and names secrets, never credentials", () => {
+  test("connects with TLS verified against the Lambda runtime's Amazon CAs and an RDS Proxy's roots, and names secrets, never credentials", () => {
     for (const [id, fn] of stack.functions) {
       const env = fn.Properties.Environment.Variables as Record<string, string>;
       const sides = OPENS[nameOf(id)]!;
@@ -210,7 +211,10 @@ describe('the stack with its defaults (a VPC of its own)', () => {
         sides.flatMap((side) => [side, side]),
         nameOf(id),
       );
-      assert.equal(env.DATABASE_CA_BUNDLE, sides.length ? '/var/runtime/ca-cert.pem' : undefined);
+      assert.equal(
+        env.DATABASE_CA_BUNDLE,
+        sides.length ? '/var/runtime/ca-cert.pem:/var/task/rds-proxy-ca.pem' : undefined,
+      );
       assert.deepEqual(
         Object.keys(env).filter((key) => /PASSWORD|USER|_URL$/.test(key)),
         [],
@@ -292,7 +296,7 @@ describe('the stack in your VPC, through an RDS Proxy, with a CA bundle', () => 
         assert.equal(env.SOURCE_TLS, 'verify-full');
       }
       if (sides.includes('target')) assert.equal(env.TARGET_TLS, 'require');
-      if (sides.length) assert.equal(env.DATABASE_CA_BUNDLE, '/var/task/ca-bundle.pem');
+      if (sides.length) assert.equal(env.DATABASE_CA_BUNDLE, '/var/task/ca-bundle.pem:/var/task/rds-proxy-ca.pem');
       assert.equal(env.TARGET_HOST, undefined);
       assert.equal(env.DEFAULT_CONCURRENCY, '20');
     }
@@ -303,13 +307,18 @@ describe('the stack in your VPC, through an RDS Proxy, with a CA bundle', () => 
     stack.template.allResourcesProperties('AWS::Logs::LogGroup', { RetentionInDays: 90 });
   });
 
-  test("ships the CA bundle inside every function's bundle", () => {
+  test("ships the CA bundle and an RDS Proxy's roots inside every function's bundle", () => {
     const { app } = buildApp({ ...IMPORTED, caBundle });
     const assembly = app.synth();
     const assets = readdirAssets(assembly.directory);
     assert.equal(assets.length, 7);
-    for (const asset of assets)
+    for (const asset of assets) {
       assert.equal(readFileSync(path.join(asset, 'ca-bundle.pem'), 'utf8'), readFileSync(caBundle, 'utf8'));
+      assert.equal(
+        readFileSync(path.join(asset, 'rds-proxy-ca.pem'), 'utf8'),
+        readFileSync(path.join(ROOT, RDS_PROXY_CAS), 'utf8'),
+      );
+    }
   });
 });
 
