@@ -67,6 +67,8 @@ export const stackConfigSchema = z.object({
   securityGroupIds: list.default([]),
   /** NAT gateways of the VPC the stack creates (0: isolated subnets, AWS reached only through endpoints). */
   natGateways: count.default(1),
+  /** The address range of the VPC the stack creates: pick one that overlaps none it must peer with. */
+  vpcCidr: z.string().default('10.0.0.0/16'),
   /**
    * Interface endpoints the stack adds to the VPC, or `none`. By default the stack's own VPC gets
    * DEFAULT_VPC_ENDPOINTS and yours gets none: private DNS allows one endpoint per service in a
@@ -136,9 +138,16 @@ export function stackConfigFrom(context: Record<string, unknown>): StackConfig {
   if (!Number.isInteger(config.natGateways) || config.natGateways < 0) {
     throw new Error(`Invalid context: "natGateways" must be a whole number, 0 or more, not ${config.natGateways}`);
   }
-  if (config.vpcId && context.natGateways !== undefined) {
+  for (const key of ['natGateways', 'vpcCidr'] as const) {
+    if (config.vpcId && context[key] !== undefined) {
+      throw new Error(
+        `Invalid context: "${key}" applies to the VPC the stack creates, not to the one given by "vpcId"`,
+      );
+    }
+  }
+  if (!isVpcCidr(config.vpcCidr)) {
     throw new Error(
-      'Invalid context: "natGateways" applies to the VPC the stack creates, not to the one given by "vpcId"',
+      `Invalid context: "vpcCidr" must be an IPv4 range from /16 to /24 such as 10.0.0.0/16 (two zones, four subnets), not ${config.vpcCidr}`,
     );
   }
   if (!LOG_RETENTION_DAYS.includes(config.logRetentionDays)) {
@@ -158,6 +167,13 @@ export function stackConfigFrom(context: Record<string, unknown>): StackConfig {
     }
   }
   return { ...config, vpcEndpoints: endpoints };
+}
+
+function isVpcCidr(cidr: string): boolean {
+  const match = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(cidr);
+  if (!match) return false;
+  const [octets, prefix] = [match.slice(1, 5).map(Number), Number(match[5])];
+  return octets.every((octet) => octet <= 255) && prefix >= 16 && prefix <= 24;
 }
 
 function isTimeZone(name: string): boolean {

@@ -106,7 +106,6 @@ export class MigrationStack extends Stack {
     };
     const network = networkFrom(this, config);
     addVpcEndpoints(this, network, config.vpcEndpoints);
-    const logRetention = config.logRetentionDays as logs.RetentionDays;
     // Only names and settings: the credentials stay in Secrets Manager, read at run time.
     const environment: Record<string, string> = {
       DEFAULT_TABLE: config.table,
@@ -134,10 +133,7 @@ export class MigrationStack extends Stack {
           // verifying every range at another (docs/FAILURES.md, Bounded load).
           reservedConcurrentExecutions: sizing.perRange ? config.maxConcurrency : undefined,
           tracing: lambda.Tracing.ACTIVE,
-          logGroup: new logs.LogGroup(this, `${id}Logs`, {
-            retention: logRetention,
-            removalPolicy: RemovalPolicy.DESTROY,
-          }),
+          logGroup: logGroup(this, `${id}Logs`, config),
           environment: Object.assign({}, environment, ...sides.map((side) => databaseSettings(config, side))),
           vpc: network.vpc,
           vpcSubnets: network.subnets,
@@ -182,14 +178,10 @@ export class MigrationStack extends Stack {
       stateMachineType: sfn.StateMachineType.STANDARD,
       tracingEnabled: true,
       logs: {
-        destination: new logs.LogGroup(this, 'MigrationLogs', {
-          // Log delivery adds each group it writes to the account's CloudWatch Logs resource policy
-          // (5,120 characters at most); groups under /aws/vendedlogs/ share one entry, so the policy
-          // does not fill up in an account with many state machines.
-          logGroupName: `/aws/vendedlogs/states/${this.stackName}-Migration`,
-          retention: logRetention,
-          removalPolicy: RemovalPolicy.DESTROY,
-        }),
+        // Log delivery adds each group it writes to the account's CloudWatch Logs resource policy
+        // (5,120 characters at most); groups under /aws/vendedlogs/ share one entry, so the policy
+        // does not fill up in an account with many state machines.
+        destination: logGroup(this, 'MigrationLogs', config, `/aws/vendedlogs/states/${this.stackName}-Migration`),
         level: sfn.LogLevel.ALL,
         // Inputs and outputs hold table names, ranges and counts, never credentials or row values.
         includeExecutionData: true,
@@ -392,6 +384,15 @@ function acknowledgeLambdaDefaults(fn: NodejsFunction): void {
   );
 }
 
+/** A log group that keeps `logRetentionDays` and goes with the stack. */
+function logGroup(scope: Construct, id: string, config: StackConfig, logGroupName?: string): logs.LogGroup {
+  return new logs.LogGroup(scope, id, {
+    logGroupName,
+    retention: config.logRetentionDays as logs.RetentionDays,
+    removalPolicy: RemovalPolicy.DESTROY,
+  });
+}
+
 function secretFrom(scope: Construct, id: string, nameOrArn: string): secretsmanager.ISecret {
   return nameOrArn.startsWith('arn:')
     ? secretsmanager.Secret.fromSecretCompleteArn(scope, id, nameOrArn)
@@ -412,7 +413,7 @@ interface Network {
  * Nothing is looked up, so `cdk synth` needs no AWS account.
  */
 function networkFrom(scope: Construct, config: StackConfig): Network {
-  const vpc = config.vpcId ? importedVpc(scope, config.vpcId, config.subnetIds) : newVpc(scope, config.natGateways);
+  const vpc = config.vpcId ? importedVpc(scope, config.vpcId, config.subnetIds) : newVpc(scope, config);
   const subnets = {
     subnetType:
       config.vpcId || config.natGateways > 0 ? ec2.SubnetType.PRIVATE_WITH_EGRESS : ec2.SubnetType.PRIVATE_ISOLATED,
@@ -446,20 +447,27 @@ function importedVpc(scope: Construct, vpcId: string, subnetIds: string[]): ec2.
   return vpc;
 }
 
-function newVpc(scope: Construct, natGateways: number): ec2.Vpc {
-  const vpc = new ec2.Vpc(scope, 'Vpc', {
+function newVpc(scope: Construct, config: StackConfig): ec2.Vpc {
+  return new ec2.Vpc(scope, 'Vpc', {
+    ipAddresses: ec2.IpAddresses.cidr(config.vpcCidr),
     maxAzs: 2,
-    natGateways,
+    // One NAT gateway by default: half the cost of one per zone, but its zone's outage cuts both
+    // zones' way out (README, The network).
+    natGateways: config.natGateways,
     subnetConfiguration:
-      natGateways > 0
+      config.natGateways > 0
         ? [
             { name: 'Public', subnetType: ec2.SubnetType.PUBLIC },
             { name: 'Functions', subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
           ]
         : [{ name: 'Functions', subnetType: ec2.SubnetType.PRIVATE_ISOLATED }],
-    flowLogs: { Rejected: { trafficType: ec2.FlowLogTrafficType.REJECT } },
+    flowLogs: {
+      Rejected: {
+        trafficType: ec2.FlowLogTrafficType.REJECT,
+        destination: ec2.FlowLogDestination.toCloudWatchLogs(logGroup(scope, 'VpcFlowLogs', config)),
+      },
+    },
   });
-  return vpc;
 }
 
 /**

@@ -164,6 +164,23 @@ describe('the stack with its defaults (a VPC of its own)', () => {
     stack.template.hasOutput('FunctionsSecurityGroupId', { Value: { 'Fn::GetAtt': [groupId, 'GroupId'] } });
   });
 
+  test("every log group, the VPC flow log's included, keeps logRetentionDays and goes with the stack", () => {
+    const groups = stack.ofType('AWS::Logs::LogGroup');
+    assert.equal(groups.length, stack.functions.length + 2, 'the functions, the state machine, the flow log');
+    for (const [id, group] of groups) {
+      assert.equal(group.Properties.RetentionInDays, 30, id);
+      assert.equal((group as unknown as { DeletionPolicy: string }).DeletionPolicy, 'Delete', id);
+    }
+    const [[, flowLog]] = stack.ofType('AWS::EC2::FlowLog') as [[string, Resource]];
+    assert.equal(flowLog.Properties.TrafficType, 'REJECT');
+    assert.ok(groups.some(([id]) => JSON.stringify(flowLog.Properties.LogGroupName).includes(id)));
+  });
+
+  test('the VPC takes its address range from vpcCidr, 10.0.0.0/16 by default', () => {
+    stack.template.hasResourceProperties('AWS::EC2::VPC', { CidrBlock: '10.0.0.0/16' });
+    synth({ vpcCidr: '10.42.0.0/20' }).template.hasResourceProperties('AWS::EC2::VPC', { CidrBlock: '10.42.0.0/20' });
+  });
+
   test('sizes the functions: arm64, Node.js 22, traced, logs kept 30 days, copies and verifications capped by reserved concurrency', () => {
     const byId = Object.fromEntries(stack.functions.map(([id, fn]) => [id.replace(/[0-9A-F]{8}$/, ''), fn.Properties]));
     for (const fn of Object.values(byId)) {
@@ -375,6 +392,9 @@ test('refuses context that cannot deploy, naming the key and the fix', () => {
     [{ maxConcurrency: 0 }, /"maxConcurrency" must be greater than 0/],
     [{ vpcEndpoints: 'secretsmanager,s3' }, /"vpcEndpoints" has s3/],
     [{ ...IMPORTED, natGateways: 2 }, /"natGateways" applies to the VPC the stack creates/],
+    [{ ...IMPORTED, vpcCidr: '10.1.0.0/16' }, /"vpcCidr" applies to the VPC the stack creates/],
+    [{ vpcCidr: '10.0.0.0/8' }, /"vpcCidr" must be an IPv4 range from \/16 to \/24/],
+    [{ vpcCidr: '10.0.0/16' }, /"vpcCidr" must be an IPv4 range/],
     [{ caBundle: 'certs/missing.pem' }, /"caBundle" certs\/missing.pem does not exist/],
     [{ logRetentionDays: 10 }, /"logRetentionDays" must be one of 1, 3, 5, 7, 14, 30/],
     [{ sourceTls: 'yes' }, /sourceTls/],
