@@ -31,6 +31,22 @@ describe("the README's deploy section says what the template holds", () => {
     for (const { name } of functions) assert.match(deployed, new RegExp(`\\b${name}\\b`), name);
   });
 
+  test('it names every output of the stack', () => {
+    const outputs = deploySection.slice(deploySection.indexOf('The stack outputs'));
+    const names = Object.keys(template.toJSON().Outputs as object);
+    assert.ok(names.length >= 4);
+    for (const name of names) assert.match(outputs, new RegExp(`\`${name}\``), name);
+  });
+
+  test("it names the state machine's log group as the template does", () => {
+    const [group] = Object.values(
+      template.findResources('AWS::Logs::LogGroup', {
+        Properties: { LogGroupName: Match.stringLikeRegexp('^/aws/vendedlogs/') },
+      }),
+    );
+    assert.ok(readme.includes(`the state machine to \`${group!.Properties.LogGroupName}\``));
+  });
+
   test('the context table has a row for every context key the stack reads', () => {
     const rows = deploySection.split('\n').filter((line) => line.startsWith('| `'));
     const documented = new Set(rows.flatMap((row) => [...row.split(' | ')[0]!.matchAll(/`(\w+)`/g)].map((m) => m[1])));
