@@ -7,7 +7,15 @@ import { copyRange } from '../../functions/core/copy-range.js';
 import { type PlanResult, plan } from '../../functions/core/plan.js';
 import type { KeyRange } from '../../functions/core/ranges.js';
 import { seededId, seedUsers } from '../../infra/local/seed.js';
-import { closePair, dropTables, openConnectionCounts, openPair, SOURCE_URL, TARGET_URL } from '../support/databases.js';
+import {
+  assertConnectionsBackTo,
+  closePair,
+  dropTables,
+  openConnectionCounts,
+  openPair,
+  SOURCE_URL,
+  TARGET_URL,
+} from '../support/databases.js';
 import { readBothSides } from '../support/exactness.js';
 
 const TABLE = 'it_copy_range';
@@ -186,11 +194,11 @@ describe('CopyRange against MariaDB and PostgreSQL', () => {
       copyRangeHandler({ runId: planned.runId, table: TABLE, range, policies: planned.policies }, LAMBDA_CONTEXT);
 
     await invoke(planned.ranges[1]!);
-    assert.deepEqual(await openConnectionCounts(pair), idle);
+    await assertConnectionsBackTo(pair, idle);
 
     await pair.source.promise().query(`UPDATE ${TABLE} SET is_active = 7 WHERE id = ${seededId(2_500, ROWS)}`);
     await assert.rejects(invoke(planned.ranges[2]!), { name: 'ValueConversionError' });
-    assert.deepEqual(await openConnectionCounts(pair), idle);
+    await assertConnectionsBackTo(pair, idle);
 
     await assert.rejects(
       copyRangeHandler(
@@ -199,7 +207,7 @@ describe('CopyRange against MariaDB and PostgreSQL', () => {
       ),
       { name: 'InputValidationError' },
     );
-    assert.deepEqual(await openConnectionCounts(pair), idle);
+    await assertConnectionsBackTo(pair, idle);
   });
 });
 

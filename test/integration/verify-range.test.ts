@@ -9,7 +9,15 @@ import { verifyRange } from '../../functions/core/verify-range.js';
 import { metrics } from '../../functions/middleware/observability.js';
 import { handler as verifyRangeHandler } from '../../functions/verify-range/handler.js';
 import { seededId, seedUsers } from '../../infra/local/seed.js';
-import { closePair, dropTables, openConnectionCounts, openPair, SOURCE_URL, TARGET_URL } from '../support/databases.js';
+import {
+  assertConnectionsBackTo,
+  closePair,
+  dropTables,
+  openConnectionCounts,
+  openPair,
+  SOURCE_URL,
+  TARGET_URL,
+} from '../support/databases.js';
 
 const TABLE = 'verify_range';
 const ROWS = 3_000;
@@ -144,11 +152,11 @@ describe('VerifyRange against MariaDB and PostgreSQL', () => {
     const idle = await openConnectionCounts(pair);
 
     await verifyRangeHandler(item(), {} as never);
-    assert.deepEqual(await openConnectionCounts(pair), idle);
+    await assertConnectionsBackTo(pair, idle);
 
     await pair.target.query(`UPDATE public.${TABLE} SET bio = 'changed' WHERE id = $1`, [key(40)]);
     await assert.rejects(verifyRangeHandler(item(), {} as never), { name: 'VerificationMismatchError' });
-    assert.deepEqual(await openConnectionCounts(pair), idle);
+    await assertConnectionsBackTo(pair, idle);
 
     assert.deepEqual(
       added.mock.calls.map((call) => call.arguments.slice(0, 1).concat(call.arguments[2])),

@@ -1,4 +1,5 @@
 import { after, before } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   type ConnectionPair,
   closeSource,
@@ -66,4 +67,24 @@ export async function openConnectionCounts(pair: ConnectionPair): Promise<{ sour
     "SELECT count(*) AS n FROM pg_stat_activity WHERE application_name = 'mysql-to-postgres' AND datname = current_database()",
   );
   return { source: Number((rows as { n: number }[])[0]!.n), target: Number(pgRows[0]!.n) };
+}
+
+type ConnectionCounts = Awaited<ReturnType<typeof openConnectionCounts>>;
+
+/**
+ * Waits until the test databases' connection counts are back to `expected`, and fails when they are
+ * not within `ms`: a server drops a connection the client destroyed a moment after the client did.
+ */
+export async function assertConnectionsBackTo(pair: ConnectionPair, expected: ConnectionCounts, ms = 5_000) {
+  const deadline = Date.now() + ms;
+  let counts = await openConnectionCounts(pair);
+  while (counts.source !== expected.source || counts.target !== expected.target) {
+    if (Date.now() > deadline) {
+      throw new Error(
+        `Connections still open after ${ms} ms: ${JSON.stringify(counts)}, expected ${JSON.stringify(expected)}`,
+      );
+    }
+    await sleep(50);
+    counts = await openConnectionCounts(pair);
+  }
 }
