@@ -17,12 +17,13 @@ import { quoteMysql, quotePg, TARGET_SCHEMA } from '../../functions/core/identif
 import { describeSourceTable, type TableDescription } from '../../functions/core/schema.js';
 import { createTableSql } from '../../functions/core/target-table.js';
 import { stackConfigSchema } from '../cdk/config.js';
+import { SAKILA_ROWS, SAKILA_TABLES, seedSakila } from '../local/sakila.js';
 import { seedUsers } from '../local/seed.js';
 import { loadWorkflow } from '../local/workflow-cache.js';
 import { ROOT } from '../root.js';
-import { LOCAL_SOURCE_URL, LOCAL_TARGET_URL, parseFlags, sourceUrlFlag, targetUrlFlag } from './flags.js';
+import { LOCAL_SOURCE_URL, LOCAL_TARGET_URL, parseFlags, sourceUrlFlag, targetUrlFlag, UsageError } from './flags.js';
 
-const USAGE = `Usage: npm run bench -- [--rows 1000000] [--runs 1] [--chunk-rows N] [--concurrency N]
+const USAGE = `Usage: npm run bench -- [--database users|sakila] [--rows 1000000] [--runs 1] [--chunk-rows N] [--concurrency N]
                        [--source mysql://root@127.0.0.1:3306/test] [--target postgres://root@127.0.0.1:5432/test]`;
 
 const TABLE = 'bench_users';
@@ -30,6 +31,8 @@ const PIPE_TABLE = 'bench_users_pipe';
 const PGLOADER_SCHEMA = 'bench_pgloader';
 
 const BENCH_FLAGS = {
+  // users: one table of --rows rows; sakila: a sakila-shaped database, migrated whole.
+  database: z.enum(['users', 'sakila'], { error: 'must be users or sakila' }).default('users'),
   rows: z.coerce.number().int().positive().default(1_000_000),
   runs: z.coerce.number().int().positive().default(1),
   'chunk-rows': z.coerce.number().int().positive().optional(),
@@ -109,9 +112,10 @@ async function measure(
   const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
   const seconds = (performance.now() - started) / 1000;
   if (code !== 0) {
-    const message = output
-      .trim()
-      .split('\n')
+    const lines = output.trim().split('\n');
+    // A command refusing its flags prints its usage after the reason: the reason is what counts.
+    const usage = lines.findIndex((line) => line.startsWith('Usage:'));
+    const message = (usage >= 0 ? lines.slice(0, usage) : lines)
       .filter((line) => line.trim() && !/^\s+at /.test(line))
       .slice(-3);
     throw new Error(`exited with ${code}: ${message.join(' | ')}`);
@@ -128,10 +132,37 @@ async function measure(
   };
 }
 
+/** What a benchmark of one kind needs: the flags, the connections, the clients found and a private directory. */
+interface Context {
+  flags: Flags;
+  source: Awaited<ReturnType<typeof openSource>>;
+  target: Awaited<ReturnType<typeof openTarget>>;
+  sourceEndpoint: Endpoint;
+  targetEndpoint: Endpoint;
+  clients: Record<'mariadb' | 'psql' | 'pgloader', string | null>;
+  workDir: string;
+}
+
+/** The paths one kind of benchmark runs, compared with `baseline`, and how to drop what it made. */
+interface Bench {
+  title: string;
+  paths: Path[];
+  /** Paths run once each after the others, not compared with the baseline. */
+  extra: Path[];
+  baseline: Path;
+  /** The baseline's name in the report's header. */
+  baselineLabel: string;
+  cleanup(): Promise<void>;
+}
+
 export async function main(argv: string[]): Promise<number> {
   let flags: Flags;
   try {
-    flags = parseFlags(argv, BENCH_FLAGS).flags;
+    const parsed = parseFlags(argv, BENCH_FLAGS);
+    flags = parsed.flags;
+    if (flags.database === 'sakila' && parsed.given.rows !== undefined) {
+      throw new UsageError("--rows applies to --database users: the sakila database has sakila's own row counts");
+    }
   } catch (error) {
     console.error(`${(error as Error).message}\n${USAGE}`);
     return 2;
@@ -145,110 +176,18 @@ export async function main(argv: string[]): Promise<number> {
     which('psql'),
     which('pgloader'),
   ]);
+  const clients = { mariadb, psql, pgloader };
   const source = await openSource(sourceEndpoint);
   const target = await openTarget(targetEndpoint);
   // GNU time's reports and pgloader's command file (it holds the URLs, so only the owner reads it).
   const workDir = mkdtempSync(path.join(os.tmpdir(), 'bench-'));
   try {
-    const machine = await describeMachine(source, target, { mariadb, psql, pgloader });
+    const machine = await describeMachine(source, target, clients);
     const load = os.loadavg();
-    console.error(`Seeding ${flags.rows} rows into ${TABLE}...`);
-    const seeding = performance.now();
-    await seedUsers(source, { table: TABLE, rows: flags.rows });
-    console.error(`Seeded in ${((performance.now() - seeding) / 1000).toFixed(1)} s`);
-    const description = await describeSourceTable(source, TABLE);
+    const context: Context = { flags, source, target, sourceEndpoint, targetEndpoint, clients, workDir };
+    const bench = flags.database === 'sakila' ? await sakilaBench(context) : await usersBench(context);
     // Every local run but the first after an edit finds the synthesized workflow cached; so do these.
     await loadWorkflow();
-
-    const countTarget = (qualified: string) => async () =>
-      Number((await target.query<{ n: string }>(`SELECT count(*) AS n FROM ${qualified}`)).rows[0]!.n);
-    const workflowTable = `${quotePg(TARGET_SCHEMA)}.${quotePg(TABLE)}`;
-    const dropWorkflowTable = async () => void (await target.query(`DROP TABLE IF EXISTS ${workflowTable}`));
-    const migrate = (verify: boolean) => [
-      process.execPath,
-      '--import',
-      'tsx',
-      'infra/cli/migrate.ts',
-      '--source',
-      flags.source,
-      '--target',
-      flags.target,
-      '--table',
-      TABLE,
-      '--json',
-      ...(flags['chunk-rows'] ? ['--chunk-rows', String(flags['chunk-rows'])] : []),
-      ...(flags.concurrency ? ['--concurrency', String(flags.concurrency)] : []),
-      ...(verify ? [] : ['--no-verify']),
-    ];
-    const oneRange = (table: string) => [
-      process.execPath,
-      '--import',
-      'tsx',
-      'infra/cli/one-range.ts',
-      '--source',
-      flags.source,
-      '--target',
-      flags.target,
-      '--table',
-      table,
-    ];
-
-    const paths: Path[] = [
-      {
-        name: 'raw pipe (mariadb --batch into psql COPY)',
-        rows: flags.rows,
-        unavailable: mariadb && psql ? undefined : 'needs the mariadb (or mysql) and psql clients',
-        prepare: async () => {
-          await target.query(`DROP TABLE IF EXISTS ${quotePg(TARGET_SCHEMA)}.${quotePg(PIPE_TABLE)}`);
-          await target.query(createTableSql({ ...description, table: PIPE_TABLE }, TARGET_SCHEMA).sql);
-        },
-        commands: () => rawPipe(description, sourceEndpoint, targetEndpoint, mariadb!, psql!),
-        count: countTarget(`${quotePg(TARGET_SCHEMA)}.${quotePg(PIPE_TABLE)}`),
-      },
-      {
-        name: 'workflow, verified',
-        rows: flags.rows,
-        prepare: dropWorkflowTable,
-        commands: () => [migrate(true)],
-        count: countTarget(workflowTable),
-      },
-      {
-        name: 'workflow, not verified',
-        rows: flags.rows,
-        prepare: dropWorkflowTable,
-        commands: () => [migrate(false)],
-        count: countTarget(workflowTable),
-      },
-      {
-        name: 'pgloader',
-        rows: flags.rows,
-        unavailable: pgloader ? undefined : 'pgloader is not installed (Debian: apt-get install pgloader)',
-        prepare: async () => void (await target.query(`DROP SCHEMA IF EXISTS ${quotePg(PGLOADER_SCHEMA)} CASCADE`)),
-        commands: () => [[pgloader!, loadFile(workDir, flags, sourceEndpoint)]],
-        count: countTarget(`${quotePg(PGLOADER_SCHEMA)}.${quotePg(TABLE)}`),
-        around: (work) => keepingSearchPath(target, work),
-      },
-    ];
-    const rangeRows = Math.max(1, Math.floor(flags.rows / 10));
-    const ranges: Path[] = [
-      {
-        name: `one CopyRange of ${rangeRows} rows`,
-        rows: rangeRows,
-        prepare: async () => {
-          await seedUsers(source, { table: `${TABLE}_small`, rows: rangeRows });
-          await target.query(`DROP TABLE IF EXISTS ${quotePg(TARGET_SCHEMA)}.${quotePg(`${TABLE}_small`)}`);
-        },
-        commands: () => [oneRange(`${TABLE}_small`)],
-        count: countTarget(`${quotePg(TARGET_SCHEMA)}.${quotePg(`${TABLE}_small`)}`),
-      },
-      {
-        name: `one CopyRange of ${flags.rows} rows`,
-        rows: flags.rows,
-        prepare: dropWorkflowTable,
-        commands: () => [oneRange(TABLE)],
-        count: countTarget(workflowTable),
-      },
-    ];
 
     // An empty MYSQL_PWD is a password too (pgloader then logs in with ''), so only a given one is set.
     const env: NodeJS.ProcessEnv = {
@@ -275,21 +214,264 @@ export async function main(argv: string[]): Promise<number> {
         result.failure = (error as Error).message;
       }
     };
-    for (let i = 0; i < flags.runs; i++) for (const item of paths) await run(item);
-    for (const item of ranges) await run(item);
+    try {
+      for (let i = 0; i < flags.runs; i++) for (const item of bench.paths) await run(item);
+      for (const item of bench.extra) await run(item);
+    } finally {
+      await bench.cleanup();
+    }
 
-    await source.promise().query(`DROP TABLE IF EXISTS ${quoteMysql(TABLE)}, ${quoteMysql(`${TABLE}_small`)}`);
-    for (const table of [PIPE_TABLE, TABLE, `${TABLE}_small`])
-      await target.query(`DROP TABLE IF EXISTS ${quotePg(TARGET_SCHEMA)}.${quotePg(table)}`);
-    await target.query(`DROP SCHEMA IF EXISTS ${quotePg(PGLOADER_SCHEMA)} CASCADE`);
-
-    console.log(report(flags, machine, [load, os.loadavg()], paths, ranges, results, time !== null));
+    console.log(report(bench, machine, [load, os.loadavg()], results, time !== null));
     return [...results.values()].some((result) => result.failure) ? 1 : 0;
   } finally {
     rmSync(workDir, { recursive: true, force: true });
     await Promise.all([closeSource(source), closeTarget(target)]);
   }
 }
+
+/** `npm run migrate` of the source at `sourceUrl`, with the benchmark's range settings. */
+function migrateCommand(flags: Flags, sourceUrl: string, verify: boolean, only: string[]): string[] {
+  return [
+    process.execPath,
+    '--import',
+    'tsx',
+    'infra/cli/migrate.ts',
+    '--source',
+    sourceUrl,
+    '--target',
+    flags.target,
+    ...only,
+    '--json',
+    ...(flags['chunk-rows'] ? ['--chunk-rows', String(flags['chunk-rows'])] : []),
+    ...(flags.concurrency ? ['--concurrency', String(flags.concurrency)] : []),
+    ...(verify ? [] : ['--no-verify']),
+  ];
+}
+
+/** pgloader's LOAD DATABASE into a schema of its own, the database's default search_path kept. */
+function pgloaderPath(
+  { target, clients, workDir, flags }: Context,
+  load: Omit<LoadFile, 'targetUrl'> & { rows: number; count: () => Promise<number> },
+): Path {
+  return {
+    name: 'pgloader',
+    rows: load.rows,
+    unavailable: clients.pgloader ? undefined : 'pgloader is not installed (Debian: apt-get install pgloader)',
+    prepare: async () => void (await target.query(`DROP SCHEMA IF EXISTS ${quotePg(PGLOADER_SCHEMA)} CASCADE`)),
+    commands: () => [[clients.pgloader!, loadFile(workDir, { ...load, targetUrl: flags.target })]],
+    count: load.count,
+    around: (work) => keepingSearchPath(target, work),
+  };
+}
+
+const countTable = (target: Context['target'], qualified: string) => async () =>
+  Number((await target.query<{ n: string }>(`SELECT count(*) AS n FROM ${qualified}`)).rows[0]!.n);
+
+/** One sparse-id users table of `--rows` rows: the raw pipe, the workflow, pgloader and single CopyRanges. */
+async function usersBench(context: Context): Promise<Bench> {
+  const { flags, source, target, sourceEndpoint, targetEndpoint, clients } = context;
+  console.error(`Seeding ${flags.rows} rows into ${TABLE}...`);
+  const seeding = performance.now();
+  await seedUsers(source, { table: TABLE, rows: flags.rows });
+  console.error(`Seeded in ${((performance.now() - seeding) / 1000).toFixed(1)} s`);
+  const description = await describeSourceTable(source, TABLE);
+
+  const workflowTable = `${quotePg(TARGET_SCHEMA)}.${quotePg(TABLE)}`;
+  const dropWorkflowTable = async () => void (await target.query(`DROP TABLE IF EXISTS ${workflowTable}`));
+  const migrate = (verify: boolean) => migrateCommand(flags, flags.source, verify, ['--table', TABLE]);
+  const oneRange = (table: string) => [
+    process.execPath,
+    '--import',
+    'tsx',
+    'infra/cli/one-range.ts',
+    '--source',
+    flags.source,
+    '--target',
+    flags.target,
+    '--table',
+    table,
+  ];
+
+  const paths: Path[] = [
+    {
+      name: 'raw pipe (mariadb --batch into psql COPY)',
+      rows: flags.rows,
+      unavailable: clients.mariadb && clients.psql ? undefined : 'needs the mariadb (or mysql) and psql clients',
+      prepare: async () => {
+        await target.query(`DROP TABLE IF EXISTS ${quotePg(TARGET_SCHEMA)}.${quotePg(PIPE_TABLE)}`);
+        await target.query(createTableSql({ ...description, table: PIPE_TABLE }, TARGET_SCHEMA).sql);
+      },
+      commands: () => rawPipe(description, sourceEndpoint, targetEndpoint, clients.mariadb!, clients.psql!),
+      count: countTable(target, `${quotePg(TARGET_SCHEMA)}.${quotePg(PIPE_TABLE)}`),
+    },
+    {
+      name: 'workflow, verified',
+      rows: flags.rows,
+      prepare: dropWorkflowTable,
+      commands: () => [migrate(true)],
+      count: countTable(target, workflowTable),
+    },
+    {
+      name: 'workflow, not verified',
+      rows: flags.rows,
+      prepare: dropWorkflowTable,
+      commands: () => [migrate(false)],
+      count: countTable(target, workflowTable),
+    },
+    pgloaderPath(context, {
+      name: 'users',
+      sourceUrl: flags.source,
+      sourceDatabase: sourceEndpoint.database,
+      onlyTable: TABLE,
+      rows: flags.rows,
+      count: countTable(target, `${quotePg(PGLOADER_SCHEMA)}.${quotePg(TABLE)}`),
+    }),
+  ];
+  const rangeRows = Math.max(1, Math.floor(flags.rows / 10));
+  const extra: Path[] = [
+    {
+      name: `one CopyRange of ${rangeRows} rows`,
+      rows: rangeRows,
+      prepare: async () => {
+        await seedUsers(source, { table: `${TABLE}_small`, rows: rangeRows });
+        await target.query(`DROP TABLE IF EXISTS ${quotePg(TARGET_SCHEMA)}.${quotePg(`${TABLE}_small`)}`);
+      },
+      commands: () => [oneRange(`${TABLE}_small`)],
+      count: countTable(target, `${quotePg(TARGET_SCHEMA)}.${quotePg(`${TABLE}_small`)}`),
+    },
+    {
+      name: `one CopyRange of ${flags.rows} rows`,
+      rows: flags.rows,
+      prepare: dropWorkflowTable,
+      commands: () => [oneRange(TABLE)],
+      count: countTable(target, workflowTable),
+    },
+  ];
+  const defaults = stackConfigSchema.parse({});
+  return {
+    title:
+      `${flags.rows.toLocaleString('en-US')} rows, ${runsLine(flags)}; ` +
+      `workflow: ${flags['chunk-rows'] ?? defaults.chunkRows} rows per range, concurrency ${flags.concurrency ?? defaults.concurrency}`,
+    paths,
+    extra,
+    baseline: paths[0]!,
+    baselineLabel: 'raw pipe',
+    cleanup: async () => {
+      await source.promise().query(`DROP TABLE IF EXISTS ${quoteMysql(TABLE)}, ${quoteMysql(`${TABLE}_small`)}`);
+      for (const table of [PIPE_TABLE, TABLE, `${TABLE}_small`])
+        await target.query(`DROP TABLE IF EXISTS ${quotePg(TARGET_SCHEMA)}.${quotePg(table)}`);
+      await target.query(`DROP SCHEMA IF EXISTS ${quotePg(PGLOADER_SCHEMA)} CASCADE`);
+    },
+  };
+}
+
+/**
+ * A sakila-shaped database (its sixteen tables, keys, indexes, views and triggers, at its row
+ * counts), seeded into a database of its own on the source server and moved whole: by the
+ * workflow with no `--table`, and by pgloader's LOAD DATABASE. Every table's rows are counted.
+ */
+async function sakilaBench(context: Context): Promise<Bench> {
+  const { flags, source, target, sourceEndpoint } = context;
+  const database = `${sourceEndpoint.database}_bench_sakila`;
+  const sourceUrl = new URL(flags.source);
+  sourceUrl.pathname = `/${encodeURIComponent(database)}`;
+  const rows = Object.values(SAKILA_ROWS).reduce((sum, n) => sum + n, 0);
+
+  // The workflow writes sakila's tables under their own names, and the benchmark drops them after:
+  // it will not drop tables it did not make.
+  const { rows: present } = await target.query<{ name: string }>(
+    'SELECT table_name AS name FROM information_schema.tables WHERE table_schema = $1 AND table_name = ANY($2)',
+    [TARGET_SCHEMA, SAKILA_TABLES],
+  );
+  if (present.length > 0) {
+    throw new Error(
+      `The target already holds ${present.map((row) => row.name).join(', ')} in schema ${TARGET_SCHEMA}: ` +
+        'the sakila benchmark migrates into those names and drops them afterwards. Drop them, or give --target another database.',
+    );
+  }
+
+  console.error(`Seeding a sakila-shaped database (${rows} rows) into ${database}...`);
+  const seeding = performance.now();
+  await source.promise().query(`DROP DATABASE IF EXISTS ${quoteMysql(database)}`);
+  await source.promise().query(`CREATE DATABASE ${quoteMysql(database)}`);
+  try {
+    const scratch = await openSource({ ...sourceEndpoint, database });
+    try {
+      await seedSakila(scratch);
+    } finally {
+      await closeSource(scratch);
+    }
+  } catch (error) {
+    await source.promise().query(`DROP DATABASE IF EXISTS ${quoteMysql(database)}`);
+    throw error;
+  }
+  console.error(`Seeded in ${((performance.now() - seeding) / 1000).toFixed(1)} s`);
+
+  const dropWorkflowTables = async () =>
+    void (await target.query(
+      `DROP TABLE IF EXISTS ${SAKILA_TABLES.map((table) => `${quotePg(TARGET_SCHEMA)}.${quotePg(table)}`).join(', ')} CASCADE`,
+    ));
+  /** Every table's rows, in all: a table missing or holding a count of its own fails the path, naming it. */
+  const countTables = (schema: string) => async () => {
+    const wrong: string[] = [];
+    let total = 0;
+    for (const table of SAKILA_TABLES) {
+      const qualified = `${quotePg(schema)}.${quotePg(table)}`;
+      const { rows: found } = await target.query<{ t: string | null }>('SELECT to_regclass($1) AS t', [qualified]);
+      if (!found[0]!.t) {
+        wrong.push(`${table} is missing`);
+        continue;
+      }
+      const n = await countTable(target, qualified)();
+      total += n;
+      if (n !== SAKILA_ROWS[table]) wrong.push(`${table} holds ${n} rows, not ${SAKILA_ROWS[table]}`);
+    }
+    if (wrong.length > 0) throw new Error(`on its target ${wrong.join('; ')}`);
+    return total;
+  };
+  const migrate = (verify: boolean) => migrateCommand(flags, sourceUrl.toString(), verify, []);
+  const pgloader = pgloaderPath(context, {
+    name: 'sakila',
+    sourceUrl: sourceUrl.toString(),
+    sourceDatabase: database,
+    rows,
+    count: countTables(PGLOADER_SCHEMA),
+  });
+  const defaults = stackConfigSchema.parse({});
+  return {
+    title:
+      `a sakila-shaped database: ${SAKILA_TABLES.length} tables, ${rows.toLocaleString('en-US')} rows, ${runsLine(flags)}; ` +
+      `workflow: the whole database, ${flags['chunk-rows'] ?? defaults.chunkRows} rows per range, concurrency ${flags.concurrency ?? defaults.concurrency}`,
+    paths: [
+      {
+        name: 'workflow, verified',
+        rows,
+        prepare: dropWorkflowTables,
+        commands: () => [migrate(true)],
+        count: countTables(TARGET_SCHEMA),
+      },
+      {
+        name: 'workflow, not verified',
+        rows,
+        prepare: dropWorkflowTables,
+        commands: () => [migrate(false)],
+        count: countTables(TARGET_SCHEMA),
+      },
+      pgloader,
+    ],
+    extra: [],
+    baseline: pgloader,
+    baselineLabel: 'pgloader',
+    cleanup: async () => {
+      await source.promise().query(`DROP DATABASE IF EXISTS ${quoteMysql(database)}`);
+      await dropWorkflowTables();
+      await target.query(`DROP SCHEMA IF EXISTS ${quotePg(PGLOADER_SCHEMA)} CASCADE`);
+    },
+  };
+}
+
+const runsLine = (flags: Flags) =>
+  `${flags.runs} run${flags.runs > 1 ? 's' : ''} per path (the fastest shown${flags.runs > 1 ? ', fastest to slowest in brackets' : ''})`;
 
 /**
  * MariaDB's batch mode escapes tab, newline, backslash and NUL the way COPY's text format reads
@@ -343,16 +525,26 @@ function rawPipe(
   ];
 }
 
-/** pgloader with its defaults, the table alone, into a schema of its own. */
-function loadFile(dir: string, flags: Flags, source: Endpoint): string {
-  const file = path.join(dir, 'users.load');
+interface LoadFile {
+  /** The file's name in the work directory. */
+  name: string;
+  sourceUrl: string;
+  targetUrl: string;
+  /** The source database: pgloader names the target schema after it, and is told to rename it. */
+  sourceDatabase: string;
+  /** One table alone; every table of the database without it. */
+  onlyTable?: string;
+}
+
+/** pgloader's command file: its defaults, into a schema of its own. */
+function loadFile(dir: string, { name, sourceUrl, targetUrl, sourceDatabase, onlyTable }: LoadFile): string {
+  const file = path.join(dir, `${name}.load`);
   writeFileSync(
     file,
     `LOAD DATABASE
-       FROM ${flags.source}
-       INTO ${flags.target.replace(/^postgres:/, 'postgresql:')}
-       INCLUDING ONLY TABLE NAMES MATCHING '${TABLE}'
-       ALTER SCHEMA '${source.database}' RENAME TO '${PGLOADER_SCHEMA}';\n`,
+       FROM ${sourceUrl}
+       INTO ${targetUrl.replace(/^postgres:/, 'postgresql:')}
+${onlyTable ? `       INCLUDING ONLY TABLE NAMES MATCHING '${onlyTable}'\n` : ''}       ALTER SCHEMA '${sourceDatabase}' RENAME TO '${PGLOADER_SCHEMA}';\n`,
     { mode: 0o600 },
   );
   return file;
@@ -407,11 +599,9 @@ async function describeMachine(
 }
 
 function report(
-  flags: Flags,
+  { title, paths, extra, baseline: base, baselineLabel }: Bench,
   machine: Machine,
   loads: number[][],
-  paths: Path[],
-  ranges: Path[],
   results: Map<Path, Measurement>,
   timed: boolean,
 ): string {
@@ -422,7 +612,7 @@ function report(
         (best, sample) => (best && best.seconds <= sample.seconds ? best : sample),
         null,
       ) ?? null;
-  const baseline = fastest(paths[0]!)?.seconds;
+  const baseline = fastest(base)?.seconds;
   const line = (item: Path) => {
     const { samples, failure } = results.get(item)!;
     const best = fastest(item);
@@ -440,22 +630,26 @@ function report(
       `${usage(best.peakKiB, (kib) => `${Math.round(kib / 1024)} MB`)} | ${usage(best.cpuSeconds, (cpu) => cpu.toFixed(2))} |`
     );
   };
-  const defaults = stackConfigSchema.parse({});
   return [
-    `${flags.rows.toLocaleString('en-US')} rows, ${flags.runs} run${flags.runs > 1 ? 's' : ''} per path (the fastest shown${flags.runs > 1 ? ', fastest to slowest in brackets' : ''}); ` +
-      `workflow: ${flags['chunk-rows'] ?? defaults.chunkRows} rows per range, concurrency ${flags.concurrency ?? defaults.concurrency}`,
+    title,
     `machine: ${machine.cpus} CPUs, ${machine.memoryGiB} GiB; load average ${loads.map((l) => l.map((v) => v.toFixed(2)).join(' ')).join(' before, ')} after`,
     ...Object.entries(machine.versions).map(([name, version]) => `  ${name}: ${version}`),
     '',
-    '| path | seconds | rows/s | vs raw pipe | peak RSS | client CPU s |',
+    `| path | seconds | rows/s | vs ${baselineLabel} | peak RSS | client CPU s |`,
     '|---|---:|---:|---:|---:|---:|',
     ...paths.map(line),
-    ...ranges.map(line),
+    ...extra.map(line),
     '',
     "client CPU: user + system seconds of the path's own processes (the servers' work is not in it).",
   ].join('\n');
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  main(process.argv.slice(2)).then((code) => process.exit(code));
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (error: Error) => {
+      console.error(error.message);
+      process.exit(1);
+    },
+  );
 }

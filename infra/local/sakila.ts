@@ -132,7 +132,8 @@ const FILM_LIST = (actors: string) => `SELECT film.film_id AS FID, film.title AS
     LEFT JOIN film ON film_category.film_id = film.film_id
     JOIN film_actor ON film.film_id = film_actor.film_id JOIN actor ON film_actor.actor_id = actor.actor_id
   GROUP BY film.film_id, category.name`;
-const CAPITALIZED = (column: string) => `CONCAT(UCASE(SUBSTR(${column},1,1)), LCASE(SUBSTR(${column},2,LENGTH(${column}))))`;
+const CAPITALIZED = (column: string) =>
+  `CONCAT(UCASE(SUBSTR(${column},1,1)), LCASE(SUBSTR(${column},2,LENGTH(${column}))))`;
 
 /** Sakila's views, as its schema defines them (without naming the sakila database, so they work in any). */
 export const SAKILA_VIEWS: Record<string, string> = {
@@ -207,13 +208,90 @@ function prng(seed: number) {
 type Random = ReturnType<typeof prng>;
 
 // Syllables for names; a few carry accents, which utf8mb3 holds and a migration must keep.
-const SYLLABLES = ['ka', 'lo', 'mi', 'ra', 'te', 'su', 'no', 'vi', 'del', 'mar', 'an', 'bel', 'cor', 'dan', 'el',
-  'fer', 'gor', 'hal', 'is', 'jo', 'ben', 'ti', 'mé', 'ño', 'zö', 'quin', 'sa', 'ro', 'wen', 'ly'];
-const WORDS = ['academy', 'dinosaur', 'ace', 'goldfinger', 'adaptation', 'holes', 'affair', 'prejudice', 'airport',
-  'pollock', 'alabama', 'devil', 'alien', 'center', 'amadeus', 'holy', 'angels', 'life', 'apache', 'divine', 'arabia',
-  'dogma', 'attacks', 'hate', 'bang', 'kwai', 'bear', 'graceland', 'bride', 'intrigue', 'chamber', 'italian'];
-const CATEGORIES = ['Action', 'Animation', 'Children', 'Classics', 'Comedy', 'Documentary', 'Drama', 'Family',
-  'Foreign', 'Games', 'Horror', 'Music', 'New', 'Sci-Fi', 'Sports', 'Travel'];
+const SYLLABLES = [
+  'ka',
+  'lo',
+  'mi',
+  'ra',
+  'te',
+  'su',
+  'no',
+  'vi',
+  'del',
+  'mar',
+  'an',
+  'bel',
+  'cor',
+  'dan',
+  'el',
+  'fer',
+  'gor',
+  'hal',
+  'is',
+  'jo',
+  'ben',
+  'ti',
+  'mé',
+  'ño',
+  'zö',
+  'quin',
+  'sa',
+  'ro',
+  'wen',
+  'ly',
+];
+const WORDS = [
+  'academy',
+  'dinosaur',
+  'ace',
+  'goldfinger',
+  'adaptation',
+  'holes',
+  'affair',
+  'prejudice',
+  'airport',
+  'pollock',
+  'alabama',
+  'devil',
+  'alien',
+  'center',
+  'amadeus',
+  'holy',
+  'angels',
+  'life',
+  'apache',
+  'divine',
+  'arabia',
+  'dogma',
+  'attacks',
+  'hate',
+  'bang',
+  'kwai',
+  'bear',
+  'graceland',
+  'bride',
+  'intrigue',
+  'chamber',
+  'italian',
+];
+const CATEGORIES = [
+  'Action',
+  'Animation',
+  'Children',
+  'Classics',
+  'Comedy',
+  'Documentary',
+  'Drama',
+  'Family',
+  'Foreign',
+  'Games',
+  'Horror',
+  'Music',
+  'New',
+  'Sci-Fi',
+  'Sports',
+  'Travel',
+];
 const LANGUAGES = ['English', 'Italian', 'Japanese', 'Mandarin', 'French', 'German'];
 const RATINGS = ['G', 'PG', 'PG-13', 'R', 'NC-17'];
 const FEATURES = ['Trailers', 'Commentaries', 'Deleted Scenes', 'Behind the Scenes'];
@@ -244,8 +322,12 @@ function generate(random: Random, { spatial }: Required<SakilaOptions>): Record<
     Array.from({ length: SAKILA_ROWS[table] }, (_, i) => make(i + 1));
 
   const country = counted('country', (id) => [id, `${nameOf(random, 3)}ia`, lastUpdate(random)]);
-  const city = counted('city', (id) => [id, nameOf(random, random.int(2, 4)), random.int(1, SAKILA_ROWS.country),
-    lastUpdate(random)]);
+  const city = counted('city', (id) => [
+    id,
+    nameOf(random, random.int(2, 4)),
+    random.int(1, SAKILA_ROWS.country),
+    lastUpdate(random),
+  ]);
   const address = counted('address', (id) => [
     id,
     `${random.int(1, 1999)} ${nameOf(random, 2)} ${random.pick(['Street', 'Avenue', 'Parkway', 'Way', 'Drive'])}`,
@@ -255,19 +337,31 @@ function generate(random: Random, { spatial }: Required<SakilaOptions>): Record<
     random.int(1, SAKILA_ROWS.city),
     random.next() < 0.02 ? null : String(random.int(1000, 99999)),
     id <= 4 ? '' : String(random.int(10 ** 10, 10 ** 12 - 1)),
-    ...(spatial ? [sql(`ST_GeomFromText('POINT(${random.int(-179, 179)}.${random.int(0, 999)} ${random.int(-89, 89)}.${random.int(0, 999)})')`)] : []),
+    ...(spatial
+      ? [
+          sql(
+            `ST_GeomFromText('POINT(${random.int(-179, 179)}.${random.int(0, 999)} ${random.int(-89, 89)}.${random.int(0, 999)})')`,
+          ),
+        ]
+      : []),
     lastUpdate(random),
   ]);
   const language = counted('language', (id) => [id, LANGUAGES[id - 1], lastUpdate(random)]);
   const category = counted('category', (id) => [id, CATEGORIES[id - 1], lastUpdate(random)]);
-  const actor = counted('actor', (id) => [id, nameOf(random, 2).toUpperCase(), nameOf(random, 3).toUpperCase(),
-    lastUpdate(random)]);
+  const actor = counted('actor', (id) => [
+    id,
+    nameOf(random, 2).toUpperCase(),
+    nameOf(random, 3).toUpperCase(),
+    lastUpdate(random),
+  ]);
   const film = counted('film', (id) => {
     const features = FEATURES.filter(() => random.next() < 0.5);
     return [
       id,
       `${random.pick(WORDS)} ${random.pick(WORDS)}`.toUpperCase(),
-      random.next() < 0.01 ? null : `A ${random.pick(['Epic', 'Touching', 'Fateful', 'Astounding'])} drama of a ${random.pick(WORDS)} and a ${random.pick(WORDS)} who must ${random.pick(['find', 'chase', 'outrace', 'battle'])} a ${random.pick(WORDS)} in ${nameOf(random, 3)}`,
+      random.next() < 0.01
+        ? null
+        : `A ${random.pick(['Epic', 'Touching', 'Fateful', 'Astounding'])} drama of a ${random.pick(WORDS)} and a ${random.pick(WORDS)} who must ${random.pick(['find', 'chase', 'outrace', 'battle'])} a ${random.pick(WORDS)} in ${nameOf(random, 3)}`,
       // Most films are from 2006, as in sakila; a few carry YEAR's edges and none.
       random.pick([2006, 2006, 2006, 2006, 2006, 2006, 2006, 1901, 2155, null]),
       1,
@@ -348,11 +442,22 @@ function generate(random: Random, { spatial }: Required<SakilaOptions>): Record<
   });
   // A payment for each rental, and five for no rental (their rental_id NULL), in customer order.
   const payments: Row[] = rental.map(([rentalId, rentalDate, , customerId, , staffId]) => [
-    customerId, staffId, rentalId, `${random.pick([0, 0.99, 1.99, 2.99, 3.99, 4.99, 5.99, 6.99, 9.99, 11.99]).toFixed(2)}`,
-    rentalDate, random.next() < 0.01 ? null : lastUpdate(random),
+    customerId,
+    staffId,
+    rentalId,
+    `${random.pick([0, 0.99, 1.99, 2.99, 3.99, 4.99, 5.99, 6.99, 9.99, 11.99]).toFixed(2)}`,
+    rentalDate,
+    random.next() < 0.01 ? null : lastUpdate(random),
   ]);
   for (let i = payments.length; i < SAKILA_ROWS.payment; i++) {
-    payments.push([random.int(1, SAKILA_ROWS.customer), random.int(1, 2), null, '0.00', datetime(random.int(0, 267 * 86_400)), lastUpdate(random)]);
+    payments.push([
+      random.int(1, SAKILA_ROWS.customer),
+      random.int(1, 2),
+      null,
+      '0.00',
+      datetime(random.int(0, 267 * 86_400)),
+      lastUpdate(random),
+    ]);
   }
   payments.sort((a, b) => (a[0] as number) - (b[0] as number) || String(a[4]).localeCompare(String(b[4])));
   const payment = payments.map((row, i) => [i + 1, ...row]);
@@ -362,16 +467,38 @@ function generate(random: Random, { spatial }: Required<SakilaOptions>): Record<
     country: { columns: ['country_id', 'country', ...timestamped], rows: country },
     city: { columns: ['city_id', 'city', 'country_id', ...timestamped], rows: city },
     address: {
-      columns: ['address_id', 'address', 'address2', 'district', 'city_id', 'postal_code', 'phone',
-        ...(spatial ? ['location'] : []), ...timestamped],
+      columns: [
+        'address_id',
+        'address',
+        'address2',
+        'district',
+        'city_id',
+        'postal_code',
+        'phone',
+        ...(spatial ? ['location'] : []),
+        ...timestamped,
+      ],
       rows: address,
     },
     language: { columns: ['language_id', 'name', ...timestamped], rows: language },
     category: { columns: ['category_id', 'name', ...timestamped], rows: category },
     actor: { columns: ['actor_id', 'first_name', 'last_name', ...timestamped], rows: actor },
     film: {
-      columns: ['film_id', 'title', 'description', 'release_year', 'language_id', 'original_language_id',
-        'rental_duration', 'rental_rate', 'length', 'replacement_cost', 'rating', 'special_features', ...timestamped],
+      columns: [
+        'film_id',
+        'title',
+        'description',
+        'release_year',
+        'language_id',
+        'original_language_id',
+        'rental_duration',
+        'rental_rate',
+        'length',
+        'replacement_cost',
+        'rating',
+        'special_features',
+        ...timestamped,
+      ],
       rows: film,
     },
     film_actor: { columns: ['actor_id', 'film_id', ...timestamped], rows: filmActor },
@@ -380,13 +507,33 @@ function generate(random: Random, { spatial }: Required<SakilaOptions>): Record<
     inventory: { columns: ['inventory_id', 'film_id', 'store_id', ...timestamped], rows: inventory },
     store: { columns: ['store_id', 'manager_staff_id', 'address_id', ...timestamped], rows: store },
     staff: {
-      columns: ['staff_id', 'first_name', 'last_name', 'address_id', 'picture', 'email', 'store_id', 'active',
-        'username', 'password', ...timestamped],
+      columns: [
+        'staff_id',
+        'first_name',
+        'last_name',
+        'address_id',
+        'picture',
+        'email',
+        'store_id',
+        'active',
+        'username',
+        'password',
+        ...timestamped,
+      ],
       rows: staff,
     },
     customer: {
-      columns: ['customer_id', 'store_id', 'first_name', 'last_name', 'email', 'address_id', 'active', 'create_date',
-        ...timestamped],
+      columns: [
+        'customer_id',
+        'store_id',
+        'first_name',
+        'last_name',
+        'email',
+        'address_id',
+        'active',
+        'create_date',
+        ...timestamped,
+      ],
       rows: customer,
     },
     rental: {
