@@ -84,7 +84,7 @@ export async function copyRange(
   const elapsed = () => Math.round(performance.now() - started) / 1000;
   const reader = new RangeReader(budget);
   try {
-    const description = await checkTargetTable(target, await describeSourceTable(source, table), TARGET_SCHEMA);
+    const description = await checkTargetTable(target, await describeSourceTable(source, table, target), TARGET_SCHEMA);
     // A heartbeat before the work, and the fence inside the transaction below.
     await renewLease(target, table, runId);
     const copied = await inTransaction(target, async () => {

@@ -1,7 +1,7 @@
 import { usesBinlog } from './binlog/modes.js';
 import { planBinlogRun, readFullRunStart, recordBinlogPlan } from './binlog/plan-binlog.js';
 import type { ConnectionPair } from './connections.js';
-import { InputValidationError, RunInProgressError, TableBusyError } from './errors.js';
+import { InputValidationError, RunInProgressError, SchemaError, TableBusyError } from './errors.js';
 import { TARGET_SCHEMA } from './identifiers.js';
 import {
   type ChangedRows,
@@ -61,7 +61,8 @@ export async function plan(
   defaults: RunDefaults,
 ): Promise<PlanResult> {
   const settings = resolveRunSettings(event.input, defaults);
-  const description = await describeSourceTable(source, settings.table);
+  const description = await describeSourceTable(source, settings.table, target);
+  refuseSpatialWithoutPostgis(description, settings.policies);
   const found = await findChangeColumn(source, settings.table, settings.changeColumn);
   // A full run needs no change column; when the table has one, the run still sets its watermark.
   const changeColumn = settings.mode === 'incremental' ? requireChangeColumn(found) : changeColumnIfAny(found);
@@ -133,6 +134,20 @@ export async function plan(
     await releaseLease(target, settings.table, event.runId).catch(() => {});
     throw error;
   }
+}
+
+/**
+ * Under `spatial: fail`, a spatial column the target can only hold as bytes stops the run here,
+ * before anything is written, rather than failing every range that holds a value.
+ */
+function refuseSpatialWithoutPostgis(description: TableDescription, policies: Policies): void {
+  if (policies.spatial !== 'fail') return;
+  const names = description.columns.filter((c) => c.codec.encoding === 'spatialBytea').map((c) => c.name);
+  if (names.length === 0) return;
+  throw new SchemaError(
+    `Table ${description.table} has spatial column${names.length > 1 ? 's' : ''} ${names.join(', ')}, and the target database has no PostGIS (spatial: fail): ` +
+      'CREATE EXTENSION postgis in the target database, or choose spatial: bytea to store their EWKB bytes',
+  );
 }
 
 /**

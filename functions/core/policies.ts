@@ -19,6 +19,8 @@ export const policiesSchema = z.strictObject({
   tinyint1: choice(['fail', 'nonzero-true']),
   /** The empty ENUM value MySQL stores for an invalid label in non-strict mode. */
   emptyEnum: choice(['keep', 'null', 'fail']),
+  /** A spatial value when the target database has no PostGIS: `bytea` keeps its EWKB bytes. */
+  spatial: choice(['bytea', 'fail']),
 });
 
 export type Policies = z.infer<typeof policiesSchema>;
@@ -29,10 +31,22 @@ export const POLICY_NAMES = Object.keys(policiesSchema.shape) as PolicyName[];
 /** What the execution input may say: any of the policies, the others keep their defaults. */
 export const policiesInputSchema = z.partial(policiesSchema);
 
-export const DEFAULT_POLICIES: Policies = { zeroDates: 'null', nulBytes: 'fail', tinyint1: 'fail', emptyEnum: 'keep' };
+export const DEFAULT_POLICIES: Policies = {
+  zeroDates: 'null',
+  nulBytes: 'fail',
+  tinyint1: 'fail',
+  emptyEnum: 'keep',
+  spatial: 'bytea',
+};
 
 /** The strictest policies: every value that is not exactly representable is refused. */
-export const STRICT_POLICIES: Policies = { zeroDates: 'fail', nulBytes: 'fail', tinyint1: 'fail', emptyEnum: 'fail' };
+export const STRICT_POLICIES: Policies = {
+  zeroDates: 'fail',
+  nulBytes: 'fail',
+  tinyint1: 'fail',
+  emptyEnum: 'fail',
+  spatial: 'fail',
+};
 
 /**
  * What a choice does to a value its policy covers: `refuse` it (the range fails), store NULL, or
@@ -50,6 +64,7 @@ const POLICY_EFFECTS: { [P in PolicyName]: Record<Policies[P], PolicyEffect> } =
   nulBytes: { fail: 'refuse', strip: 'arrive' },
   tinyint1: { fail: 'refuse', 'nonzero-true': 'arrive' },
   emptyEnum: { keep: 'arrive', null: 'null', fail: 'refuse' },
+  spatial: { bytea: 'arrive', fail: 'refuse' },
 };
 
 /** The effect of the run's choice for one policy. */

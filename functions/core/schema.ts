@@ -1,8 +1,10 @@
 import type mysql from 'mysql2';
+import type pg from 'pg';
 import type { Codec } from './codecs/codec.js';
-import { codecOf, type Refused } from './codecs/type-table.js';
+import { codecOf, PLAIN_TARGET, type Refused, type TargetFeatures } from './codecs/type-table.js';
 import { classifyDatabaseError, InputValidationError, SchemaError } from './errors.js';
 import { quoteMysql } from './identifiers.js';
+import { readTargetFeatures } from './target-table.js';
 
 /** A column default as `information_schema` states it, once MySQL's and MariaDB's spellings are told apart. */
 export type SourceDefault =
@@ -55,9 +57,9 @@ const INTEGER_TYPES = new Set(['tinyint', 'smallint', 'mediumint', 'int', 'bigin
 
 const refusal = (column: SourceColumn, { refused }: Refused) => `${column.name} (${column.columnType}): ${refused}`;
 
-/** Maps one source column by its row of the type table. */
-export function mapColumn(column: SourceColumn): ColumnPlan {
-  const codec = codecOf(column);
+/** Maps one source column by its row of the type table, for a target with these features. */
+export function mapColumn(column: SourceColumn, target: TargetFeatures = PLAIN_TARGET): ColumnPlan {
+  const codec = codecOf(column, target);
   if ('refused' in codec) throw new SchemaError(`Column ${refusal(column, codec)}`);
   const quoted = quoteMysql(column.name);
   const { expression } = codec.read;
@@ -84,8 +86,15 @@ interface ColumnRow {
   generation: string | null;
 }
 
-/** Reads the table's columns and primary key from the source's information_schema. */
-export async function describeSourceTable(source: mysql.Connection, table: string): Promise<TableDescription> {
+/**
+ * Reads the table's columns and primary key from the source's information_schema, and maps them
+ * for the target (whose extensions decide some types).
+ */
+export async function describeSourceTable(
+  source: mysql.Connection,
+  table: string,
+  target: pg.Client,
+): Promise<TableDescription> {
   let rows: ColumnRow[];
   let primaryKey: string[];
   let jsonColumns: Set<string>;
@@ -122,8 +131,9 @@ export async function describeSourceTable(source: mysql.Connection, table: strin
     );
   }
   const columns = rows.map((row) => toSourceColumn(row, jsonColumns.has(row.name), mariadb));
+  const features = await readTargetFeatures(target);
   const refused = columns.flatMap((column) => {
-    const codec = codecOf(column);
+    const codec = codecOf(column, features);
     return 'refused' in codec ? [refusal(column, codec)] : [];
   });
   if (refused.length > 0) {
@@ -146,7 +156,7 @@ export async function describeSourceTable(source: mysql.Connection, table: strin
   }
   return {
     table,
-    columns: columns.map(mapColumn),
+    columns: columns.map((column) => mapColumn(column, features)),
     primaryKey: keyName,
     primaryKeyIndex: columns.indexOf(keyColumn),
   };

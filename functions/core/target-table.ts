@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { encodeStrictly } from './codecs/codec.js';
 import { parsePgType } from './codecs/pg-type.js';
+import type { TargetFeatures } from './codecs/type-table.js';
 import { classifyDatabaseError, SchemaError } from './errors.js';
 import { quotePg } from './identifiers.js';
 import type { ColumnPlan, TableDescription } from './schema.js';
@@ -20,6 +21,18 @@ export interface TargetPreparation {
   created: boolean;
   /** Source definitions with no PostgreSQL equal (a default, ON UPDATE, auto_increment, a generated expression). */
   notes: string[];
+}
+
+/** What the target database offers that the type table chooses by: its extensions. */
+export async function readTargetFeatures(target: pg.Client): Promise<TargetFeatures> {
+  try {
+    const { rows } = await target.query<{ postgis: boolean }>(
+      `SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'postgis') AS postgis`,
+    );
+    return { postgis: rows[0]!.postgis };
+  } catch (error) {
+    throw classifyDatabaseError(error, 'target');
+  }
 }
 
 /** The column's default as its codec carries the source's, or why it is dropped; and why rows holding it arrive as NULL. */

@@ -61,7 +61,7 @@ export async function verifyRange(
   const started = performance.now();
   const elapsed = () => Math.round(performance.now() - started) / 1000;
   try {
-    const description = await describeSourceTable(source, table);
+    const description = await describeSourceTable(source, table, target);
     const forms = canonicalForms(description.columns, policies);
     const options: ComparisonOptions = {
       names: description.columns.map((column) => column.name),

@@ -279,7 +279,7 @@ async function usersBench(context: Context): Promise<Bench> {
   const seeding = performance.now();
   await seedUsers(source, { table: TABLE, rows: flags.rows });
   console.error(`Seeded in ${((performance.now() - seeding) / 1000).toFixed(1)} s`);
-  const description = await describeSourceTable(source, TABLE);
+  const description = await describeSourceTable(source, TABLE, target);
 
   const workflowTable = `${quotePg(TARGET_SCHEMA)}.${quotePg(TABLE)}`;
   const dropWorkflowTable = async () => void (await target.query(`DROP TABLE IF EXISTS ${workflowTable}`));

@@ -16,7 +16,8 @@ const USAGE = `Usage: npm run migrate -- --source mysql://user[:pass]@host:port/
                            --table users [--chunk-rows 100000] [--concurrency 4] [--retry-failed] [--no-verify] [--json]
                            [--source-tls verify-full|require|off] [--target-tls verify-full|require|off] [--ca-bundle ca.pem]
                            [--mode full|incremental|binlog|cutover] [--change-column updated_at] [--overlap-seconds 60] [--quiet-seconds 10]
-                           [--zero-dates null|fail] [--nul-bytes fail|strip] [--tinyint1 fail|nonzero-true] [--empty-enum keep|null|fail]`;
+                           [--zero-dates null|fail] [--nul-bytes fail|strip] [--tinyint1 fail|nonzero-true] [--empty-enum keep|null|fail]
+                           [--spatial bytea|fail]`;
 
 /** Exit codes: every range copied, some failed, the flags are wrong, another run held the table. */
 export const EXIT = { ok: 0, failed: 1, usage: 2, alreadyRunning: 3 } as const;

@@ -72,7 +72,7 @@ describe('faults injected while the workflow runs against the real databases', (
       await pair.source
         .promise()
         .query(`UPDATE ${TABLE} SET bio = CONCAT(bio, REPEAT('.', 2000)) WHERE bio LIKE 'bio of user%'`);
-      await prepareTargetTable(pair.target, await describeSourceTable(pair.source, TABLE), 'public');
+      await prepareTargetTable(pair.target, await describeSourceTable(pair.source, TABLE, pair.target), 'public');
       await pair.target.query(`CREATE TABLE IF NOT EXISTS ${TABLE}_released (released boolean)`);
       await pair.target.query(`
         CREATE OR REPLACE FUNCTION ${TABLE}_hold() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -204,7 +204,7 @@ describe('faults injected while the workflow runs against the real databases', (
     const poisoned = String(seededId(1_500, ROWS));
     await dropTables(pair, TABLE);
     await seedUsers(pair.source, { table: TABLE, rows: ROWS });
-    await prepareTargetTable(pair.target, await describeSourceTable(pair.source, TABLE), 'public');
+    await prepareTargetTable(pair.target, await describeSourceTable(pair.source, TABLE, pair.target), 'public');
     await pair.target.query(`ALTER TABLE public.${TABLE} ADD CONSTRAINT ${TABLE}_refuses CHECK (name <> 'refused')`);
     await pair.source.promise().query(`UPDATE ${TABLE} SET name = 'refused' WHERE id = ${poisoned}`);
     const queue = await startLocalQueue();

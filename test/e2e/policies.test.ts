@@ -54,8 +54,14 @@ describe('policies chosen on the command line', () => {
     const summary = JSON.parse(stdout.trim().split('\n').at(-1)!);
     assert.equal(summary.status, 'succeeded');
     assert.equal(summary.ranges, 3);
-    assert.deepEqual(summary.policies, { zeroDates: 'null', nulBytes: 'strip', tinyint1: 'fail', emptyEnum: 'keep' });
-    assert.deepEqual(summary.policyCounts, { zeroDates: 3, nulBytes: 2, tinyint1: 0, emptyEnum: 0 });
+    assert.deepEqual(summary.policies, {
+      zeroDates: 'null',
+      nulBytes: 'strip',
+      tinyint1: 'fail',
+      emptyEnum: 'keep',
+      spatial: 'bytea',
+    });
+    assert.deepEqual(summary.policyCounts, { zeroDates: 3, nulBytes: 2, tinyint1: 0, emptyEnum: 0, spatial: 0 });
     assert.match(stderr, /^zeroDates: null +3$/m);
     assert.match(stderr, /^nulBytes: strip +2$/m);
     const { rows } = await pair.target.query(

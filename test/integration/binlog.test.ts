@@ -340,7 +340,7 @@ describe('binlog runs against a MariaDB writing a ROW binary log', { timeout: 30
       readChangedKeys({
         source: pair.source,
         database: await sourceDatabase(pair.source),
-        tables: [keyedTable(await describeSourceTable(pair.source, USERS))],
+        tables: [keyedTable(await describeSourceTable(pair.source, USERS, pair.target))],
         checkpoints: await readCheckpoints(pair.target, [USERS]),
         // A place the log has not reached: the stream waits at its end for more.
         until: { file: 'mariadb-bin.999999', position: 4, gtid: null },

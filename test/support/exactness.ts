@@ -10,7 +10,8 @@ import { quoteMysql, quotePg } from '../../functions/core/identifiers.js';
  * text of its meaning, by SQL written here per type: numbers without trailing zeros, booleans as
  * 0/1, dates in the astronomical year, instants and durations as microseconds, bytes as hex.
  * Floats (as the bits of their double) and JSON (by content) are put in the same text here in
- * JavaScript. Then each side sums per column the hashes of `key:value` over its rows, and the
+ * JavaScript. A geometry means its SRID and its WKB, each server's own (`ST_SRID`, `ST_AsBinary`);
+ * stored as bytes without PostGIS, the EWKB is taken apart here. Then each side sums per column the hashes of `key:value` over its rows, and the
  * counts and sums must agree; when they do not, the rows are read to say where.
  *
  * The expected meaning is that of the default policies: a zero date arrives as NULL, nothing else
@@ -129,6 +130,7 @@ async function tableMeaning({ source, target }: ConnectionPair, table: string): 
       const type = targetType.get(column.name);
       assert.ok(type, `${table}.${column.name} is not in the target`);
       const json = type === 'jsonb' || type === 'json';
+      if (SPATIAL.has(column.dataType)) return { name: column.name, ...spatialMeaning(column.name, type) };
       return {
         name: column.name,
         source: sourceMeaning(column, json),
@@ -136,6 +138,42 @@ async function tableMeaning({ source, target }: ConnectionPair, table: string): 
       };
     }),
   };
+}
+
+const SPATIAL = new Set([
+  'geometry',
+  'point',
+  'linestring',
+  'polygon',
+  'multipoint',
+  'multilinestring',
+  'multipolygon',
+  'geometrycollection',
+]);
+
+/** A geometry as `srid:wkb in hex` on both sides; in a bytea column, its EWKB bytes read here. */
+function spatialMeaning(name: string, targetType: string): Pick<ColumnMeaning, 'source' | 'target'> {
+  const [x, y] = [quoteMysql(name), quotePg(name)];
+  return {
+    source: { sql: `CONCAT(ST_SRID(${x}), ':', LOWER(HEX(ST_AsBinary(${x}))))` },
+    target:
+      targetType === 'bytea'
+        ? { sql: `encode(${y}, 'hex')`, js: ewkbMeaning }
+        : { sql: `ST_SRID(${y}) || ':' || encode(ST_AsBinary(${y}), 'hex')` },
+  };
+}
+
+/** EWKB in hex as `srid:wkb in hex`: the SRID follows the type when the type has flag 0x20000000. */
+function ewkbMeaning(hex: string): string {
+  const bytes = Buffer.from(hex, 'hex');
+  const little = bytes[0] === 1;
+  const type = little ? bytes.readUInt32LE(1) : bytes.readUInt32BE(1);
+  if ((type & 0x20000000) === 0) return `0:${hex}`;
+  const srid = little ? bytes.readUInt32LE(5) : bytes.readUInt32BE(5);
+  const wkb = Buffer.concat([bytes.subarray(0, 5), bytes.subarray(9)]);
+  if (little) wkb.writeUInt32LE(type & ~0x20000000, 1);
+  else wkb.writeUInt32BE(type & ~0x20000000, 1);
+  return `${srid}:${wkb.toString('hex')}`;
 }
 
 // Zero dates (a zero month or day) arrive as NULL under the default zeroDates policy.

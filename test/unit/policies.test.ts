@@ -16,7 +16,13 @@ const URLS = [
 
 describe('policies in the execution input', () => {
   test('are optional: each one left out takes its default', () => {
-    assert.deepEqual(DEFAULT_POLICIES, { zeroDates: 'null', nulBytes: 'fail', tinyint1: 'fail', emptyEnum: 'keep' });
+    assert.deepEqual(DEFAULT_POLICIES, {
+      zeroDates: 'null',
+      nulBytes: 'fail',
+      tinyint1: 'fail',
+      emptyEnum: 'keep',
+      spatial: 'bytea',
+    });
     assert.deepEqual(resolveRunSettings({}, DEFAULTS).policies, DEFAULT_POLICIES);
     assert.deepEqual(resolveRunSettings({ policies: { nulBytes: 'strip' } }, DEFAULTS).policies, {
       ...DEFAULT_POLICIES,
@@ -36,7 +42,7 @@ describe('policies in the execution input', () => {
     assert.throws(() => resolveRunSettings({ policies: { zeroDate: 'null' } }, DEFAULTS), {
       name: 'InputValidationError',
       message:
-        'Invalid execution input: unknown field "policies.zeroDate": remove it (known fields: zeroDates, nulBytes, tinyint1, emptyEnum)',
+        'Invalid execution input: unknown field "policies.zeroDate": remove it (known fields: zeroDates, nulBytes, tinyint1, emptyEnum, spatial)',
     });
   });
 });

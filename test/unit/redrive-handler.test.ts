@@ -62,7 +62,7 @@ describe('the Redrive Lambda, invoked as the console or `aws lambda invoke` woul
     assert.deepEqual(JSON.parse(start!.args[0].input.input!), {
       table: 'users',
       ranges: [{ lo: '300', hi: '400' }],
-      policies: { zeroDates: 'null', nulBytes: 'fail', tinyint1: 'fail', emptyEnum: 'keep' },
+      policies: { zeroDates: 'null', nulBytes: 'fail', tinyint1: 'fail', emptyEnum: 'keep', spatial: 'bytea' },
       concurrency: 2,
     });
     const [deleted] = sqs.commandCalls(DeleteMessageBatchCommand);

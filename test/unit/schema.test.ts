@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { enumLabels } from '../../functions/core/codecs/type-table.js';
-import { SchemaError } from '../../functions/core/errors.js';
 import {
   mapColumn,
   mariadbDefault,
@@ -80,18 +79,16 @@ describe('mapColumn: the MySQL → PostgreSQL type table', () => {
     assert.equal(mapColumn(source('note', 'text', { nullable: true })).nullable, true);
   });
 
-  test('a spatial type is refused with a SchemaError naming the column, its type and what to do', () => {
-    assert.throws(
-      () => mapColumn(source('location', 'geometry')),
-      (error: unknown) => {
-        assert.ok(error instanceof SchemaError);
-        assert.equal(
-          error.message,
-          'Column location (geometry): spatial types are not migrated; store it as WKB (ST_AsBinary) in a VARBINARY column to move its bytes',
-        );
-        return true;
-      },
-    );
+  test('a spatial type becomes PostGIS geometry of its kind where the target has PostGIS, else bytea', () => {
+    const postgis = { postgis: true };
+    assert.equal(mapColumn(source('location', 'geometry'), postgis).codec.pgType, 'geometry');
+    assert.equal(mapColumn(source('location', 'point'), postgis).codec.pgType, 'geometry(Point)');
+    assert.equal(mapColumn(source('location', 'multipolygon'), postgis).codec.pgType, 'geometry(MultiPolygon)');
+    assert.equal(mapColumn(source('location', 'point'), { postgis: false }).codec.encoding, 'spatialBytea');
+    assert.equal(mapColumn(source('location', 'point'), { postgis: false }).codec.pgType, 'bytea');
+  });
+
+  test('a type with no PostgreSQL type is refused with a SchemaError naming the column and its type', () => {
     assert.throws(() => mapColumn(source('v', 'vector(3)')), {
       name: 'SchemaError',
       message: 'Column v (vector(3)): no PostgreSQL type is chosen for it',

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import type { Encoding } from '../../functions/core/codecs/type-table.js';
-import { codecOf, TYPE_TABLE } from '../../functions/core/codecs/type-table.js';
+import { codecOf, PLAIN_TARGET, type TargetFeatures, TYPE_TABLE } from '../../functions/core/codecs/type-table.js';
 import { columnOfType } from '../support/source-columns.js';
 
 /** A row of README.md's Types table: the MySQL column types it names, and the PostgreSQL types they become. */
@@ -48,9 +48,13 @@ function readmeRows(): ReadmeRow[] {
   });
 }
 
+// The README's table names the types of a target with PostGIS, and in its words what happens without.
+const POSTGIS: TargetFeatures = { postgis: true };
+const TARGETS = [POSTGIS, PLAIN_TARGET];
+
 /** What the type table maps a column of this MySQL type to: its PostgreSQL type, or null when refused. */
-function mapped(columnType: string): { pgType: string; encoding: Encoding } | null {
-  const codec = codecOf(columnOfType('c', columnType));
+function mapped(columnType: string, target = POSTGIS): { pgType: string; encoding: Encoding } | null {
+  const codec = codecOf(columnOfType('c', columnType), target);
   return 'refused' in codec ? null : { pgType: codec.pgType, encoding: codec.encoding };
 }
 
@@ -73,11 +77,18 @@ const EXAMPLES: Record<Encoding, string> & (string extends Encoding ? never : un
   timestamptz: 'timestamp(3)',
   time: 'time(3)',
   year: 'year',
+  geometry: 'point',
+  spatialBytea: 'point',
 };
 
 describe('the type table', () => {
   test('has a MySQL type for every encoding', () => {
-    for (const [encoding, columnType] of Object.entries(EXAMPLES)) assert.equal(mapped(columnType)?.encoding, encoding);
+    for (const [encoding, columnType] of Object.entries(EXAMPLES)) {
+      assert.ok(
+        TARGETS.some((target) => mapped(columnType, target)?.encoding === encoding),
+        encoding,
+      );
+    }
   });
 });
 
@@ -106,7 +117,9 @@ describe("README's Types table", () => {
   });
 
   test('shows every encoding', () => {
-    const shown = new Set(rows.flatMap((row) => row.mysql.map((type) => mapped(type)?.encoding)));
+    const shown = new Set(
+      rows.flatMap((row) => row.mysql.flatMap((type) => TARGETS.map((target) => mapped(type, target)?.encoding))),
+    );
     assert.deepEqual(
       Object.keys(EXAMPLES).filter((encoding) => !shown.has(encoding as Encoding)),
       [],

@@ -117,7 +117,9 @@ export async function applyChanges(
   try {
     const tables: KeyedTable[] = [];
     for (const name of parsed.tables) {
-      tables.push(keyedTable(await checkTargetTable(target, await describeSourceTable(source, name), TARGET_SCHEMA)));
+      tables.push(
+        keyedTable(await checkTargetTable(target, await describeSourceTable(source, name, target), TARGET_SCHEMA)),
+      );
     }
     await requireRowBinlog(source);
     for (const name of parsed.tables) await renewLease(target, name, parsed.runId);

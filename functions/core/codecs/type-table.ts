@@ -10,6 +10,7 @@ import { float } from './float.js';
 import { integer } from './integer.js';
 import { json } from './json.js';
 import { numeric } from './numeric.js';
+import { geometry, spatialBytea } from './spatial.js';
 import { text, varchar } from './text.js';
 import { time } from './time.js';
 import { timestamptz } from './timestamptz.js';
@@ -20,8 +21,20 @@ export interface Refused {
   refused: string;
 }
 
-/** One row of the type table: the codec, with its parameters, that carries a column of the type. */
-type TypeRule = (column: SourceColumn) => Codec<string> | Refused;
+/** What the target database offers beyond PostgreSQL itself, which some types are carried by. */
+export interface TargetFeatures {
+  /** Whether the postgis extension is created in the target database. */
+  postgis: boolean;
+}
+
+/** A target database with no extension. */
+export const PLAIN_TARGET: TargetFeatures = { postgis: false };
+
+/**
+ * One row of the type table: the codec, with its parameters, that carries a column of the type
+ * into a target with these features.
+ */
+type TypeRule = (column: SourceColumn, target: TargetFeatures) => Codec<string> | Refused;
 
 const unsigned = (column: SourceColumn) => column.columnType.includes('unsigned');
 const fraction = (column: SourceColumn) => column.datetimePrecision ?? 0;
@@ -38,13 +51,14 @@ export function enumLabels(columnType: string): string[] {
   );
 }
 
-const spatial = (): Refused => ({
-  refused: 'spatial types are not migrated; store it as WKB (ST_AsBinary) in a VARBINARY column to move its bytes',
-});
+// PostGIS's geometry when the target has it; otherwise bytes the `spatial` policy lets arrive.
+const spatial = (column: SourceColumn, target: TargetFeatures) =>
+  target.postgis ? geometry(column.dataType) : spatialBytea;
 
 /**
  * The MySQL/MariaDB type table: each `DATA_TYPE` and the codec that carries its columns, with
- * the codec's parameters read from the column. tinyint(1) and BIT(1) are MySQL's booleans. The
+ * the codec's parameters read from the column. tinyint(1) and BIT(1) are MySQL's booleans; the
+ * spatial types become PostGIS's geometry where the target has it. The
  * README's Types table says the same in words, and a test holds the two together.
  */
 export const TYPE_TABLE = {
@@ -99,8 +113,8 @@ export const TYPE_TABLE = {
  */
 export type Encoding = Exclude<ReturnType<(typeof TYPE_TABLE)[keyof typeof TYPE_TABLE]>, Refused>['encoding'];
 
-/** The codec the type table gives the column, or why there is none. */
-export function codecOf(column: SourceColumn): Codec | Refused {
+/** The codec the type table gives the column in a target with these features, or why there is none. */
+export function codecOf(column: SourceColumn, target: TargetFeatures): Codec | Refused {
   if (!Object.hasOwn(TYPE_TABLE, column.dataType)) return { refused: 'no PostgreSQL type is chosen for it' };
-  return TYPE_TABLE[column.dataType as keyof typeof TYPE_TABLE](column);
+  return TYPE_TABLE[column.dataType as keyof typeof TYPE_TABLE](column, target);
 }
