@@ -49,6 +49,13 @@ CREATE TABLE IF NOT EXISTS ${LEDGER_SCHEMA}.ranges (
   updated_at  timestamptz NOT NULL DEFAULT clock_timestamp(),
   PRIMARY KEY (run_id, range_index)
 );
+-- The Map's items as Plan produced them, read a page at a time: never all in the state payload.
+CREATE TABLE IF NOT EXISTS ${LEDGER_SCHEMA}.items (
+  run_id      text NOT NULL REFERENCES ${LEDGER_SCHEMA}.runs ON DELETE CASCADE,
+  seq         integer NOT NULL,
+  item        jsonb NOT NULL,
+  PRIMARY KEY (run_id, seq)
+);
 CREATE TABLE IF NOT EXISTS ${LEDGER_SCHEMA}.watermarks (
   table_name    text PRIMARY KEY,
   change_column text NOT NULL,
@@ -135,6 +142,33 @@ async function addMissingColumns(target: pg.Client): Promise<void> {
   }
 }
 
+/**
+ * The run's Map items in order, each as opaque JSON with its sequence number, replacing any a
+ * repeated Plan recorded. Called inside the run's transaction.
+ */
+async function recordItems(target: pg.Client, runId: string, items: readonly unknown[]): Promise<void> {
+  await target.query(`DELETE FROM ${LEDGER_SCHEMA}.items WHERE run_id = $1`, [runId]);
+  await target.query(
+    `INSERT INTO ${LEDGER_SCHEMA}.items (run_id, seq, item)
+     SELECT $1, i.ordinality - 1, i.item FROM jsonb_array_elements($2::jsonb) WITH ORDINALITY AS i(item, ordinality)`,
+    [runId, JSON.stringify(items)],
+  );
+}
+
+/** A run's items from sequence number `from`, in order, at most `limit` of them. */
+export async function readItems(
+  target: pg.Client,
+  runId: string,
+  from: number,
+  limit: number,
+): Promise<{ seq: number; item: unknown }[]> {
+  const { rows } = await target.query<{ seq: number; item: unknown }>(
+    `SELECT seq, item FROM ${LEDGER_SCHEMA}.items WHERE run_id = $1 AND seq >= $2 ORDER BY seq LIMIT $3`,
+    [runId, from, limit],
+  );
+  return rows;
+}
+
 export interface RunRecord {
   runId: string;
   execution: string;
@@ -167,6 +201,7 @@ export async function startRun(target: pg.Client, run: RunRecord, ranges: KeyRan
       ],
     );
     await target.query(`DELETE FROM ${LEDGER_SCHEMA}.ranges WHERE run_id = $1`, [run.runId]);
+    await recordItems(target, run.runId, ranges);
     await target.query(
       `INSERT INTO ${LEDGER_SCHEMA}.ranges (run_id, range_index, lo, hi)
        SELECT $1, r.range_index, r.lo, r.hi FROM unnest($2::int[], $3::numeric[], $4::numeric[]) AS r(range_index, lo, hi)`,

@@ -1,7 +1,7 @@
 import { usesBinlog } from './binlog/modes.js';
 import { planBinlogRun, readFullRunStart, recordBinlogPlan } from './binlog/plan-binlog.js';
 import type { ConnectionPair } from './connections.js';
-import { InputValidationError, RunInProgressError, SchemaError, TableBusyError } from './errors.js';
+import { RunInProgressError, SchemaError, TableBusyError } from './errors.js';
 import { TARGET_SCHEMA } from './identifiers.js';
 import {
   type ChangedRows,
@@ -20,9 +20,6 @@ import type { Policies } from './policies.js';
 import { type KeyRange, mysqlKeyAtOffset, splitKeySpace } from './ranges.js';
 import { describeSourceTable, type TableDescription } from './schema.js';
 import { prepareTargetTable } from './target-table.js';
-
-// Step Functions refuses state payloads over 256 KiB; leave room for the rest of the state.
-export const MAX_PLAN_BYTES = 200 * 1024;
 
 export interface PlanEvent {
   /** The execution input, as given. */
@@ -46,6 +43,14 @@ export interface PlanResult {
   /** At cut-over, how long the source must take no write; null (or absent) for the default. */
   quietSeconds?: number | null;
   ranges: KeyRange[];
+}
+
+/** What Plan hands the workflow: the run without its items, which the ledger holds; their count. */
+export type PlannedRun = Omit<PlanResult, 'ranges'> & { items: number };
+
+/** The run as the state carries it: Step Functions caps a state at 256 KiB, and a run may have 10^5 items. */
+export function withoutItems({ ranges, ...run }: PlanResult): PlannedRun {
+  return { ...run, items: ranges.length };
 }
 
 /**
@@ -101,19 +106,6 @@ export async function plan(
       quietSeconds: settings.quietSeconds ?? null,
       ranges,
     };
-    const bytes = Buffer.byteLength(JSON.stringify(result));
-    if (bytes > MAX_PLAN_BYTES) {
-      const factor = Math.ceil(bytes / MAX_PLAN_BYTES);
-      if (settings.ranges) {
-        throw new InputValidationError(
-          `"ranges" lists ${ranges.length} ranges, more than one execution's state can carry: give at most ${Math.floor(ranges.length / factor)} at a time`,
-        );
-      }
-      throw new InputValidationError(
-        `"chunkRows" ${settings.chunkRows} splits ${settings.table} into ${ranges.length} ranges, more than one execution's state can carry: ` +
-          `use a chunkRows of at least ${settings.chunkRows * factor}`,
-      );
-    }
     const { notes } = await prepareTargetTable(target, description, TARGET_SCHEMA);
     if (changes) await requireTargetKey(target, description, TARGET_SCHEMA);
     // A run of given ranges copies part of the table, so it must not move the table's watermark; nor

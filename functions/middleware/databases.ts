@@ -9,6 +9,7 @@ export const DATABASES = {
   'copy-range': ['source', 'target'],
   'verify-range': ['source', 'target'],
   'describe-failure': [],
+  'read-items': ['target'],
   summarize: ['target'],
   redrive: [],
   'apply-changes': ['source', 'target'],

@@ -1,17 +1,11 @@
 import middy from '@middy/core';
 import { defaultsFromEnvironment } from '../core/input.js';
-import { type PlanEvent, type PlanResult, plan } from '../core/plan.js';
+import { type PlanEvent, type PlannedRun, plan, withoutItems } from '../core/plan.js';
 import { type ConnectionPairContext, connectionPair } from '../middleware/connection-pair.js';
 import { DATABASES } from '../middleware/databases.js';
 import { observability } from '../middleware/observability.js';
 
-export const handler = middy<PlanEvent, PlanResult, Error, ConnectionPairContext>()
-  .use(
-    observability<PlanEvent, PlanResult>({
-      step: 'Plan',
-      // The range list can be long; the ledger has it.
-      loggedResult: ({ ranges, ...rest }) => ({ ...rest, ranges: ranges.length }),
-    }),
-  )
+export const handler = middy<PlanEvent, PlannedRun, Error, ConnectionPairContext>()
+  .use(observability<PlanEvent, PlannedRun>({ step: 'Plan', loggedResult: (result) => result }))
   .use(connectionPair({ sides: DATABASES.plan }))
-  .handler((event, context) => plan(event, context.connections, defaultsFromEnvironment()));
+  .handler(async (event, context) => withoutItems(await plan(event, context.connections, defaultsFromEnvironment())));

@@ -38,6 +38,7 @@ export const ENTRY_METADATA = 'migration:entry';
  */
 const HANDLERS = {
   Plan: 'plan',
+  ReadItems: 'read-items',
   CopyRange: 'copy-range',
   VerifyRange: 'verify-range',
   DescribeFailure: 'describe-failure',
@@ -58,6 +59,8 @@ interface Sizing {
 // Plan may walk a billion-key index, so it keeps Lambda's 15 minutes (see docs/SCALE.md).
 const DEFAULT_SIZING: Sizing = { memorySize: 512, timeout: Duration.minutes(15) };
 const SIZING: Partial<Record<keyof typeof HANDLERS, Sizing>> = {
+  // One indexed read of a page of items.
+  ReadItems: { memorySize: 512, timeout: Duration.minutes(1) },
   CopyRange: { memorySize: 1769, timeout: Duration.minutes(15), perRange: true },
   VerifyRange: { memorySize: 1769, timeout: Duration.minutes(15), perRange: true },
   Summarize: { memorySize: 512, timeout: Duration.minutes(5) },
@@ -167,6 +170,7 @@ export class MigrationStack extends Stack {
         // Its own scope, so the states can bear the same names as the functions they call.
         buildWorkflow(new Construct(this, 'Workflow'), {
           plan: functions.Plan,
+          readItems: functions.ReadItems,
           copyRange: functions.CopyRange,
           verifyRange: functions.VerifyRange,
           describeFailure: functions.DescribeFailure,

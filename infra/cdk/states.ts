@@ -6,6 +6,10 @@
 export const STATE = {
   plan: 'Plan',
   alreadyRunning: 'AlreadyRunning',
+  // The Map's items, read from the ledger a page at a time.
+  firstItems: 'FirstItems',
+  readItems: 'ReadItems',
+  moreItems: 'MoreItems',
   copyRanges: 'CopyRanges',
   copyRange: 'CopyRange',
   rangeFinished: 'RangeFinished',
@@ -23,6 +27,9 @@ export const STATE = {
   cutoverCheck: 'CutoverCheck',
   finalVerification: 'FinalVerification',
   verifyFinalRange: 'VerifyFinalRange',
+  firstFinalItems: 'FirstFinalItems',
+  readFinalItems: 'ReadFinalItems',
+  moreFinalItems: 'MoreFinalItems',
   finalRangeFailed: 'FinalRangeFailed',
 } as const;
 

@@ -10,6 +10,7 @@ import { ALREADY_RUNNING_PATH, STATE } from './states.js';
 
 export interface WorkflowParts {
   plan: IFunction;
+  readItems: IFunction;
   copyRange: IFunction;
   verifyRange: IFunction;
   describeFailure: IFunction;
@@ -50,9 +51,39 @@ const tableBusyRetry: sfn.RetryProps = {
   jitterStrategy: sfn.JitterType.FULL,
 };
 
+// Where the Map finds the page of items ReadItems put in the state.
+const PAGE_ITEMS = '$.page.items';
+
+/**
+ * The Map over every item Plan recorded in the ledger, a page at a time: ReadItems puts a page in
+ * the state, the Map runs over it, and MoreItems goes back for the next page until the last, then
+ * on to `then`. The state never holds more than one page, however many items the run has; the
+ * same loop runs in AWS and locally (no ItemReader, which the local engine does not execute).
+ */
+function overPages(
+  scope: Construct,
+  parts: WorkflowParts,
+  map: sfn.DistributedMap,
+  then: sfn.IChainable,
+  names: { first: string; read: string; more: string },
+): sfn.IChainable {
+  const first = new sfn.Pass(scope, names.first, { result: sfn.Result.fromObject({ next: 0 }), resultPath: '$.page' });
+  const read = new tasks.LambdaInvoke(scope, names.read, {
+    lambdaFunction: parts.readItems,
+    payloadResponseOnly: true,
+    payload: sfn.TaskInput.fromObject({
+      runId: sfn.JsonPath.stringAt('$.runId'),
+      from: sfn.JsonPath.numberAt('$.page.next'),
+    }),
+    resultPath: '$.page',
+  }).addRetry(transientRetry);
+  const more = new sfn.Choice(scope, names.more).when(sfn.Condition.isPresent('$.page.next'), read).otherwise(then);
+  return first.next(read).next(map).next(more);
+}
+
 /**
  * Plan → CopyRanges (a Distributed Map of CopyRange then VerifyRange, failed ranges to the
- * queue) → Summarize. When another run holds the table, Plan ends the execution in
+ * queue, over the run's items a page at a time) → Summarize. When another run holds the table, Plan ends the execution in
  * AlreadyRunning instead.
  * This is the only definition of the workflow; the local runner executes this very one.
  */
@@ -143,7 +174,7 @@ export function buildWorkflow(scope: Construct, parts: WorkflowParts): sfn.IChai
     .otherwise(verifyEnabled);
 
   const copyRanges = new sfn.DistributedMap(scope, STATE.copyRanges, {
-    itemsPath: '$.ranges',
+    itemsPath: PAGE_ITEMS,
     maxConcurrencyPath: '$.concurrency',
     itemSelector: {
       runId: sfn.JsonPath.stringAt('$.runId'),
@@ -172,7 +203,13 @@ export function buildWorkflow(scope: Construct, parts: WorkflowParts): sfn.IChai
       sfn.Condition.or(...CHANGES_MODES.map((mode) => sfn.Condition.stringEquals('$.mode', mode))),
       changesBranch(scope, parts, summarize),
     )
-    .otherwise(copyRanges.next(summarize));
+    .otherwise(
+      overPages(scope, parts, copyRanges, summarize, {
+        first: STATE.firstItems,
+        read: STATE.readItems,
+        more: STATE.moreItems,
+      }),
+    );
 
   return plan.next(changesOrRanges);
 }
@@ -211,7 +248,7 @@ function changesBranch(scope: Construct, parts: WorkflowParts, summarize: sfn.IC
     .addRetry(throttledRetry)
     .addCatch(new sfn.Pass(scope, STATE.finalRangeFailed), { errors: [sfn.Errors.ALL], resultPath: '$.error' });
   const finalVerification = new sfn.DistributedMap(scope, STATE.finalVerification, {
-    itemsPath: '$.ranges',
+    itemsPath: PAGE_ITEMS,
     maxConcurrencyPath: '$.concurrency',
     itemSelector: {
       runId: sfn.JsonPath.stringAt('$.runId'),
@@ -224,7 +261,14 @@ function changesBranch(scope: Construct, parts: WorkflowParts, summarize: sfn.IC
   }).itemProcessor(verifyFinalRange);
 
   const cutoverCheck = new sfn.Choice(scope, STATE.cutoverCheck)
-    .when(sfn.Condition.stringEquals('$.mode', 'cutover'), finalVerification.next(summarize))
+    .when(
+      sfn.Condition.stringEquals('$.mode', 'cutover'),
+      overPages(scope, parts, finalVerification, summarize, {
+        first: STATE.firstFinalItems,
+        read: STATE.readFinalItems,
+        more: STATE.moreFinalItems,
+      }),
+    )
     .otherwise(summarize);
   return applyChanges.next(cutoverCheck);
 }

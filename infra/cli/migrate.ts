@@ -98,11 +98,11 @@ function progressBar(enabled: boolean) {
     }
     if (event.type !== 'StateExited' || !('state' in event) || !event.state) return;
     const { name, output } = event.state;
-    // A Plan that found the table busy exits with no ranges: there is nothing to show.
-    const planned = name === STATE.plan && (output as { ranges?: unknown[] }).ranges;
-    if (planned) {
+    // A Plan that found the table busy exits with no item count: there is nothing to show.
+    const planned = name === STATE.plan ? (output as { items?: number }).items : undefined;
+    if (planned !== undefined) {
       started = Date.now();
-      bar.start(planned.length, 0, { rows, failed, rate: 0 });
+      bar.start(planned, 0, { rows, failed, rate: 0 });
     } else if (name === STATE.copyRange) {
       rows += (output as { copied: { rows: number } }).copied.rows;
       bar.update({ rows, rate: rate() });

@@ -3,8 +3,11 @@ import { performance } from 'node:perf_hooks';
 import { z } from 'zod';
 import { handler as copyRange } from '../../functions/copy-range/handler.js';
 import type { CopyRangeResult } from '../../functions/core/copy-range.js';
-import type { PlanResult } from '../../functions/core/plan.js';
+import type { ItemsPage } from '../../functions/core/items.js';
+import type { PlannedRun } from '../../functions/core/plan.js';
+import type { KeyRange } from '../../functions/core/ranges.js';
 import { handler as plan } from '../../functions/plan/handler.js';
+import { handler as readItems } from '../../functions/read-items/handler.js';
 import { handler as summarize } from '../../functions/summarize/handler.js';
 import { STATE } from '../cdk/states.js';
 import { lambdaContext } from '../local/lambda-context.js';
@@ -29,10 +32,12 @@ const runId = `one-range-${randomUUID().slice(0, 8)}`;
 const planned = (await plan(
   { input: { table: values.table, chunkRows: Number.MAX_SAFE_INTEGER }, runId, execution: runId },
   lambdaContext(STATE.plan) as never,
-)) as PlanResult;
+)) as PlannedRun;
 const started = performance.now();
 try {
-  const event = { runId, table: values.table, range: planned.ranges[0]!, policies: planned.policies };
+  const page = (await readItems({ runId, from: 0 }, lambdaContext(STATE.readItems) as never)) as ItemsPage;
+  const range = page.items[0] as KeyRange;
+  const event = { runId, table: values.table, range, policies: planned.policies };
   const copied = (await copyRange(event, lambdaContext(STATE.copyRange) as never)) as CopyRangeResult;
   console.log(JSON.stringify({ rows: copied.rows, seconds: Math.round(performance.now() - started) / 1000 }));
 } finally {

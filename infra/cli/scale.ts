@@ -1,6 +1,4 @@
-import type { PlanResult } from '../../functions/core/plan.js';
-import { MAX_PLAN_BYTES } from '../../functions/core/plan.js';
-import { DEFAULT_POLICIES } from '../../functions/core/policies.js';
+import { DEFAULT_PAGE_LIMITS } from '../../functions/core/items.js';
 import { rangesBetween } from '../../functions/core/ranges.js';
 
 /**
@@ -18,9 +16,15 @@ export const ASSUMED = {
   walkKeysPerSecond: 2_000_000,
   /** CopyRange's memory, as the stack sizes it. */
   copyMemoryMb: 1769,
-  /** Step Functions transitions: per range (enter CopyRange, leave it), and per execution (Plan, CopyRanges, Summarize, end). */
+  /**
+   * Step Functions transitions: per range (enter CopyRange, leave it), per page of items
+   * (ReadItems, CopyRanges, MoreItems), and per execution (Plan, FirstItems, Summarize, end).
+   */
   transitionsPerRange: 2,
+  transitionsPerPage: 3,
   transitionsPerExecution: 4,
+  /** Events a page adds to the parent execution's history: ReadItems's task events, the Map Run's, MoreItems. */
+  parentEventsPerPage: 14,
   /** Lambda keeps this share of its 15 minutes in reserve for a slow range. */
   rangeBudgetShare: 0.5,
 } as const;
@@ -36,35 +40,25 @@ export const PRICES = {
 
 const LAMBDA_SECONDS = 15 * 60;
 
-/** Bytes a full run's Plan result takes with `ranges` ranges over keys of `keyDigits` digits (execution ARN and run id as the console makes them). */
-export function planBytes(ranges: number, keyDigits: number): number {
-  const base = 10 ** (keyDigits - 1);
-  const boundaries = Array.from({ length: ranges - 1 }, (_, i) => String(base + i * 7));
-  const result: PlanResult = {
-    runId: '0f8e6c1a-2b3d-4e5f-9a8b-7c6d5e4f3a2b',
-    execution:
-      'arn:aws:states:eu-west-1:123456789012:execution:MigrationC13A4580-AbCdEfGhIjKl:0f8e6c1a-2b3d-4e5f-9a8b-7c6d5e4f3a2b',
-    table: 'users',
-    mode: 'full',
-    concurrency: 16,
-    changes: null,
-    policies: DEFAULT_POLICIES,
-    verify: true,
-    ranges: rangesBetween(boundaries),
-  };
-  return Buffer.byteLength(JSON.stringify(result));
+/** Bytes a range item takes in a page (its JSON and a comma), on average over 1,000 ranges with keys of `keyDigits` digits. */
+export function rangeBytes(keyDigits: number): number {
+  const base = 10n ** BigInt(keyDigits - 1);
+  const boundaries = Array.from({ length: 1_000 }, (_, i) => String(base + BigInt(i * 7)));
+  const ranges = rangesBetween(boundaries).slice(1, -1);
+  return ranges.reduce((sum, range) => sum + Buffer.byteLength(JSON.stringify(range)) + 1, 0) / ranges.length;
 }
 
-/** The most ranges one execution's state carries under Plan's limit. */
-export function maxRanges(keyDigits: number): number {
-  let low = 1;
-  let high = 100_000;
-  while (low < high) {
-    const mid = Math.ceil((low + high) / 2);
-    if (planBytes(mid, keyDigits) <= MAX_PLAN_BYTES) low = mid;
-    else high = mid - 1;
-  }
-  return low;
+/** How many range items one page carries: ReadItems's item count, unless the page's byte budget is reached first. */
+export function rangesPerPage(keyDigits: number): number {
+  return Math.min(DEFAULT_PAGE_LIMITS.items, Math.floor(DEFAULT_PAGE_LIMITS.bytes / rangeBytes(keyDigits)));
+}
+
+// Step Functions' cap on one execution's history.
+const HISTORY_EVENTS = 25_000;
+
+/** The most pages (and so ranges) one execution's history holds, keeping a tenth of it for retries and the rest. */
+export function maxPages(): number {
+  return Math.floor((HISTORY_EVENTS * 0.9) / ASSUMED.parentEventsPerPage);
 }
 
 export interface Run {
@@ -82,7 +76,9 @@ export function estimate({ rows, chunkRows, concurrency }: Run) {
   const planSeconds = rows / ASSUMED.walkKeysPerSecond;
   const copySeconds = Math.ceil(ranges / concurrency) * rangeSeconds;
   const gbSeconds = (rows / perCopyRowsPerSecond) * (ASSUMED.copyMemoryMb / 1024);
-  const transitions = ranges * ASSUMED.transitionsPerRange + ASSUMED.transitionsPerExecution;
+  const pages = Math.max(1, Math.ceil(ranges / DEFAULT_PAGE_LIMITS.items));
+  const transitions =
+    ranges * ASSUMED.transitionsPerRange + pages * ASSUMED.transitionsPerPage + ASSUMED.transitionsPerExecution;
   const cost = {
     lambda: gbSeconds * PRICES.lambdaArmGbSecond + ranges * PRICES.lambdaRequest,
     stepFunctions: transitions * PRICES.stateTransition,
@@ -93,6 +89,7 @@ export function estimate({ rows, chunkRows, concurrency }: Run) {
   };
   return {
     ranges,
+    pages,
     perCopyRowsPerSecond,
     rangeSeconds,
     rangeFitsBudget: rangeSeconds <= LAMBDA_SECONDS * ASSUMED.rangeBudgetShare,
@@ -112,19 +109,21 @@ const usd = (n: number) => `$${n < 0.01 ? n.toFixed(4) : n.toFixed(2)}`;
 /** The checked section of docs/SCALE.md. */
 export function scaleReport(): string {
   const lines: string[] = [];
+  const pages = maxPages();
   lines.push(
-    '| key digits | bytes per range (JSON) | most ranges under 200 KiB | smallest chunkRows for 10^9 rows |',
-    '|---|---|---|---|',
+    '| key digits | bytes per range (JSON) | ranges per page | pages for 10^5 ranges | most ranges per execution |',
+    '|---|---|---|---|---|',
   );
   for (const digits of [7, 10, 13, 19]) {
-    const most = maxRanges(digits);
-    const perRange = (planBytes(1001, digits) - planBytes(1, digits)) / 1000;
-    lines.push(`| ${digits} | ${perRange.toFixed(1)} | ${int(most)} | ${int(Math.ceil(1e9 / most))} |`);
+    const perPage = rangesPerPage(digits);
+    lines.push(
+      `| ${digits} | ${rangeBytes(digits).toFixed(1)} | ${int(perPage)} | ${int(Math.ceil(1e5 / perPage))} | ${int(pages * perPage)} |`,
+    );
   }
   lines.push(
     '',
-    '| rows | chunkRows | concurrency | ranges | rows/s per copy | seconds per range | Plan walk (s) | minutes | Lambda GB-s | transitions | Lambda | Step Functions | SQS (worst) | Secrets (worst) | total |',
-    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+    '| rows | chunkRows | concurrency | ranges | pages | rows/s per copy | seconds per range | Plan walk (s) | minutes | Lambda GB-s | transitions | Lambda | Step Functions | SQS (worst) | Secrets (worst) | total |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
   );
   const runs: Run[] = [
     { rows: 1e8, chunkRows: 100_000, concurrency: 4 },
@@ -132,11 +131,12 @@ export function scaleReport(): string {
     { rows: 1e8, chunkRows: 100_000, concurrency: 16 },
     { rows: 1e9, chunkRows: 500_000, concurrency: 6 },
     { rows: 1e9, chunkRows: 1_000_000, concurrency: 6 },
+    { rows: 1e9, chunkRows: 10_000, concurrency: 6 },
   ];
   for (const run of runs) {
     const e = estimate(run);
     lines.push(
-      `| ${int(run.rows)} | ${int(run.chunkRows)} | ${run.concurrency} | ${int(e.ranges)} | ${int(e.perCopyRowsPerSecond)} | ${int(e.rangeSeconds)} | ` +
+      `| ${int(run.rows)} | ${int(run.chunkRows)} | ${run.concurrency} | ${int(e.ranges)} | ${int(e.pages)} | ${int(e.perCopyRowsPerSecond)} | ${int(e.rangeSeconds)} | ` +
         `${int(e.planSeconds)} | ${e.minutes.toFixed(1)} | ${int(e.gbSeconds)} | ${int(e.transitions)} | ${usd(e.cost.lambda)} | ${usd(e.cost.stepFunctions)} | ` +
         `${usd(e.cost.sqsWorstCase)} | ${usd(e.cost.secretsWorstCase)} | ${usd(e.total)} |`,
     );

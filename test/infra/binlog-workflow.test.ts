@@ -22,7 +22,7 @@ describe('binlog runs and cut-over in the workflow', () => {
         Next: STATE.applyChanges,
       },
     ]);
-    assert.equal(choice.Default, STATE.copyRanges);
+    assert.equal(choice.Default, STATE.firstItems);
   });
 
   test("ApplyChanges gets the run's tables, mode, policies and quiet period, and is retried on transient faults", () => {
@@ -50,12 +50,20 @@ describe('binlog runs and cut-over in the workflow', () => {
   test('a cut-over verifies every range Plan cut, with VerifyRange, before Summarize; a binlog run goes straight there', () => {
     assert.equal(states[STATE.applyChanges]!.Next, STATE.cutoverCheck);
     const check = states[STATE.cutoverCheck]!;
-    assert.deepEqual(check.Choices, [{ Variable: '$.mode', StringEquals: 'cutover', Next: STATE.finalVerification }]);
+    assert.deepEqual(check.Choices, [{ Variable: '$.mode', StringEquals: 'cutover', Next: STATE.firstFinalItems }]);
     assert.equal(check.Default, STATE.summarize);
+    // The ranges a page at a time, as CopyRanges reads them.
+    assert.equal(states[STATE.firstFinalItems]!.Next, STATE.readFinalItems);
+    assert.equal(entryOf(states[STATE.readFinalItems]!), 'functions/read-items/handler.ts');
+    assert.equal(states[STATE.readFinalItems]!.Next, STATE.finalVerification);
     const map = states[STATE.finalVerification]!;
-    assert.equal(map.ItemsPath, '$.ranges');
+    assert.equal(map.ItemsPath, '$.page.items');
     assert.equal(map.MaxConcurrencyPath, '$.concurrency');
-    assert.equal(map.Next, STATE.summarize);
+    assert.equal(map.Next, STATE.moreFinalItems);
+    assert.deepEqual(states[STATE.moreFinalItems]!.Choices, [
+      { Variable: '$.page.next', IsPresent: true, Next: STATE.readFinalItems },
+    ]);
+    assert.equal(states[STATE.moreFinalItems]!.Default, STATE.summarize);
     const inner = map.ItemProcessor!.States;
     const verify = inner[STATE.verifyFinalRange]!;
     assert.equal(entryOf(verify), 'functions/verify-range/handler.ts');

@@ -40,6 +40,7 @@ function synth(context: Record<string, unknown> = {}) {
 // The databases each function opens: Summarize reads the ledger in the target, and only that.
 const OPENS: Record<string, ('source' | 'target')[]> = {
   Plan: ['source', 'target'],
+  ReadItems: ['target'],
   CopyRange: ['source', 'target'],
   VerifyRange: ['source', 'target'],
   Summarize: ['target'],
@@ -328,7 +329,7 @@ describe('the stack in your VPC, through an RDS Proxy, with a CA bundle', () => 
     const { app } = buildApp({ ...IMPORTED, caBundle });
     const assembly = app.synth();
     const assets = readdirAssets(assembly.directory);
-    assert.equal(assets.length, 7);
+    assert.equal(assets.length, 8);
     for (const asset of assets) {
       assert.equal(readFileSync(path.join(asset, 'ca-bundle.pem'), 'utf8'), readFileSync(caBundle, 'utf8'));
       assert.equal(

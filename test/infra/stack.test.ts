@@ -43,9 +43,25 @@ describe('the default stack (no optional context)', () => {
   test('the workflow starts at Plan, which leads to CopyRanges (unless the run applies the binary log), then Summarize, which ends it', () => {
     assert.equal(workflow.definition.StartAt, 'Plan');
     assert.equal(states.Plan!.Next, 'ChangesOrRanges');
-    assert.equal(states.ChangesOrRanges!.Default, 'CopyRanges');
-    assert.equal(copyRanges.Next, 'Summarize');
+    assert.equal(states.ChangesOrRanges!.Default, 'FirstItems');
+    assert.equal(states.FirstItems!.Next, 'ReadItems');
+    assert.equal(states.ReadItems!.Next, 'CopyRanges');
+    assert.equal(copyRanges.Next, 'MoreItems');
+    assert.equal(states.MoreItems!.Default, 'Summarize');
     assert.equal(states.Summarize!.End, true);
+  });
+
+  test('the items reach CopyRanges a page at a time from the ledger: ReadItems from $.page.next, looping until no next', () => {
+    // Plan's output carries the item count, never the items: 10^5 ranges would not fit 256 KiB.
+    assert.deepEqual(states.FirstItems, { Type: 'Pass', Result: { next: 0 }, ResultPath: '$.page', Next: 'ReadItems' });
+    const read = states.ReadItems!;
+    assert.equal(workflow.handlerEntries.get(read.Resource!), 'functions/read-items/handler.ts');
+    assert.deepEqual(read.Parameters, { 'runId.$': '$.runId', 'from.$': '$.page.next' });
+    assert.equal(read.ResultPath, '$.page');
+    assert.ok(
+      (read.Retry as { ErrorEquals: string[] }[]).some((r) => r.ErrorEquals.includes('TransientDatabaseError')),
+    );
+    assert.deepEqual(states.MoreItems!.Choices, [{ Variable: '$.page.next', IsPresent: true, Next: 'ReadItems' }]);
   });
 
   test('a Plan that finds its table held by another run ends in AlreadyRunning, a success that keeps the reason', () => {
@@ -63,13 +79,15 @@ describe('the default stack (no optional context)', () => {
     assert.equal((copyRanges.ItemSelector as Record<string, unknown>)['policies.$'], '$.policies');
   });
 
-  test('CopyRanges is a Distributed Map of STANDARD children over $.ranges, its concurrency from $.concurrency', () => {
+  test('CopyRanges is a Distributed Map of STANDARD children over the page, its concurrency from $.concurrency', () => {
     assert.equal(copyRanges.Type, 'Map');
     assert.deepEqual((copyRanges.ItemProcessor as { ProcessorConfig?: unknown }).ProcessorConfig, {
       Mode: 'DISTRIBUTED',
       ExecutionType: 'STANDARD',
     });
-    assert.equal(copyRanges.ItemsPath, '$.ranges');
+    assert.equal(copyRanges.ItemsPath, '$.page.items');
+    // Neither ItemReader nor ItemBatcher: the local engine does not execute them.
+    assert.equal(copyRanges.ItemReader, undefined);
     assert.equal(copyRanges.MaxConcurrencyPath, '$.concurrency');
     assert.equal(copyRanges.MaxConcurrency, undefined, 'no fixed concurrency overrides the input');
     assert.equal(copyRanges.ItemProcessor!.StartAt, 'CopyRange');
@@ -140,13 +158,14 @@ describe('the default stack (no optional context)', () => {
     });
   });
 
-  test('there are seven functions (Plan, CopyRange, VerifyRange, DescribeFailure, Summarize, Redrive, ApplyChanges), all on the nodejs22.x runtime', () => {
+  test('there are eight functions (Plan, ReadItems, CopyRange, VerifyRange, DescribeFailure, Summarize, Redrive, ApplyChanges), all on the nodejs22.x runtime', () => {
     const functions = migrationFunctions(template);
     assert.deepEqual(functions.map(([id]) => id.replace(/[0-9A-F]{8}$/, '')).sort(), [
       'ApplyChanges',
       'CopyRange',
       'DescribeFailure',
       'Plan',
+      'ReadItems',
       'Redrive',
       'Summarize',
       'VerifyRange',
@@ -261,7 +280,7 @@ describe('optional context', () => {
           SecurityGroupIds: ['sg-0cccccccccccccccc'],
         },
       },
-      7,
+      8,
     );
   });
 });

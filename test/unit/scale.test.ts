@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { MAX_PLAN_BYTES } from '../../functions/core/plan.js';
-import { estimate, maxRanges, planBytes, scaleReport } from '../../infra/cli/scale.js';
+import { DEFAULT_PAGE_LIMITS } from '../../functions/core/items.js';
+import { estimate, rangeBytes, rangesPerPage, scaleReport } from '../../infra/cli/scale.js';
 import { ROOT } from '../../infra/root.js';
 
 test('docs/SCALE.md carries the numbers infra/cli/scale.ts computes (run `npm run scale` after a change)', () => {
@@ -13,12 +13,16 @@ test('docs/SCALE.md carries the numbers infra/cli/scale.ts computes (run `npm ru
   assert.equal(checked[1], scaleReport());
 });
 
-test("the most ranges is exactly what Plan's 200 KiB limit lets through", () => {
-  for (const digits of [10, 19]) {
-    const most = maxRanges(digits);
-    assert.ok(planBytes(most, digits) <= MAX_PLAN_BYTES);
-    assert.ok(planBytes(most + 1, digits) > MAX_PLAN_BYTES);
+test("a page of ranges stays inside ReadItems's byte budget, however long the keys", () => {
+  for (const digits of [7, 19, 60]) {
+    assert.ok(rangesPerPage(digits) * rangeBytes(digits) <= DEFAULT_PAGE_LIMITS.bytes);
+    assert.ok(rangesPerPage(digits) <= DEFAULT_PAGE_LIMITS.items);
   }
+  assert.ok(rangesPerPage(60) < DEFAULT_PAGE_LIMITS.items);
+});
+
+test('a run of 10^5 ranges reads its items in 100 pages', () => {
+  assert.equal(estimate({ rows: 1e9, chunkRows: 10_000, concurrency: 6 }).pages, 100);
 });
 
 test("past the target's rate, more concurrency makes each copy slower and the run no faster", () => {
