@@ -1,3 +1,4 @@
+import type pg from 'pg';
 // zod's mini build, as CopyRange's: ReadItems bundles what it imports.
 import * as z from 'zod/mini';
 import { classifyDatabaseError, InputValidationError } from './errors.js';
@@ -43,7 +44,7 @@ export function pageLimits(env: NodeJS.ProcessEnv = process.env): PageLimits {
  */
 export async function readItemsPage(
   event: ReadItemsEvent,
-  target: Parameters<typeof readItems>[0],
+  target: pg.Client,
   limits: PageLimits = DEFAULT_PAGE_LIMITS,
 ): Promise<ItemsPage> {
   const { runId, from } = readItemsEventSchema.parse(event);

@@ -76,7 +76,10 @@ function overPages(
       from: sfn.JsonPath.numberAt('$.page.next'),
     }),
     resultPath: '$.page',
-  }).addRetry(transientRetry);
+  })
+    .addRetry(transientRetry)
+    // The run still ends in Summarize, which fails it for the ranges left pending and frees its table.
+    .addCatch(then, { errors: [sfn.Errors.ALL], resultPath: '$.error' });
   const more = new sfn.Choice(scope, names.more).when(sfn.Condition.isPresent('$.page.next'), read).otherwise(then);
   return first.next(read).next(map).next(more);
 }

@@ -61,6 +61,8 @@ describe('the default stack (no optional context)', () => {
     assert.ok(
       (read.Retry as { ErrorEquals: string[] }[]).some((r) => r.ErrorEquals.includes('TransientDatabaseError')),
     );
+    // A page that cannot be read still ends the run in Summarize, which fails it and frees the table.
+    assert.deepEqual(read.Catch, [{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'Summarize' }]);
     assert.deepEqual(states.MoreItems!.Choices, [{ Variable: '$.page.next', IsPresent: true, Next: 'ReadItems' }]);
   });
 
