@@ -147,8 +147,9 @@ describe('faults injected while the workflow runs against the real databases', (
     await dropTables(pair, TABLE);
     await seedUsers(pair.source, { table: TABLE, rows: 3_000 });
     const target = new URL(TARGET_URL);
-    // A TCP proxy in front of PostgreSQL: it lets Plan in, stops listening when Plan's connection
-    // closes (so the ranges' connections are refused), and listens again once a range was retried.
+    // A TCP proxy in front of PostgreSQL: it lets Plan and ReadItems in (a connection each), stops
+    // listening when the second closes (so the ranges' connections are refused), and listens again
+    // once a range was retried.
     const sockets = new Set<net.Socket>();
     const proxy = net.createServer((client) => {
       const server = net.connect(Number(target.port || 5432), target.hostname);
@@ -158,14 +159,13 @@ describe('faults injected while the workflow runs against the real databases', (
         socket.on('close', () => sockets.delete(socket));
       }
       client.pipe(server).pipe(client);
-      if (!planned) {
+      if (beforeRanges > 0) {
         client.once('close', () => {
-          planned = true;
-          proxy.close();
+          if (--beforeRanges === 0) proxy.close();
         });
       }
     });
-    let planned = false;
+    let beforeRanges = 2;
     await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
     const port = (proxy.address() as net.AddressInfo).port;
     const proxied = new URL(TARGET_URL);
