@@ -6,6 +6,7 @@ import { beforeEach, describe, test } from 'node:test';
 import {
   DescribeExecutionCommand,
   DescribeMapRunCommand,
+  GetExecutionHistoryCommand,
   ListExecutionsCommand,
   ListMapRunsCommand,
   SFNClient,
@@ -143,6 +144,55 @@ describe('operator watch', () => {
     assert.deepEqual(run.out, ['{"rows":240000,"ranges":10}']);
     assert.deepEqual(run.sleeps, [2000, 2000, 2000]);
     assert.equal(sqs.commandCalls(GetQueueAttributesCommand)[0]!.args[0].input.QueueUrl, QUEUE_URL);
+  });
+
+  test('adds up the map runs of every page of ranges, of the total Plan planned, describing an ended one once', async () => {
+    const ended = `${MAP_RUN}-1`;
+    const running = `${MAP_RUN}-2`;
+    const counts = (done: number, active: number, total: number) => ({
+      ...items(0, 0),
+      succeeded: done,
+      running: active,
+      total,
+    });
+    sfn
+      .on(DescribeExecutionCommand)
+      .resolvesOnce({ executionArn: EXECUTION, status: 'RUNNING' })
+      .resolves({ executionArn: EXECUTION, status: 'SUCCEEDED', output: '{}' });
+    sfn.on(GetExecutionHistoryCommand).resolves({
+      events: [
+        { id: 1, timestamp: new Date(), type: 'ExecutionStarted' },
+        {
+          id: 5,
+          timestamp: new Date(),
+          type: 'TaskStateExited',
+          stateExitedEventDetails: { name: 'Plan', output: '{"runId":"r","items":2500}' },
+        },
+      ],
+    });
+    sfn.on(ListMapRunsCommand).resolves({
+      mapRuns: [running, ended].map((mapRunArn) => ({
+        mapRunArn,
+        executionArn: EXECUTION,
+        stateMachineArn: STATE_MACHINE,
+        startDate: new Date(),
+      })),
+    });
+    sfn
+      .on(DescribeMapRunCommand, { mapRunArn: ended })
+      .resolves({ mapRunArn: ended, status: 'SUCCEEDED', itemCounts: counts(1000, 0, 1000) });
+    sfn
+      .on(DescribeMapRunCommand, { mapRunArn: running })
+      .resolvesOnce({ mapRunArn: running, status: 'RUNNING', itemCounts: counts(400, 8, 1000) })
+      .resolves({ mapRunArn: running, status: 'RUNNING', itemCounts: counts(900, 8, 1000) });
+    const run = await operator(['watch', EXECUTION, '--interval', '2']);
+    assert.equal(run.code, 0, run.err.join('\n'));
+    assert.deepEqual(run.err.slice(1), [
+      'RUNNING CopyRanges 1400/2500 ranges (8 running, 0 failed)',
+      'SUCCEEDED CopyRanges 1900/2500 ranges (8 running, 0 failed)',
+    ]);
+    const described = sfn.commandCalls(DescribeMapRunCommand).map((call) => call.args[0].input.mapRunArn);
+    assert.deepEqual(described.filter((arn) => arn === ended).length, 1);
   });
 
   test('exits 1 with the error and cause when the execution fails', async () => {

@@ -2,6 +2,7 @@ import {
   DescribeExecutionCommand,
   type DescribeExecutionCommandOutput,
   DescribeMapRunCommand,
+  GetExecutionHistoryCommand,
   ListExecutionsCommand,
   ListMapRunsCommand,
   type MapRunItemCounts,
@@ -15,7 +16,10 @@ import { type OperatorCommand, type OperatorIo, stackOutputs, stateMachineArn, U
 
 const DEFAULT_INTERVAL_SECONDS = 5;
 
-/** One look at the execution: its status and, once CopyRanges has started, the map run's item counts. */
+/**
+ * One look at the execution: its status and, once CopyRanges has started, the item counts of its
+ * map runs (one per page of ranges) together, of every range Plan planned.
+ */
 export interface Progress {
   status: string;
   items?: MapRunItemCounts;
@@ -46,10 +50,11 @@ export const watch: OperatorCommand = {
 
     io.err(`Watching ${executionArn}`);
     const view = progressView(io);
+    const mapRunItems = mapRunCounter(executionArn, io);
     let execution: DescribeExecutionCommandOutput;
     for (;;) {
       execution = await io.sfn.send(new DescribeExecutionCommand({ executionArn }));
-      const progress: Progress = { status: execution.status!, items: await mapRunItems(executionArn, io) };
+      const progress: Progress = { status: execution.status!, items: await mapRunItems() };
       if (queueUrl) progress.failedBatches = await waitingMessages(queueUrl, io);
       view.show(progress);
       if (execution.status !== 'RUNNING' && execution.status !== 'PENDING_REDRIVE') break;
@@ -67,13 +72,47 @@ async function latestExecution(stateMachineArn: string, io: OperatorIo): Promise
   return latest;
 }
 
-/** The item counts of the execution's CopyRanges map run; none while Plan is still running. */
-async function mapRunItems(executionArn: string, io: OperatorIo): Promise<MapRunItemCounts | undefined> {
-  const { mapRuns } = await io.sfn.send(new ListMapRunsCommand({ executionArn }));
-  const mapRunArn = mapRuns?.[0]?.mapRunArn;
-  if (!mapRunArn) return undefined;
-  const mapRun = await io.sfn.send(new DescribeMapRunCommand({ mapRunArn }));
-  return mapRun.itemCounts;
+/**
+ * The item counts of the execution's map runs, summed: the Map runs once per page of ranges. Its
+ * total is the ranges Plan planned, once Plan's output says so. A map run that ended keeps its
+ * counts, so each poll describes only those still running. None while Plan is still running.
+ */
+function mapRunCounter(executionArn: string, io: OperatorIo): () => Promise<MapRunItemCounts | undefined> {
+  const ended = new Map<string, MapRunItemCounts | undefined>();
+  let planned: number | undefined;
+  return async () => {
+    const arns: string[] = [];
+    let nextToken: string | undefined;
+    do {
+      const page = await io.sfn.send(new ListMapRunsCommand({ executionArn, nextToken }));
+      arns.push(...(page.mapRuns ?? []).map((run) => run.mapRunArn!));
+      nextToken = page.nextToken;
+    } while (nextToken);
+    if (arns.length === 0) return undefined;
+    planned ??= await plannedItems(executionArn, io);
+    const counts = await Promise.all(
+      arns.map(async (mapRunArn) => {
+        if (ended.has(mapRunArn)) return ended.get(mapRunArn);
+        const mapRun = await io.sfn.send(new DescribeMapRunCommand({ mapRunArn }));
+        if (mapRun.status && mapRun.status !== 'RUNNING') ended.set(mapRunArn, mapRun.itemCounts);
+        return mapRun.itemCounts;
+      }),
+    );
+    const sum: Record<string, number> = {};
+    for (const count of counts) {
+      for (const [field, n] of Object.entries(count ?? {}))
+        if (typeof n === 'number') sum[field] = (sum[field] ?? 0) + n;
+    }
+    return { ...sum, ...(planned !== undefined ? { total: planned } : {}) } as MapRunItemCounts;
+  };
+}
+
+/** How many items Plan planned (its output's `items`), from the start of the execution's history. */
+async function plannedItems(executionArn: string, io: OperatorIo): Promise<number | undefined> {
+  const { events } = (await io.sfn.send(new GetExecutionHistoryCommand({ executionArn, maxResults: 50 }))) ?? {};
+  const exited = events?.find((event) => event.stateExitedEventDetails?.name === STATE.plan);
+  const items = exited && (JSON.parse(exited.stateExitedEventDetails!.output ?? '{}') as { items?: unknown }).items;
+  return typeof items === 'number' ? items : undefined;
 }
 
 async function waitingMessages(queueUrl: string, io: OperatorIo): Promise<number> {
