@@ -76,12 +76,14 @@ describe("the functions' metrics, as CloudWatch receives them", () => {
     const planned = (await plan(
       { input: { table: TABLE }, runId, execution: `local:${runId}` },
       lambdaContext('Plan'),
-    )) as {
-      ranges: unknown[];
-      policies: unknown;
+    )) as { items: number; policies: unknown };
+    assert.equal(planned.items, 1);
+    const page = (await (
+      await load('read-items')
+    )({ runId, from: 0 }, lambdaContext('ReadItems'))) as {
+      items: unknown[];
     };
-    assert.equal(planned.ranges.length, 1);
-    item = { runId, execution: `local:${runId}`, table: TABLE, range: planned.ranges[0], policies: planned.policies };
+    item = { runId, execution: `local:${runId}`, table: TABLE, range: page.items[0], policies: planned.policies };
   });
   after(async () => {
     await pair.target.query('DELETE FROM migration.runs WHERE run_id = $1', [runId]);
