@@ -21,6 +21,8 @@ export function bit(width: number): Codec<'bit'> {
         (text) => BigInt(text).toString(),
         (bits) => BigInt(`0b${bits}`).toString(),
       ),
+    // PostgreSQL prints the bits, every one of the n.
+    canonicalSql: () => ({ source: (x) => `LPAD(BIN(${x} + 0), ${width}, '0')`, target: (x) => `${x}::text` }),
     defaults: LITERAL_DEFAULTS,
   };
 }

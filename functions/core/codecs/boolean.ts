@@ -38,6 +38,12 @@ export function boolean(read: SourceRead = AS_PRINTED): Codec<'boolean'> {
     read,
     encoder: (apply) => (value) => asBoolean(asText(value), apply),
     canonical: (apply) => canonicalForm((text) => asBoolean(text, apply), same),
+    // PostgreSQL prints a boolean as `true`/`false`; `+ 0` reads BIT(1) as its number.
+    canonicalSql: (expect) => ({
+      source: (x) =>
+        `CASE ${x} + 0 WHEN 1 THEN 'true' WHEN 0 THEN 'false' ELSE ${expect(NEITHER_0_NOR_1, `CAST(${x} + 0 AS CHAR)`, "'true'")} END`,
+      target: (x) => `${x}::text`,
+    }),
     defaults: LITERAL_DEFAULTS,
   };
 }

@@ -1,4 +1,4 @@
-import { type ApplyPolicy, type Covered, type Defaults, Unrepresentable } from './codec.js';
+import { type ApplyPolicy, type Covered, type Defaults, type ExpectSql, Unrepresentable } from './codec.js';
 
 /** A month or day of 00: MySQL's zero dates (`0000-00-00`, `2020-00-15`), which no calendar has. */
 export function isZeroDate(text: string): boolean {
@@ -66,3 +66,20 @@ export const calendarDefaults = (expressions: Defaults['expressions']): Defaults
     because: 'rows holding the zero-date default can arrive as NULL (zeroDates: null)',
   },
 });
+
+/**
+ * A DATE, DATETIME or TIMESTAMP's canonical text in MySQL's SQL, as MySQL prints it (the
+ * fraction to the column's precision, in UTC), the zero date after the `zeroDates` policy. With
+ * `era`, MySQL's year 0 is said as PostgreSQL says it (`0001-03-01 BC`) and other dates end in
+ * ` AD`, as PostgreSQL's `to_char(..., 'BC')` prints them.
+ */
+export function calendarSql(expect: ExpectSql, x: string, era: 'none' | 'bc' | 'ad-bc'): string {
+  const text = `CAST(${x} AS CHAR)`;
+  const zero = `WHEN MONTH(${x}) = 0 OR DAYOFMONTH(${x}) = 0 THEN ${expect(ZERO_DATE, text)}`;
+  if (era === 'none') return `CASE ${zero} ELSE ${text} END`;
+  const bc = `WHEN YEAR(${x}) = 0 THEN CONCAT('0001', SUBSTRING(${text}, 5), ' BC')`;
+  return `CASE ${zero} ${bc} ELSE ${era === 'bc' ? text : `CONCAT(${text}, ' AD')`} END`;
+}
+
+/** PostgreSQL's `to_char` pattern of a timestamp with `precision` fractional digits, as MySQL prints one. */
+export const timestampPattern = (precision: number) => `YYYY-MM-DD HH24:MI:SS${precision > 0 ? `.FF${precision}` : ''}`;

@@ -57,12 +57,52 @@ export interface Codec<E extends string = Encoding> {
   canonical(apply: ApplyPolicy): CanonicalForm;
   readonly defaults: Defaults;
   /**
-   * The SQL expression each database computes for a value's canonical text, so that a range is
-   * verified by hashing it where it lies instead of moving its rows. No codec has one yet:
-   * VerifyRange reads the rows and compares them in TypeScript through `canonical`.
+   * The SQL each database computes for a value's canonical text under the run's policies, so a
+   * range is verified by checksums computed where its rows lie (`range-checksum.ts`). Absent
+   * where no SQL prints a value alike on both sides (floats, JSON): such columns are compared
+   * row by row through `canonical`.
    */
-  readonly canonicalSql?: { source: (quoted: string) => string; target: (quoted: string) => string };
+  canonicalSql?(expect: ExpectSql): CanonicalSql;
 }
+
+/**
+ * One column's canonical text as SQL: `source` is MySQL's expression of what a source value
+ * must arrive as, `target` PostgreSQL's of what it holds, each over the quoted column; equal
+ * texts exactly when the values mean the same. NULL stays NULL.
+ */
+export interface CanonicalSql {
+  source: (quoted: string) => string;
+  target: (quoted: string) => string;
+  /**
+   * Whether the text may hold any character (text, labels): it is then hashed after its length,
+   * so that no text can pass for a column boundary. Other texts never hold `|`.
+   */
+  anyText?: boolean;
+}
+
+/**
+ * What the run's policies make of a value they cover, in MySQL's SQL: `value` itself (a policy
+ * that refuses it: the range was never copied), `NULL`, or `changed` (the value as it arrives,
+ * stripped or read as true), as {@link expectedPolicies} does in TypeScript.
+ */
+export type ExpectSql = (covered: Covered, value: string, changed?: string) => string;
+
+export function expectedSql(policies: Policies): ExpectSql {
+  return (covered, value, changed) => {
+    switch (policyEffect(policies, covered.policy)) {
+      case 'refuse':
+        return value;
+      case 'null':
+        return 'NULL';
+      case 'arrive':
+        return changed ?? value;
+    }
+  };
+}
+
+/** `CASE WHEN when THEN covered ELSE value END`, or only `value` when the policy leaves covered values as they are. */
+export const unlessCovered = (when: string, covered: string, value: string) =>
+  covered === value ? value : `CASE WHEN ${when} THEN ${covered} ELSE ${value} END`;
 
 /** The source defaults a codec carries into the target's CREATE TABLE. */
 export interface Defaults {

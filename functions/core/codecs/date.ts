@@ -1,4 +1,4 @@
-import { calendarDate, calendarDefaults, unlessZeroDate, withoutEra } from './calendar.js';
+import { calendarDate, calendarDefaults, calendarSql, unlessZeroDate, withoutEra } from './calendar.js';
 import { AS_PRINTED, asText, type Codec, canonicalForm, exactly } from './codec.js';
 
 /** DATE as `date`; zero dates are the `zeroDates` policy's. */
@@ -9,5 +9,7 @@ export const date: Codec<'date'> = {
   read: AS_PRINTED,
   encoder: (apply) => (value) => calendarDate(asText(value), apply),
   canonical: (apply) => canonicalForm((text) => unlessZeroDate(text, apply), withoutEra),
+  // The target session's ISO DateStyle prints 1 BC as `0001-03-01 BC`.
+  canonicalSql: (expect) => ({ source: (x) => calendarSql(expect, x, 'bc'), target: (x) => `${x}::text` }),
   defaults: calendarDefaults([[/^(curdate|current_date)(\(\))?$/i, 'CURRENT_DATE']]),
 };

@@ -1,8 +1,10 @@
 import {
   calendarDate,
   calendarDefaults,
+  calendarSql,
   expectedTimestamp,
   NOW,
+  timestampPattern,
   withoutEra,
   withoutTrailingZeros,
 } from './calendar.js';
@@ -26,6 +28,10 @@ export function datetime(precision: number): Codec<'datetime'> {
         (text) => expectedTimestamp(text, apply),
         (text) => withoutTrailingZeros(withoutEra(text)),
       ),
+    canonicalSql: (expect) => ({
+      source: (x) => calendarSql(expect, x, 'ad-bc'),
+      target: (x) => `to_char(${x}, '${timestampPattern(precision)} BC')`,
+    }),
     // DATETIME's "now" is the session's wall-clock time, as LOCALTIMESTAMP is in PostgreSQL.
     defaults: calendarDefaults([[NOW, 'LOCALTIMESTAMP']]),
   };

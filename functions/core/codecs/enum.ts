@@ -7,6 +7,7 @@ import {
   canonicalForm,
   LITERAL_DEFAULTS,
   same,
+  unlessCovered,
 } from './codec.js';
 import { parsePgType } from './pg-type.js';
 import { holdsText } from './text.js';
@@ -33,6 +34,15 @@ export function enumeration(labels: string[]): Codec<'enum'> {
     read: AS_PRINTED,
     encoder: (apply) => (value) => label(asText(value), apply),
     canonical: (apply) => canonicalForm((text) => label(text, apply), same),
+    // The empty value MySQL stores for an invalid label is the one numbered 0.
+    canonicalSql: (expect) => ({
+      source: (x) => {
+        const text = `CONVERT(${x} USING utf8mb4)`;
+        return emptyIsInvalid ? unlessCovered(`${x} + 0 = 0`, expect(EMPTY_VALUE, text), text) : text;
+      },
+      target: (x) => `${x}::text`,
+      anyText: true,
+    }),
     defaults: LITERAL_DEFAULTS,
   };
 }

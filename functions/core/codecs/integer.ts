@@ -17,6 +17,8 @@ export function integer(bits: number, unsigned: boolean): Codec<'integer'> {
     read: AS_PRINTED,
     encoder: () => asText,
     canonical: () => alike(shortestDecimal),
+    // `+ 0` drops ZEROFILL's padding.
+    canonicalSql: () => ({ source: (x) => `(${x} + 0)`, target: (x) => `${x}::text` }),
     defaults: LITERAL_DEFAULTS,
   };
 }

@@ -25,6 +25,8 @@ export function numeric(precision: number, scale: number): Codec<'numeric'> {
     read: AS_PRINTED,
     encoder: () => asText,
     canonical: () => alike(shortestDecimal),
+    // Both print the column's scale; `+ 0` drops ZEROFILL's padding and keeps the scale.
+    canonicalSql: () => ({ source: (x) => `(${x} + 0)`, target: (x) => `${x}::text` }),
     defaults: LITERAL_DEFAULTS,
   };
 }

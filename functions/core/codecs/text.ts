@@ -7,6 +7,7 @@ import {
   canonicalForm,
   LITERAL_DEFAULTS,
   same,
+  unlessCovered,
 } from './codec.js';
 import { type PgType, parsePgType } from './pg-type.js';
 
@@ -50,6 +51,20 @@ export function text(pgType: string): Codec<'text'> {
     read: AS_PRINTED,
     encoder: (apply) => (value) => withoutNul(asText(value), apply),
     canonical: (apply) => canonicalForm((text) => withoutNul(text, apply), same),
+    // UTF-8 on both sides, whatever the source charset; `host()` prints an inet without PostgreSQL's `/128`.
+    canonicalSql: (expect) => ({
+      source: (x) => {
+        const text = `CONVERT(${x} USING utf8mb4)`;
+        const nul = 'CHAR(0 USING utf8mb4)';
+        return unlessCovered(
+          `LOCATE(${nul}, ${text}) > 0`,
+          expect(NUL_IN_TEXT, text, `REPLACE(${text}, ${nul}, '')`),
+          text,
+        );
+      },
+      target: (x) => (mapped.name === 'inet' ? `host(${x})` : `${x}::text`),
+      anyText: true,
+    }),
     defaults: LITERAL_DEFAULTS,
   };
 }

@@ -15,6 +15,11 @@ export function time(precision: number): Codec<'time'> {
     read: AS_PRINTED,
     encoder: () => asText,
     canonical: () => alike(withoutTrailingZeros),
+    // MySQL pads the fraction to the precision, PostgreSQL drops its trailing zeros.
+    canonicalSql: () => ({
+      source: (x) => (precision > 0 ? `TRIM(TRAILING '.' FROM TRIM(TRAILING '0' FROM ${x}))` : `CAST(${x} AS CHAR)`),
+      target: (x) => `${x}::text`,
+    }),
     defaults: LITERAL_DEFAULTS,
   };
 }

@@ -1,8 +1,10 @@
 import {
   calendarDate,
   calendarDefaults,
+  calendarSql,
   expectedTimestamp,
   NOW,
+  timestampPattern,
   withoutEra,
   withoutTrailingZeros,
 } from './calendar.js';
@@ -27,6 +29,11 @@ export function timestamptz(precision: number): Codec<'timestamptz'> {
         (text) => expectedTimestamp(text, apply),
         (text) => withoutTrailingZeros(withoutEra(text).replace(/\+00$/, '')),
       ),
+    // Both sessions run in UTC (see `openSource`, `openTarget`).
+    canonicalSql: (expect) => ({
+      source: (x) => calendarSql(expect, x, 'none'),
+      target: (x) => `to_char(${x}, '${timestampPattern(precision)}')`,
+    }),
     defaults: calendarDefaults([[NOW, 'CURRENT_TIMESTAMP']]),
   };
 }

@@ -7,6 +7,7 @@ import {
   canonicalForm,
   LITERAL_DEFAULTS,
   same,
+  unlessCovered,
 } from './codec.js';
 import { holdsIntegers, type IntegerRange, integerType } from './pg-type.js';
 
@@ -38,6 +39,12 @@ export function year(twoDigits: boolean): Codec<'year'> {
         const arrived = fourDigits(text, apply);
         return arrived === null ? null : String(Number(arrived));
       }, same),
+    // `+ 0` reads YEAR(2) as its four-digit year too.
+    canonicalSql: (expect) => ({
+      source: (x) =>
+        twoDigits ? `(${x} + 0)` : unlessCovered(`${x} + 0 = 0`, expect(YEAR_ZERO, `(${x} + 0)`), `(${x} + 0)`),
+      target: (x) => `${x}::text`,
+    }),
     defaults: LITERAL_DEFAULTS,
   };
 }
