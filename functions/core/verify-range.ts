@@ -1,5 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import type pg from 'pg';
+// zod's mini build, as CopyRange's event schema is.
+import * as z from 'zod/mini';
 import {
   type CanonicalForm,
   type CanonicalRow,
@@ -14,6 +16,17 @@ import { classifyDatabaseError, VerificationMismatchError } from './errors.js';
 import { changedRowsCondition, readRunHighWatermark } from './incremental.js';
 import { recordRangeVerified, recordVerificationFailed } from './ledger.js';
 import {
+  type RangeSums,
+  type RowHash,
+  rowHash,
+  sameSums,
+  sourceSums,
+  targetKeyAtOffset,
+  targetSums,
+  VERIFY_MODES,
+  type VerifyMode,
+} from './range-checksum.js';
+import {
   type ComparisonOptions,
   compareRanges,
   describeDifferences,
@@ -21,26 +34,45 @@ import {
   type RangeComparison,
 } from './range-comparison.js';
 import { sourceRangeRows, targetRangeRows, targetRowsWithKeys } from './range-rows.js';
-import { formatRange } from './ranges.js';
+import { formatRange, type KeyRange, mysqlKeyAtOffset } from './ranges.js';
 import { describeSourceTable, type TableDescription } from './schema.js';
 
-/** VerifyRange checks the same Map item CopyRange copied. */
-export type VerifyRangeEvent = CopyRangeEvent;
+/**
+ * VerifyRange checks the same Map item CopyRange copied, the way the run's `verify` says (the
+ * default, `true` and absent alike, is `checksum`).
+ */
+export const verifyRangeEventSchema = z.extend(copyRangeEventSchema, {
+  verify: z.optional(z.union([z.boolean(), z.enum(VERIFY_MODES)])),
+});
+
+export type VerifyRangeEvent = CopyRangeEvent & { verify?: boolean | VerifyMode };
 
 export interface VerifyRangeResult {
   runId: string;
   index: number;
   /** Rows compared on each side. */
   rows: number;
+  /**
+   * Target rows read and compared row by row: all of them when verifying by rows; by checksum,
+   * those of the parts whose sums differed, and of columns without canonical SQL.
+   */
+  compared: number;
   /** Rows left out because the source changed them after the run began; the next run takes them. */
   unsettled: number;
-  /** sha256 over the compared rows in canonical form and key order, as recorded in the ledger. */
+  /**
+   * As recorded in the ledger: `sum60:` and the target's sum of row hashes (checksum mode), or
+   * the sha256 over the compared rows in canonical form and key order (rows mode).
+   */
   checksum: string;
   seconds: number;
 }
 
 // Target rows looked up per query in an incremental run.
 const LOOKUP_BATCH = 1_000;
+
+// A part of a range whose sums differ is split in two until it holds at most this many rows on
+// either side; then its rows are read and compared, to name the keys and columns that differ.
+export const LEAF_ROWS = 1_000;
 
 /**
  * Compares a copied range on both sides, from the databases themselves: streams the range's
@@ -57,31 +89,53 @@ export async function verifyRange(
   event: VerifyRangeEvent,
   { source, target }: ConnectionPair,
 ): Promise<VerifyRangeResult> {
-  const { runId, table, range, changes, policies } = copyRangeEventSchema.parse(event);
+  const { runId, table, range, changes, policies, verify } = verifyRangeEventSchema.parse(event);
   const started = performance.now();
   const elapsed = () => Math.round(performance.now() - started) / 1000;
   try {
     const description = await describeSourceTable(source, table, target);
     const forms = canonicalForms(description.columns, policies);
-    const options: ComparisonOptions = {
-      names: description.columns.map((column) => column.name),
-      keyIndex: description.primaryKeyIndex,
-      unsettled: changedAfterPlan(description, await readRunHighWatermark(target, runId)),
-    };
-    const sourceRows = canonical(
-      sourceRangeRows(source, description, range, changes ? changedRowsCondition(changes) : null),
-      'source',
-      (row: SourceValue[]) => canonicalSourceRow(forms, row),
-    );
-    const comparison = changes
-      ? await compareByKey(sourceRows, (keys) => targetRows(target, description, forms, keys), options)
-      : await compareRanges(
-          sourceRows,
-          canonical(targetRangeRows(target, description, range), 'target', (row: (string | null)[]) =>
-            canonicalTargetRow(forms, row),
-          ),
-          options,
-        );
+    const run = await readRunHighWatermark(target, runId);
+    const optionsFor = (part: TableDescription): ComparisonOptions => ({
+      names: part.columns.map((column) => column.name),
+      keyIndex: part.primaryKeyIndex,
+      unsettled: changedAfterPlan(part, run),
+    });
+    const sourceRows = () =>
+      canonical(
+        sourceRangeRows(source, description, range, changes ? changedRowsCondition(changes) : null),
+        'source',
+        (row: SourceValue[]) => canonicalSourceRow(forms, row),
+      );
+    let comparison: RangeComparison;
+    let checksum: string;
+    let compared: number;
+    if (!changes && verify !== 'rows') {
+      const hash = rowHash(description, policies);
+      ({ comparison, checksum, compared } = await compareByChecksum(
+        { source, target },
+        description,
+        forms,
+        hash,
+        range,
+        optionsFor,
+        run?.column,
+      ));
+    } else {
+      comparison = changes
+        ? await compareByKey(
+            sourceRows(),
+            (keys) => targetRows(target, description, forms, keys),
+            optionsFor(description),
+          )
+        : await compareRanges(
+            sourceRows(),
+            canonicalTargetRows(target, description, forms, range),
+            optionsFor(description),
+          );
+      checksum = comparison.checksum;
+      compared = comparison.targetRows;
+    }
     if (comparison.differences.length > 0) {
       const where = `${table} range ${formatRange(range)} differs`;
       throw new VerificationMismatchError(
@@ -90,13 +144,14 @@ export async function verifyRange(
         comparison.differences[0]!.key,
       );
     }
-    await recordRangeVerified(target, runId, range, comparison.checksum, elapsed());
+    await recordRangeVerified(target, runId, range, checksum, elapsed());
     return {
       runId,
       index: range.index,
       rows: comparison.targetRows,
+      compared,
       unsettled: comparison.unsettled,
-      checksum: comparison.checksum,
+      checksum,
       seconds: elapsed(),
     };
   } catch (error) {
@@ -111,6 +166,108 @@ export async function verifyRange(
     ).catch(() => {});
     throw named;
   }
+}
+
+/**
+ * Compares a range by checksums each database computes over its own rows: where the two sides'
+ * count and sum of row hashes agree, the part is proven without a row moving; where they differ,
+ * the part is split at its middle key and each half checked again, down to parts of
+ * {@link LEAF_ROWS} rows, whose rows are read and compared (in key order, through one comparer,
+ * so its counts and named differences cover them all). Columns without canonical SQL are
+ * compared row by row over the whole range, with the key alone beside them.
+ */
+async function compareByChecksum(
+  { source, target }: ConnectionPair,
+  description: TableDescription,
+  forms: CanonicalForm[],
+  hash: RowHash,
+  range: KeyRange,
+  optionsFor: (part: TableDescription) => ComparisonOptions,
+  changeColumn: string | undefined,
+): Promise<{ comparison: RangeComparison; checksum: string; compared: number }> {
+  const sums = (bounds: Bounds) =>
+    Promise.all([
+      sourceSums(source, description, hash, bounds).catch((error: unknown) => {
+        throw classifyDatabaseError(error, 'source');
+      }),
+      targetSums(target, description, hash, bounds),
+    ]);
+  const sourceKeyAt = mysqlKeyAtOffset(source, description.table, description.primaryKey);
+  const comparer = new RangeComparer(optionsFor(description));
+  const bisect = async (bounds: Bounds, [sourceSide, targetSide]: RangeSums[]): Promise<void> => {
+    if (sameSums(sourceSide!, targetSide!)) return;
+    const [sourceRows, targetRows] = [Number(sourceSide!.rows), Number(targetSide!.rows)];
+    const rows = Math.max(sourceRows, targetRows);
+    // The middle key of the side with more rows, so that side's halves are half its size.
+    const middleKey = () =>
+      sourceRows >= targetRows
+        ? sourceKeyAt(bounds.lo, Math.floor(rows / 2))
+        : targetKeyAtOffset(target, description, bounds, Math.floor(rows / 2));
+    const middle = rows <= LEAF_ROWS ? null : await middleKey();
+    if (middle === null) {
+      await comparer.merge(
+        canonical(sourceRangeRows(source, description, bounds), 'source', (row: SourceValue[]) =>
+          canonicalSourceRow(forms, row),
+        ),
+        canonicalTargetRows(target, description, forms, bounds),
+      );
+      return;
+    }
+    for (const half of [
+      { lo: bounds.lo, hi: middle },
+      { lo: middle, hi: bounds.hi },
+    ]) {
+      await bisect(half, await sums(half));
+    }
+  };
+  const whole = await sums(range);
+  await bisect(range, whole);
+  const checked = comparer.finish();
+  const comparison = {
+    ...checked,
+    // The parts whose sums agree count too.
+    sourceRows: Number(whole[0]!.rows) - checked.unsettled,
+    targetRows: Number(whole[1]!.rows),
+  };
+  const checksum = `sum60:${whole[1]!.sum}`;
+  if (hash.uncovered.length === 0 || checked.differences.length > 0)
+    return { comparison, checksum, compared: checked.targetRows };
+  // The columns without canonical SQL, with the key (and the change column, to leave out rows changed since).
+  const columns = description.columns.filter(
+    (column, i) => i === description.primaryKeyIndex || hash.uncovered.includes(column) || column.name === changeColumn,
+  );
+  const part: TableDescription = {
+    ...description,
+    columns,
+    primaryKeyIndex: columns.indexOf(description.columns[description.primaryKeyIndex]!),
+  };
+  const partForms = columns.map((column) => forms[description.columns.indexOf(column)]!);
+  const uncovered = await compareRanges(
+    canonical(sourceRangeRows(source, part, range), 'source', (row: SourceValue[]) =>
+      canonicalSourceRow(partForms, row),
+    ),
+    canonicalTargetRows(target, part, partForms, range),
+    optionsFor(part),
+  );
+  return {
+    comparison: uncovered.differences.length > 0 ? uncovered : comparison,
+    checksum,
+    compared: checked.targetRows + uncovered.targetRows,
+  };
+}
+
+type Bounds = Pick<KeyRange, 'lo' | 'hi'>;
+
+/** The target's rows of a range in canonical form. */
+function canonicalTargetRows(
+  target: pg.Client,
+  description: TableDescription,
+  forms: CanonicalForm[],
+  range: Bounds,
+): AsyncGenerator<CanonicalRow[]> {
+  return canonical(targetRangeRows(target, description, range), 'target', (row: (string | null)[]) =>
+    canonicalTargetRow(forms, row),
+  );
 }
 
 /** Compares source rows with the target rows of the same keys, some thousand keys at a time. */

@@ -81,7 +81,9 @@ describe('VerifyRange against MariaDB and PostgreSQL', () => {
   test('a faithful copy verifies, with its row count and checksum in the ledger', async () => {
     const result = await verifyRange(item(), pair);
     assert.equal(result.rows, 1_000);
-    assert.match(result.checksum, /^[0-9a-f]{64}$/);
+    // Each server summed its own rows, and they agreed: no row was read.
+    assert.equal(result.compared, 0);
+    assert.match(result.checksum, /^sum60:[0-9]+$/);
     assert.deepEqual(await ledgerRange(), {
       status: 'copied',
       rows: 1_000,
@@ -91,6 +93,59 @@ describe('VerifyRange against MariaDB and PostgreSQL', () => {
     });
     // The same rows give the same checksum.
     assert.equal((await verifyRange(item(), pair)).checksum, result.checksum);
+    // Verifying by rows reads every row, and records the sha256 of them.
+    const byRows = await verifyRange({ ...item(), verify: 'rows' }, pair);
+    assert.deepEqual({ rows: byRows.rows, compared: byRows.compared }, { rows: 1_000, compared: 1_000 });
+    assert.match(byRows.checksum, /^[0-9a-f]{64}$/);
+    assert.equal((await ledgerRange()).checksum, byRows.checksum);
+  });
+
+  test('by rows, as by checksum, one changed value is named by column, key and both values', async () => {
+    await pair.target.query(`UPDATE public.${TABLE} SET name = 'Mallory' WHERE id = $1`, [key(10)]);
+    await assert.rejects(verifyRange({ ...item(), verify: 'rows' }, pair), {
+      name: 'VerificationMismatchError',
+      message: new RegExp(`1 changed; column name at key ${key(10)}: source "User 1010", target "Mallory"`),
+    });
+  });
+
+  test('a range larger than a part compared by rows is split down to one, and its differences named', async () => {
+    const whole = { ...item(), range: { index: 1, lo: null, hi: null } };
+    for (const range of [planned.ranges[0]!, planned.ranges[2]!]) await copyRange({ ...item(), range }, pair);
+    // One cent, one millisecond (the column's precision), one character, far apart: each half that differs is split again.
+    const [first, middle, last] = [String(seededId(5, ROWS)), key(700), String(seededId(2_990, ROWS))];
+    await pair.target.query(`UPDATE public.${TABLE} SET balance = balance + 0.01 WHERE id = $1`, [first]);
+    await pair.target.query(
+      `UPDATE public.${TABLE} SET created_at = created_at + interval '1 millisecond' WHERE id = $1`,
+      [middle],
+    );
+    await pair.target.query(`UPDATE public.${TABLE} SET bio = coalesce(bio, '') || 'x' WHERE id = $1`, [last]);
+    await assert.rejects(verifyRange(whole, pair), (error: Error) => {
+      assert.match(error.message, /3000 source rows, 3000 target rows: 0 missing, 0 extra, 3 changed; /);
+      assert.match(
+        error.message,
+        new RegExp(
+          `column balance at key ${first}: .*column created_at at key ${middle}: .*column bio at key ${last}: `,
+        ),
+      );
+      return true;
+    });
+    await pair.target.query(`DELETE FROM public.${TABLE} WHERE id = $1`, [middle]);
+    await assert.rejects(verifyRange(whole, pair), {
+      message: new RegExp(
+        `3000 source rows, 2999 target rows: 1 missing, 0 extra, 2 changed; .*key ${middle} is missing from the target`,
+      ),
+    });
+  });
+
+  test('a target column that prints its values otherwise still verifies, through the row comparison', async () => {
+    // A numeric column with more fractional digits holds the same numbers, printed with more zeros.
+    await pair.target.query(`ALTER TABLE public.${TABLE} ALTER COLUMN balance TYPE numeric(14,4)`);
+    try {
+      const result = await verifyRange(item(), pair);
+      assert.deepEqual({ rows: result.rows, compared: result.compared }, { rows: 1_000, compared: 1_000 });
+    } finally {
+      await pair.target.query(`ALTER TABLE public.${TABLE} ALTER COLUMN balance TYPE numeric(12,2)`);
+    }
   });
 
   test('one changed value is named by column, key and both values', async () => {
@@ -209,6 +264,15 @@ describe('VerifyRange on every mapped type', () => {
         name: 'VerificationMismatchError',
         message: /column blb at key 1: source "\\\\xdeadbeef00", target "\\\\xdeadbeef"/,
       });
+      await pair.target.query(`UPDATE public.${TYPES_TABLE} SET blb = '\\xdeadbeef00'::bytea WHERE id = 1`);
+      assert.equal((await verifyRange(item, pair)).compared, 3);
+      // Floats and JSON have no canonical SQL: they are compared row by row, and still named.
+      await pair.target.query(`UPDATE public.${TYPES_TABLE} SET dbl = 1e20 + 1e5 WHERE id = 1`);
+      await assert.rejects(verifyRange(item, pair), {
+        message: /1 changed; column dbl at key 1: source "100000000000000000000"/,
+      });
+      await pair.target.query(`UPDATE public.${TYPES_TABLE} SET dbl = 1e20, doc = doc - 'a' WHERE id = 1`);
+      await assert.rejects(verifyRange(item, pair), { message: /1 changed; column doc at key 1: / });
     } finally {
       await pair.target.query('DELETE FROM migration.runs WHERE run_id = $1', [runId]);
     }
