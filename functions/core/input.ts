@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { InputValidationError } from './errors.js';
 import { IDENTIFIER } from './identifiers.js';
 import { DEFAULT_POLICIES, POLICY_NAMES, type Policies, policiesInputSchema } from './policies.js';
+import { VERIFY_MODES, type VerifyMode } from './range-checksum.js';
 
 const identifier = z
   .string()
@@ -82,8 +83,14 @@ export const executionInputSchema = z.strictObject({
   policies: z.optional(policiesInputSchema),
   /** Exactly these ranges, not the whole table split by chunkRows: what a redrive or a retry copies again. */
   ranges: givenRanges.optional(),
-  /** Compare each range on both sides after copying it (VerifyRange); false skips it for speed. */
-  verify: z.boolean('must be true or false').optional(),
+  /**
+   * Compare each range on both sides after copying it (VerifyRange): `checksum` (or true) by sums
+   * each database computes, reading rows only where they differ; `rows` by reading every row of
+   * both; false skips it for speed.
+   */
+  verify: z
+    .union([z.boolean(), z.enum(VERIFY_MODES)], { error: 'must be true, false, "checksum" or "rows"' })
+    .optional(),
   /** At cut-over, how long the source must take no write to the table (seconds; default 10). */
   quietSeconds: z
     .number()
@@ -109,8 +116,10 @@ export interface RunDefaults {
   maxConcurrency?: number;
 }
 
-export type RunSettings = Required<Omit<ExecutionInput, 'changeColumn' | 'policies' | 'ranges' | 'quietSeconds'>> &
-  Pick<ExecutionInput, 'changeColumn' | 'ranges' | 'quietSeconds'> & { policies: Policies };
+export type RunSettings = Required<
+  Omit<ExecutionInput, 'changeColumn' | 'policies' | 'ranges' | 'quietSeconds' | 'verify'>
+> &
+  Pick<ExecutionInput, 'changeColumn' | 'ranges' | 'quietSeconds'> & { policies: Policies; verify: false | VerifyMode };
 
 /** Validates the raw input and fills in the defaults; throws one error naming every bad field. */
 export function resolveRunSettings(raw: unknown, defaults: RunDefaults): RunSettings {
@@ -119,13 +128,14 @@ export function resolveRunSettings(raw: unknown, defaults: RunDefaults): RunSett
     throw new InputValidationError(`Invalid execution input: ${formatIssues(parsed.error)}`);
   }
   const { maxConcurrency, ...fill } = defaults;
-  const { policies, ...given } = stripUndefined(parsed.data);
+  const { policies, verify, ...given } = stripUndefined(parsed.data);
   const settings = {
     mode: 'full' as const,
     overlapSeconds: DEFAULT_OVERLAP_SECONDS,
-    verify: true,
     ...fill,
     ...given,
+    // Checksums are the default way: `true` and leaving it out both mean it.
+    verify: verify === undefined || verify === true ? ('checksum' as const) : verify,
     policies: { ...DEFAULT_POLICIES, ...stripUndefined(policies ?? {}) },
   };
   if (settings.ranges && settings.mode !== 'full') {

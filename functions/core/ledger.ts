@@ -290,8 +290,8 @@ export async function recordRangeFailed(
   return rows[0]?.attempts ?? null;
 }
 
-// Whether a run verifies its ranges; runs recorded before verification existed did not.
-const VERIFIES = `coalesce((input->>'verify')::boolean, false) AS verify`;
+// Whether a run verifies its ranges (by checksum, by rows, or true); runs recorded before verification existed did not.
+const VERIFIES = `coalesce(input->>'verify', 'false') <> 'false' AS verify`;
 
 /** A range that needs nothing more: copied and, when its run verifies ($2), verified. */
 const DONE = `status = 'copied' AND (NOT $2 OR verification = 'verified')`;

@@ -17,6 +17,7 @@ import { type RunDefaults, type RunMode, type RunSettings, resolveRunSettings } 
 import { releaseLease, takeLease } from './lease.js';
 import { ensureLedger, startRun } from './ledger.js';
 import type { Policies } from './policies.js';
+import type { VerifyMode } from './range-checksum.js';
 import { type KeyRange, mysqlKeyAtOffset, splitKeySpace } from './ranges.js';
 import { describeSourceTable, type TableDescription } from './schema.js';
 import { prepareTargetTable } from './target-table.js';
@@ -38,8 +39,8 @@ export interface PlanResult {
   changes: ChangedRows | null;
   /** Handed to every range, so all of them treat values alike. */
   policies: Policies;
-  /** Whether each range is verified after it is copied; the workflow skips VerifyRange when false. */
-  verify: boolean;
+  /** How each range is verified after it is copied (`checksum`, `rows`); the workflow skips VerifyRange when false. */
+  verify: false | VerifyMode;
   /** At cut-over, how long the source must take no write; null (or absent) for the default. */
   quietSeconds?: number | null;
   ranges: KeyRange[];

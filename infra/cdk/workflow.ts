@@ -150,7 +150,12 @@ export function buildWorkflow(scope: Construct, parts: WorkflowParts): sfn.IChai
   // Verifying is the default: only an explicit `verify: false` skips it.
   const verifyEnabled = new sfn.Choice(scope, STATE.verifyEnabled)
     .when(
-      sfn.Condition.and(sfn.Condition.isPresent('$.verify'), sfn.Condition.booleanEquals('$.verify', false)),
+      sfn.Condition.and(
+        sfn.Condition.isPresent('$.verify'),
+        // Otherwise it says how to verify: `checksum` or `rows`.
+        sfn.Condition.isBoolean('$.verify'),
+        sfn.Condition.booleanEquals('$.verify', false),
+      ),
       new sfn.Succeed(scope, STATE.verificationSkipped),
     )
     .otherwise(plannedRange.next(verifyRange));
@@ -258,6 +263,7 @@ function changesBranch(scope: Construct, parts: WorkflowParts, summarize: sfn.IC
       table: sfn.JsonPath.stringAt('$.table'),
       range: sfn.JsonPath.stringAt('$$.Map.Item.Value'),
       policies: sfn.JsonPath.objectAt('$.policies'),
+      verify: sfn.JsonPath.stringAt('$.verify'),
     },
     resultPath: sfn.JsonPath.DISCARD,
     mapExecutionType: sfn.StateMachineType.STANDARD,

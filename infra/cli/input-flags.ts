@@ -12,6 +12,7 @@ const FIELDS = {
   changeColumn: 'text',
   overlapSeconds: 'number',
   quietSeconds: 'number',
+  verify: 'text',
 } as const satisfies Partial<Record<keyof ExecutionInput, 'text' | 'number'>>;
 
 /** Fields that are on unless a flag turns them off: `--no-verify` gives `verify: false`. */

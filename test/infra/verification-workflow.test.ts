@@ -17,6 +17,7 @@ describe('VerifyRange in the workflow', () => {
       {
         And: [
           { Variable: '$.verify', IsPresent: true },
+          { Variable: '$.verify', IsBoolean: true },
           { Variable: '$.verify', BooleanEquals: false },
         ],
         Next: STATE.verificationSkipped,

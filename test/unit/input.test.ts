@@ -19,7 +19,7 @@ const FULL_RUN = {
   mode: 'full',
   overlapSeconds: DEFAULT_OVERLAP_SECONDS,
   policies: DEFAULT_POLICIES,
-  verify: true,
+  verify: 'checksum',
 } as const;
 
 /** Asserts that resolving `raw` is refused with an InputValidationError whose message matches. */
@@ -58,6 +58,12 @@ describe('resolveRunSettings', () => {
     );
   });
 
+  test('verify says how: true is by checksum, as leaving it out is; "rows" reads every row', () => {
+    assert.equal(resolveRunSettings({ verify: true }, DEFAULTS).verify, 'checksum');
+    assert.equal(resolveRunSettings({ verify: 'checksum' }, DEFAULTS).verify, 'checksum');
+    assert.equal(resolveRunSettings({ verify: 'rows' }, DEFAULTS).verify, 'rows');
+  });
+
   test('a partial input overrides only the fields it gives', () => {
     assert.deepEqual(resolveRunSettings({ chunkRows: 10 }, DEFAULTS), { ...DEFAULTS, ...FULL_RUN, chunkRows: 10 });
   });
@@ -90,9 +96,9 @@ describe('resolveRunSettings', () => {
     });
   }
 
-  for (const verify of ['false', 0, null]) {
+  for (const verify of ['false', 0, null, 'sha256']) {
     test(`verify ${JSON.stringify(verify)} is refused, naming "verify"`, () => {
-      assertRefused({ verify }, /"verify" must be true or false/);
+      assertRefused({ verify }, /"verify" must be true, false, "checksum" or "rows"/);
     });
   }
 
@@ -161,6 +167,8 @@ describe('the migrate command flags', () => {
 
   test('--no-verify turns verification off; without it the input leaves verify to its default', () => {
     assert.deepEqual(inputOf(['--no-verify']), { table: 'users', verify: false });
+    assert.deepEqual(inputOf(['--verify', 'rows']), { table: 'users', verify: 'rows' });
+    assert.throws(() => inputOf(['--verify', 'sha256']), /--verify must be true, false, "checksum" or "rows"/);
     assert.deepEqual(inputOf([]), { table: 'users' });
   });
 

@@ -17,7 +17,7 @@ const START_FLAGS = {
 export const start: OperatorCommand = {
   summary: 'start an execution of the deployed state machine',
   usage: `start [--table users] [--chunk-rows 100000] [--concurrency 4] [--mode full|incremental|binlog|cutover]
-        [--change-column updated_at] [--overlap-seconds 60] [--quiet-seconds 10] [--no-verify] [--input '{"table":"users"}']
+        [--change-column updated_at] [--overlap-seconds 60] [--quiet-seconds 10] [--verify checksum|rows] [--no-verify] [--input '{"table":"users"}']
         [--name <execution name>] [--state-machine <arn>] [--watch]
   Flags override the same fields of --input; no flags and no --input is {} (the stack's configured table).`,
   async run(argv, io) {
