@@ -66,13 +66,26 @@ export function sourceRangeRows(
 // Every value as PostgreSQL prints it: no parsing into JavaScript types on the way.
 const AS_TEXT = { getTypeParser: () => (value: string) => value };
 
-// Rows fetched per round trip of the target's cursor.
+// Rows fetched per round trip of the target's cursor, at most.
 const TARGET_BATCH_ROWS = 2_000;
+
+/** Characters of text a round trip of the target's cursor fetches, about: rows of large values come fewer at a time. */
+export const TARGET_BATCH_CHARS = 8 * 1024 * 1024;
+
+/** The characters of one row's text. */
+const rowChars = (row: (string | null)[]) => {
+  let chars = 0;
+  for (const value of row) chars += value === null ? 0 : value.length;
+  return chars;
+};
 
 /**
  * The target's rows of a range in key order, read through a cursor in batches (arrays of rows,
  * each an array of text or null). The next batch is asked for before this one is handed on, so
- * PostgreSQL reads it while this one is compared; no more than two batches are ever held.
+ * PostgreSQL reads it while this one is compared; no more than two batches are ever held. A
+ * batch is sized in characters, not rows: the first read takes one row, and each next one as
+ * many as {@link TARGET_BATCH_CHARS} holds of the largest row seen so far, so 4 MB values come
+ * two at a time where small rows come by the thousand.
  */
 export async function* targetRangeRows(
   target: pg.Client,
@@ -88,18 +101,20 @@ export async function* targetRangeRows(
       { rowMode: 'array', types: AS_TEXT },
     ),
   );
-  const read = () => {
-    const rows = cursor.read(TARGET_BATCH_ROWS);
+  let largest = 1;
+  const read = (count: number) => {
+    const rows = cursor.read(count);
     // Handled here so a failure waits, unreported, until the batch is awaited.
     rows.catch(() => {});
     return rows;
   };
-  let next = read();
+  let next = read(1);
   try {
     for (;;) {
       const rows = await next;
       if (rows.length === 0) return;
-      next = read();
+      for (const row of rows) largest = Math.max(largest, rowChars(row));
+      next = read(Math.max(1, Math.min(TARGET_BATCH_ROWS, Math.floor(TARGET_BATCH_CHARS / largest))));
       yield rows;
     }
   } finally {

@@ -4,6 +4,8 @@ import { after, before, beforeEach, describe, mock, test } from 'node:test';
 import type { ConnectionPair } from '../../functions/core/connections.js';
 import { copyRange } from '../../functions/core/copy-range.js';
 import { type PlanResult, plan } from '../../functions/core/plan.js';
+import { TARGET_BATCH_CHARS, targetRangeRows } from '../../functions/core/range-rows.js';
+import { describeSourceTable } from '../../functions/core/schema.js';
 import { summarize } from '../../functions/core/summarize.js';
 import { verifyRange } from '../../functions/core/verify-range.js';
 import { metrics } from '../../functions/middleware/observability.js';
@@ -399,6 +401,58 @@ describe('VerifyRange in incremental runs and while the source changes', () => {
         name: 'VerificationMismatchError',
         message: new RegExp(`key ${seededId(40, ROWS_LIVE)} is in the target but not in the source`),
       },
+    );
+  });
+});
+
+describe('VerifyRange of large values', () => {
+  const BLOBS = 'verify_blobs';
+  const ROWS_BLOBS = 12;
+  // Three megabytes a value: six million characters of hex on the target side.
+  const BLOB_BYTES = 3 * 1024 * 1024;
+  let pair: ConnectionPair;
+
+  before(async () => {
+    pair = await openPair();
+    await dropTables(pair, BLOBS);
+    await pair.source.promise().query(`CREATE TABLE ${BLOBS} (id INT PRIMARY KEY, b LONGBLOB NOT NULL)`);
+    for (let id = 1; id <= ROWS_BLOBS; id++) {
+      await pair.source
+        .promise()
+        .query(`INSERT INTO ${BLOBS} VALUES (?, REPEAT(UNHEX(MD5(?)), ?))`, [id, id, BLOB_BYTES / 16]);
+    }
+  });
+  after(async () => {
+    await pair.target.query('DELETE FROM migration.runs WHERE run_id = $1', [`verify-blobs-${process.pid}`]);
+    await dropTables(pair, BLOBS);
+    await closePair(pair);
+  });
+
+  test('by checksum no value moves; by rows the target is read a few megabytes at a time, not a thousand rows', async () => {
+    const runId = `verify-blobs-${process.pid}`;
+    const planned = await plan({ input: { table: BLOBS }, runId, execution: `local:${runId}` }, pair, DEFAULTS);
+    const item = { runId, table: BLOBS, range: planned.ranges[0]!, policies: planned.policies };
+    await copyRange(item, pair);
+    assert.deepEqual(await verifyRange(item, pair).then(({ rows, compared }) => ({ rows, compared })), {
+      rows: ROWS_BLOBS,
+      compared: 0,
+    });
+    assert.equal((await verifyRange({ ...item, verify: 'rows' }, pair)).compared, ROWS_BLOBS);
+
+    const description = await describeSourceTable(pair.source, BLOBS);
+    const batches: number[] = [];
+    for await (const rows of targetRangeRows(pair.target, description, item.range)) {
+      assert.ok(rows.every((row) => row[1]!.length === 2 + 2 * BLOB_BYTES));
+      batches.push(rows.length);
+    }
+    assert.equal(
+      batches.reduce((sum, rows) => sum + rows, 0),
+      ROWS_BLOBS,
+    );
+    const perBatch = Math.max(1, Math.floor(TARGET_BATCH_CHARS / (2 + 2 * BLOB_BYTES)));
+    assert.ok(
+      batches.every((rows) => rows <= perBatch),
+      `batches of ${batches.join(', ')} rows`,
     );
   });
 });
