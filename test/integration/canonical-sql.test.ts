@@ -5,9 +5,10 @@ import type { ConnectionPair } from '../../functions/core/connections.js';
 import { quoteMysql, quotePg } from '../../functions/core/identifiers.js';
 import { DEFAULT_POLICIES, type Policies } from '../../functions/core/policies.js';
 import { rowHash, sourceSums, targetSums } from '../../functions/core/range-checksum.js';
-import { describeSourceTable, type TableDescription } from '../../functions/core/schema.js';
+import { describeSourceTable, mapColumn, type TableDescription } from '../../functions/core/schema.js';
 import { closePair, dropTables, openPair } from '../support/databases.js';
 import { createEveryTypeSource, createEveryTypeTarget, EVERY_TYPE, stepOf } from '../support/every-type.js';
+import { columnOfType } from '../support/source-columns.js';
 
 const TABLE = 'canonical_sql_every_type';
 const TARGET = `public.${quotePg(TABLE)}`;
@@ -155,5 +156,47 @@ describe('canonical SQL expects what the policies make of a value', () => {
       { ...texts, s: texts.s!.length },
       { d: '0000-00-00', dt: '2020-00-15 01:02:03.000', ts: '0000-00-00 00:00:00', y: '0', s: 3, flag: '2', e: '' },
     );
+  });
+});
+
+describe('the sums of a table without a key are of its rows as a multiset', () => {
+  const KEYLESS = 'canonical_sql_keyless';
+  let pair: ConnectionPair;
+  // No key to split on: the whole table is one range.
+  const description: TableDescription = {
+    table: KEYLESS,
+    columns: [columnOfType('n', 'int'), columnOfType('s', 'varchar(10)')].map(mapColumn),
+    primaryKey: '',
+    primaryKeyIndex: -1,
+  };
+  const hash = rowHash(description, DEFAULT_POLICIES);
+
+  before(async () => {
+    pair = await openPair();
+    await dropTables(pair, KEYLESS);
+    await pair.source.promise().query(`CREATE TABLE ${KEYLESS} (n INT, s VARCHAR(10)) DEFAULT CHARSET=utf8mb4`);
+    await pair.source.promise().query(`INSERT INTO ${KEYLESS} VALUES (1, 'a'), (1, 'a'), (2, 'b'), (NULL, '')`);
+    await pair.target.query(`CREATE TABLE public.${KEYLESS} (n integer, s varchar(10))`);
+  });
+  after(async () => {
+    await dropTables(pair, KEYLESS);
+    await closePair(pair);
+  });
+
+  const targetHolding = async (values: string) => {
+    await pair.target.query(`TRUNCATE public.${KEYLESS}`);
+    await pair.target.query(`INSERT INTO public.${KEYLESS} VALUES ${values}`);
+    return targetSums(pair.target, description, hash, WHOLE);
+  };
+
+  test('the same rows in any order agree; a duplicate lost, added or swapped for another row does not', async () => {
+    const source = await sourceSums(pair.source, description, hash, WHOLE);
+    assert.equal(source.rows, '4');
+    assert.deepEqual(await targetHolding("(NULL, ''), (2, 'b'), (1, 'a'), (1, 'a')"), source);
+    assert.notDeepEqual(await targetHolding("(1, 'a'), (2, 'b'), (NULL, '')"), source);
+    assert.notDeepEqual(await targetHolding("(1, 'a'), (1, 'a'), (1, 'a'), (2, 'b'), (NULL, '')"), source);
+    // Same count, and each row alone could be the source's: the sum still tells.
+    assert.notDeepEqual(await targetHolding("(1, 'a'), (2, 'b'), (2, 'b'), (NULL, '')"), source);
+    assert.notDeepEqual(await targetHolding("(1, 'a'), (1, 'a'), (2, 'b'), (NULL, NULL)"), source);
   });
 });
