@@ -14,6 +14,7 @@ import {
   openTarget,
 } from '../../functions/core/connections.js';
 import { quoteMysql, quotePg, TARGET_SCHEMA } from '../../functions/core/identifiers.js';
+import type { VerifyMode } from '../../functions/core/range-checksum.js';
 import { describeSourceTable, type TableDescription } from '../../functions/core/schema.js';
 import { createTableSql } from '../../functions/core/target-table.js';
 import { stackConfigSchema } from '../cdk/config.js';
@@ -235,7 +236,7 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 /** `npm run migrate` of the source at `sourceUrl`, with the benchmark's range settings. */
-function migrateCommand(flags: Flags, sourceUrl: string, verify: boolean, only: string[]): string[] {
+function migrateCommand(flags: Flags, sourceUrl: string, verify: VerifyMode | false, only: string[]): string[] {
   return [
     process.execPath,
     '--import',
@@ -249,7 +250,7 @@ function migrateCommand(flags: Flags, sourceUrl: string, verify: boolean, only: 
     '--json',
     ...(flags['chunk-rows'] ? ['--chunk-rows', String(flags['chunk-rows'])] : []),
     ...(flags.concurrency ? ['--concurrency', String(flags.concurrency)] : []),
-    ...(verify ? [] : ['--no-verify']),
+    ...(verify ? ['--verify', verify] : ['--no-verify']),
   ];
 }
 
@@ -283,7 +284,7 @@ async function usersBench(context: Context): Promise<Bench> {
 
   const workflowTable = `${quotePg(TARGET_SCHEMA)}.${quotePg(TABLE)}`;
   const dropWorkflowTable = async () => void (await target.query(`DROP TABLE IF EXISTS ${workflowTable}`));
-  const migrate = (verify: boolean) => migrateCommand(flags, flags.source, verify, ['--table', TABLE]);
+  const migrate = (verify: VerifyMode | false) => migrateCommand(flags, flags.source, verify, ['--table', TABLE]);
   const oneRange = (table: string) => [
     process.execPath,
     '--import',
@@ -310,10 +311,17 @@ async function usersBench(context: Context): Promise<Bench> {
       count: countTable(target, `${quotePg(TARGET_SCHEMA)}.${quotePg(PIPE_TABLE)}`),
     },
     {
-      name: 'workflow, verified',
+      name: 'workflow, verified (by checksum)',
       rows: flags.rows,
       prepare: dropWorkflowTable,
-      commands: () => [migrate(true)],
+      commands: () => [migrate('checksum')],
+      count: countTable(target, workflowTable),
+    },
+    {
+      name: 'workflow, verified by rows',
+      rows: flags.rows,
+      prepare: dropWorkflowTable,
+      commands: () => [migrate('rows')],
       count: countTable(target, workflowTable),
     },
     {
@@ -434,7 +442,7 @@ async function sakilaBench(context: Context): Promise<Bench> {
     if (wrong.length > 0) throw new Error(`on its target ${wrong.join('; ')}`);
     return total;
   };
-  const migrate = (verify: boolean) => migrateCommand(flags, sourceUrl.toString(), verify, []);
+  const migrate = (verify: VerifyMode | false) => migrateCommand(flags, sourceUrl.toString(), verify, []);
   const pgloader = pgloaderPath(context, {
     name: 'sakila',
     sourceUrl: sourceUrl.toString(),
@@ -453,7 +461,7 @@ async function sakilaBench(context: Context): Promise<Bench> {
         name: 'workflow, verified',
         rows,
         prepare: dropWorkflowTables,
-        commands: () => [migrate(true)],
+        commands: () => [migrate('checksum')],
         count: countTables(TARGET_SCHEMA),
       },
       {
