@@ -14,7 +14,7 @@ import type { ColumnPlan, TableDescription } from './schema.js';
 export const VERIFY_MODES = ['checksum', 'rows'] as const;
 export type VerifyMode = (typeof VERIFY_MODES)[number];
 
-type Bounds = Pick<KeyRange, 'lo' | 'hi'>;
+export type Bounds = Pick<KeyRange, 'lo' | 'hi'>;
 
 /** One side's fingerprint of a range: its row count and the sum of its rows' hashes, as decimal text. */
 export interface RangeSums {
@@ -66,58 +66,107 @@ export function rowHash(description: TableDescription, policies: Policies): RowH
   };
 }
 
-/** The source's count and sum of a range, computed by MySQL. */
+/** The parts the ascending keys `cuts` make of a range: `[lo, cuts[0])`, `[cuts[0], cuts[1])`, ... `[cuts[n-1], hi)`. */
+export function partsOf(range: Bounds, cuts: string[]): Bounds[] {
+  const edges = [range.lo, ...cuts, range.hi];
+  return edges.slice(0, -1).map((lo, i) => ({ lo, hi: edges[i + 1]! }));
+}
+
+/** Which of the parts a row is in, as SQL over the quoted key; the last part takes what the others do not. */
+const partOf = (quotedKey: string, parts: Bounds[]) =>
+  parts.length === 1
+    ? '0'
+    : `CASE ${parts
+        .slice(0, -1)
+        .map((part, i) => `WHEN ${rangeCondition(quotedKey, part)} THEN ${i}`)
+        .join(' ')} ELSE ${parts.length - 1} END`;
+
+/** Each part's sums from a server's rows of (part, count, sum); parts without rows are absent from them. */
+function byPart(rows: [unknown, unknown, unknown][], parts: number): RangeSums[] {
+  const sums = Array.from({ length: parts }, () => ({ rows: '0', sum: '0' }));
+  for (const [part, count, sum] of rows) sums[Number(part)] = { rows: String(count), sum: String(sum) };
+  return sums;
+}
+
+/** The source's count and sum of each part that `cuts` make of a range, computed by MySQL in one pass. */
 export async function sourceSums(
   source: mysql.Connection,
   description: TableDescription,
   hash: RowHash,
   range: Bounds,
-): Promise<RangeSums> {
+  cuts: string[] = [],
+): Promise<RangeSums[]> {
   const where = rowsOfRange(description, range);
+  const parts = partsOf(range, cuts);
   const [rows] = await source.promise().query({
     sql:
-      `SELECT CAST(COUNT(*) AS CHAR), CAST(COALESCE(SUM(${hash.source}), 0) AS CHAR)` +
-      ` FROM ${quoteMysql(description.table)} WHERE ${where.sql}`,
+      `SELECT ${partOf(quoteMysql(description.primaryKey), parts)}, CAST(COUNT(*) AS CHAR), CAST(SUM(${hash.source}) AS CHAR)` +
+      ` FROM ${quoteMysql(description.table)} WHERE ${where.sql} GROUP BY 1`,
     values: where.values,
     rowsAsArray: true,
   });
-  const [count, sum] = (rows as [string, string][])[0]!;
-  return { rows: count, sum };
+  return byPart(rows as [unknown, unknown, unknown][], parts.length);
 }
 
-/** The target's count and sum of a range, computed by PostgreSQL. */
+/** The target's count and sum of each part that `cuts` make of a range, computed by PostgreSQL in one pass. */
 export async function targetSums(
   target: pg.Client,
   description: TableDescription,
   hash: RowHash,
   range: Bounds,
-): Promise<RangeSums> {
-  const { rows } = await target.query<[string, string]>({
+  cuts: string[] = [],
+): Promise<RangeSums[]> {
+  const key = quotePg(description.primaryKey);
+  const parts = partsOf(range, cuts);
+  const { rows } = await target.query<[unknown, unknown, unknown]>({
     text:
-      `SELECT count(*)::text, coalesce(sum(${hash.target}), 0)::text FROM ${targetTable(description)}` +
-      ` WHERE ${rangeCondition(quotePg(description.primaryKey), range)}`,
+      `SELECT ${partOf(key, parts)}, count(*)::text, sum(${hash.target})::text FROM ${targetTable(description)}` +
+      ` WHERE ${rangeCondition(key, range)} GROUP BY 1`,
     rowMode: 'array',
   });
-  const [count, sum] = rows[0]!;
-  return { rows: count, sum };
+  return byPart(rows, parts.length);
 }
 
 /** Whether two fingerprints are of the same rows. */
 export const sameSums = (a: RangeSums, b: RangeSums) => a.rows === b.rows && a.sum === b.sum;
 
-/** The key with `offset` keys below it in the target's part of the range, or null past the end. */
-export async function targetKeyAtOffset(
+/**
+ * The keys that cut the source's rows of a range into parts of `step` rows: the keys with
+ * step, 2·step, ... rows of the range below them, in one read of the key index.
+ */
+export async function sourceCuts(
+  source: mysql.Connection,
+  description: TableDescription,
+  range: Bounds,
+  step: number,
+): Promise<string[]> {
+  const key = quoteMysql(description.primaryKey);
+  const where = rowsOfRange(description, range);
+  const [rows] = await source.promise().query({
+    sql:
+      `SELECT CAST(k AS CHAR) FROM (SELECT ${key} AS k, ROW_NUMBER() OVER (ORDER BY ${key}) AS n` +
+      ` FROM ${quoteMysql(description.table)} WHERE ${where.sql}) AS numbered` +
+      ` WHERE n > 1 AND MOD(n - 1, ${Math.trunc(step)}) = 0 ORDER BY n`,
+    values: where.values,
+    rowsAsArray: true,
+  });
+  return (rows as [string][]).map(([cut]) => cut);
+}
+
+/** The keys that cut the target's rows of a range into parts of `step` rows, as {@link sourceCuts}. */
+export async function targetCuts(
   target: pg.Client,
   description: TableDescription,
   range: Bounds,
-  offset: number,
-): Promise<string | null> {
+  step: number,
+): Promise<string[]> {
   const key = quotePg(description.primaryKey);
   const { rows } = await target.query<[string]>({
     text:
-      `SELECT ${key}::text FROM ${targetTable(description)} WHERE ${rangeCondition(key, range)}` +
-      ` ORDER BY ${key} OFFSET ${Math.trunc(offset)} LIMIT 1`,
+      `SELECT k::text FROM (SELECT ${key} AS k, row_number() OVER (ORDER BY ${key}) AS n` +
+      ` FROM ${targetTable(description)} WHERE ${rangeCondition(key, range)}) AS numbered` +
+      ` WHERE n > 1 AND (n - 1) % ${Math.trunc(step)} = 0 ORDER BY n`,
     rowMode: 'array',
   });
-  return rows[0]?.[0] ?? null;
+  return rows.map(([cut]) => cut);
 }

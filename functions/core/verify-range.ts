@@ -16,12 +16,15 @@ import { classifyDatabaseError, VerificationMismatchError } from './errors.js';
 import { changedRowsCondition, readRunHighWatermark } from './incremental.js';
 import { recordRangeVerified, recordVerificationFailed } from './ledger.js';
 import {
+  type Bounds,
+  partsOf,
   type RangeSums,
   type RowHash,
   rowHash,
   sameSums,
+  sourceCuts,
   sourceSums,
-  targetKeyAtOffset,
+  targetCuts,
   targetSums,
   VERIFY_MODES,
   type VerifyMode,
@@ -34,7 +37,7 @@ import {
   type RangeComparison,
 } from './range-comparison.js';
 import { sourceRangeRows, targetRangeRows, targetRowsWithKeys } from './range-rows.js';
-import { formatRange, type KeyRange, mysqlKeyAtOffset } from './ranges.js';
+import { formatRange, type KeyRange } from './ranges.js';
 import { describeSourceTable, type TableDescription } from './schema.js';
 
 /**
@@ -70,8 +73,10 @@ export interface VerifyRangeResult {
 // Target rows looked up per query in an incremental run.
 const LOOKUP_BATCH = 1_000;
 
-// A part of a range whose sums differ is split in two until it holds at most this many rows on
-// either side; then its rows are read and compared, to name the keys and columns that differ.
+// A part of a range whose sums differ is cut into this many parts, each summed again...
+export const SPLIT = 16;
+// ...until it holds at most this many rows on either side; then its rows are read and compared,
+// to name the keys and columns that differ.
 export const LEAF_ROWS = 1_000;
 
 /**
@@ -171,7 +176,8 @@ export async function verifyRange(
 /**
  * Compares a range by checksums each database computes over its own rows: where the two sides'
  * count and sum of row hashes agree, the part is proven without a row moving; where they differ,
- * the part is split at its middle key and each half checked again, down to parts of
+ * the part is cut into {@link SPLIT} parts of about equal rows and each part's sums are computed
+ * (one pass on each side), and the parts that differ are cut again, down to parts of at most
  * {@link LEAF_ROWS} rows, whose rows are read and compared (in key order, through one comparer,
  * so its counts and named differences cover them all). Columns without canonical SQL are
  * compared row by row over the whole range, with the key alone beside them.
@@ -185,51 +191,48 @@ async function compareByChecksum(
   optionsFor: (part: TableDescription) => ComparisonOptions,
   changeColumn: string | undefined,
 ): Promise<{ comparison: RangeComparison; checksum: string; compared: number }> {
-  const sums = (bounds: Bounds) =>
+  const sums = (bounds: Bounds, cuts: string[] = []) =>
     Promise.all([
-      sourceSums(source, description, hash, bounds).catch((error: unknown) => {
+      sourceSums(source, description, hash, bounds, cuts).catch((error: unknown) => {
         throw classifyDatabaseError(error, 'source');
       }),
-      targetSums(target, description, hash, bounds),
+      targetSums(target, description, hash, bounds, cuts),
     ]);
-  const sourceKeyAt = mysqlKeyAtOffset(source, description.table, description.primaryKey);
   const comparer = new RangeComparer(optionsFor(description));
-  const bisect = async (bounds: Bounds, [sourceSide, targetSide]: RangeSums[]): Promise<void> => {
-    if (sameSums(sourceSide!, targetSide!)) return;
-    const [sourceRows, targetRows] = [Number(sourceSide!.rows), Number(targetSide!.rows)];
-    const rows = Math.max(sourceRows, targetRows);
-    // The middle key of the side with more rows, so that side's halves are half its size.
-    const middleKey = () =>
+  const compareRows = (bounds: Bounds) =>
+    comparer.merge(
+      canonical(sourceRangeRows(source, description, bounds), 'source', (row: SourceValue[]) =>
+        canonicalSourceRow(forms, row),
+      ),
+      canonicalTargetRows(target, description, forms, bounds),
+    );
+  const narrow = async (bounds: Bounds, sourceSide: RangeSums, targetSide: RangeSums): Promise<void> => {
+    if (sameSums(sourceSide, targetSide)) return;
+    const [sourceRows, targetRows] = [Number(sourceSide.rows), Number(targetSide.rows)];
+    if (Math.max(sourceRows, targetRows) <= LEAF_ROWS) return compareRows(bounds);
+    // Cut where the side with more rows has equal shares, so each of its parts is a SPLIT-th of it.
+    const step = Math.ceil(Math.max(sourceRows, targetRows) / SPLIT);
+    const cuts =
       sourceRows >= targetRows
-        ? sourceKeyAt(bounds.lo, Math.floor(rows / 2))
-        : targetKeyAtOffset(target, description, bounds, Math.floor(rows / 2));
-    const middle = rows <= LEAF_ROWS ? null : await middleKey();
-    if (middle === null) {
-      await comparer.merge(
-        canonical(sourceRangeRows(source, description, bounds), 'source', (row: SourceValue[]) =>
-          canonicalSourceRow(forms, row),
-        ),
-        canonicalTargetRows(target, description, forms, bounds),
-      );
-      return;
-    }
-    for (const half of [
-      { lo: bounds.lo, hi: middle },
-      { lo: middle, hi: bounds.hi },
-    ]) {
-      await bisect(half, await sums(half));
-    }
+        ? await sourceCuts(source, description, bounds, step).catch((error: unknown) => {
+            throw classifyDatabaseError(error, 'source');
+          })
+        : await targetCuts(target, description, bounds, step);
+    if (cuts.length === 0) return compareRows(bounds);
+    const [sourceParts, targetParts] = await sums(bounds, cuts);
+    const parts = partsOf(bounds, cuts);
+    for (const [i, part] of parts.entries()) await narrow(part, sourceParts[i]!, targetParts[i]!);
   };
-  const whole = await sums(range);
-  await bisect(range, whole);
+  const [[sourceWhole], [targetWhole]] = await sums(range);
+  await narrow(range, sourceWhole!, targetWhole!);
   const checked = comparer.finish();
   const comparison = {
     ...checked,
     // The parts whose sums agree count too.
-    sourceRows: Number(whole[0]!.rows) - checked.unsettled,
-    targetRows: Number(whole[1]!.rows),
+    sourceRows: Number(sourceWhole!.rows) - checked.unsettled,
+    targetRows: Number(targetWhole!.rows),
   };
-  const checksum = `sum60:${whole[1]!.sum}`;
+  const checksum = `sum60:${targetWhole!.sum}`;
   if (hash.uncovered.length === 0 || checked.differences.length > 0)
     return { comparison, checksum, compared: checked.targetRows };
   // The columns without canonical SQL, with the key (and the change column, to leave out rows changed since).
@@ -255,8 +258,6 @@ async function compareByChecksum(
     compared: checked.targetRows + uncovered.targetRows,
   };
 }
-
-type Bounds = Pick<KeyRange, 'lo' | 'hi'>;
 
 /** The target's rows of a range in canonical form. */
 function canonicalTargetRows(
