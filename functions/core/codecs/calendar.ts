@@ -75,9 +75,10 @@ export const calendarDefaults = (expressions: Defaults['expressions']): Defaults
  */
 export function calendarSql(expect: ExpectSql, x: string, era: 'none' | 'bc' | 'ad-bc'): string {
   const text = `CAST(${x} AS CHAR)`;
+  // A TIMESTAMP's only zero value is all zeros, and a comparison is cheaper than taking it apart.
+  if (era === 'none') return `CASE WHEN ${x} = '0000-00-00 00:00:00' THEN ${expect(ZERO_DATE, text)} ELSE ${text} END`;
   const zero = `WHEN MONTH(${x}) = 0 OR DAYOFMONTH(${x}) = 0 THEN ${expect(ZERO_DATE, text)}`;
-  if (era === 'none') return `CASE ${zero} ELSE ${text} END`;
-  const bc = `WHEN YEAR(${x}) = 0 THEN CONCAT('0001', SUBSTRING(${text}, 5), ' BC')`;
+  const bc = `WHEN ${x} < '0001-01-01' THEN CONCAT('0001', SUBSTRING(${text}, 5), ' BC')`;
   return `CASE ${zero} ${bc} ELSE ${era === 'bc' ? text : `CONCAT(${text}, ' AD')`} END`;
 }
 
