@@ -74,21 +74,21 @@ export interface VerifyRangeResult {
 const LOOKUP_BATCH = 1_000;
 
 // A part of a range whose sums differ is cut into this many parts, each summed again...
-export const SPLIT = 16;
+const SPLIT = 16;
 // ...until it holds at most this many rows on either side; then its rows are read and compared,
 // to name the keys and columns that differ.
-export const LEAF_ROWS = 1_000;
+const LEAF_ROWS = 1_000;
 
 /**
- * Compares a copied range on both sides, from the databases themselves: streams the range's
- * rows from MySQL and PostgreSQL in key order, puts every value in its canonical form and
- * merge-joins the two. A full run's range is compared whole; an incremental run's range is its
- * changed rows, each looked up in the target by key (the run upserts and deletes nothing, so
- * target rows it did not touch are not its to prove). Rows the source changed after the run
- * began (by the table's change column) are left out: they may be newer than the copy by
- * design, and the next run takes them. A
- * difference fails the range with what differs; otherwise the ledger records the range verified
- * with its checksum.
+ * Compares a copied range on both sides, from the databases themselves. A full run's range is
+ * compared whole: by checksum (the default), each database sums its rows' hashes and only parts
+ * whose sums differ are read (see {@link compareByChecksum}); by rows, both sides' rows stream in
+ * key order, every value in its canonical form, and are merge-joined. An incremental run's range
+ * is its changed rows, each looked up in the target by key (the run upserts and deletes nothing,
+ * so target rows it did not touch are not its to prove). Rows the source changed after the run
+ * began (by the table's change column) are left out: they may be newer than the copy by design,
+ * and the next run takes them. A difference fails the range with what differs; otherwise the
+ * ledger records the range verified with its checksum.
  */
 export async function verifyRange(
   event: VerifyRangeEvent,
