@@ -23,7 +23,7 @@ describe('canonical SQL: each database prints a value of every type alike', () =
     pair = await openPair();
     await createEveryTypeSource(pair, TABLE);
     await createEveryTypeTarget(pair, TABLE);
-    description = await describeSourceTable(pair.source, TABLE);
+    description = await describeSourceTable(pair.source, TABLE, pair.target);
   });
   after(async () => {
     await dropTables(pair, TABLE);
@@ -136,7 +136,7 @@ describe('canonical SQL expects what the policies make of a value', () => {
         `INSERT INTO ${POLICY_TABLE} VALUES (1, '0000-00-00', '2020-00-15 01:02:03', '0000-00-00 00:00:00', 0, 'a\\0b', 2, '')`,
       );
     await pair.source.promise().query('SET SESSION sql_mode = DEFAULT');
-    description = await describeSourceTable(pair.source, POLICY_TABLE);
+    description = await describeSourceTable(pair.source, POLICY_TABLE, pair.target);
   });
   after(async () => {
     await dropTables(pair, POLICY_TABLE);
@@ -156,13 +156,25 @@ describe('canonical SQL expects what the policies make of a value', () => {
 
   test('zero dates as NULL, NULs stripped, a tinyint(1) of 2 as true, the empty ENUM value as NULL', async () => {
     assert.deepEqual(
-      await sourceTexts({ zeroDates: 'null', nulBytes: 'strip', tinyint1: 'nonzero-true', emptyEnum: 'null' }),
+      await sourceTexts({
+        ...DEFAULT_POLICIES,
+        zeroDates: 'null',
+        nulBytes: 'strip',
+        tinyint1: 'nonzero-true',
+        emptyEnum: 'null',
+      }),
       { d: null, dt: null, ts: null, y: null, s: 'ab', flag: 'true', e: null },
     );
   });
 
   test('values a policy refuses, or keeps, are expected as themselves and so never match a changed copy', async () => {
-    const texts = await sourceTexts({ zeroDates: 'fail', nulBytes: 'fail', tinyint1: 'fail', emptyEnum: 'keep' });
+    const texts = await sourceTexts({
+      ...DEFAULT_POLICIES,
+      zeroDates: 'fail',
+      nulBytes: 'fail',
+      tinyint1: 'fail',
+      emptyEnum: 'keep',
+    });
     assert.deepEqual(
       { ...texts, s: texts.s!.length },
       { d: '0000-00-00', dt: '2020-00-15 01:02:03.000', ts: '0000-00-00 00:00:00', y: '0', s: 3, flag: '2', e: '' },
@@ -176,7 +188,7 @@ describe('the sums of a table without a key are of its rows as a multiset', () =
   // No key to split on: the whole table is one range.
   const description: TableDescription = {
     table: KEYLESS,
-    columns: [columnOfType('n', 'int'), columnOfType('s', 'varchar(10)')].map(mapColumn),
+    columns: [columnOfType('n', 'int'), columnOfType('s', 'varchar(10)')].map((column) => mapColumn(column)),
     primaryKey: '',
     primaryKeyIndex: -1,
   };

@@ -439,7 +439,7 @@ describe('VerifyRange of large values', () => {
     });
     assert.equal((await verifyRange({ ...item, verify: 'rows' }, pair)).compared, ROWS_BLOBS);
 
-    const description = await describeSourceTable(pair.source, BLOBS);
+    const description = await describeSourceTable(pair.source, BLOBS, pair.target);
     const batches: number[] = [];
     for await (const rows of targetRangeRows(pair.target, description, item.range)) {
       assert.ok(rows.every((row) => row[1]!.length === 2 + 2 * BLOB_BYTES));
