@@ -26,5 +26,6 @@ export const handler = middy<CopyRangeEvent, CopyRangeResult, Error, ConnectionP
       event,
       context.connections,
       timeBudget(() => context.getRemainingTimeInMillis()),
+      context.reopenTarget,
     ),
   );

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { isIP } from 'node:net';
+import { isIP, type Socket } from 'node:net';
 import { checkServerIdentity, type TLSSocket } from 'node:tls';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import mysql from 'mysql2';
@@ -274,6 +274,8 @@ export async function openSource(endpoint: Endpoint): Promise<mysql.Connection> 
     bigNumberStrings: true,
     decimalNumbers: false,
     connectTimeout: 10_000,
+    enableKeepAlive: true,
+    keepAliveInitialDelay: KEEPALIVE_MS,
   });
   // A connection lost while no callback waits (between queries, or under a streamed query) must not crash
   // the process; the stream that reads from it listens for the error itself.
@@ -281,6 +283,7 @@ export async function openSource(endpoint: Endpoint): Promise<mysql.Connection> 
   try {
     await new Promise<void>((resolve, reject) => connection.connect((error) => (error ? reject(error) : resolve())));
     checkAddressIdentity(connection, endpoint);
+    watchSilence(sourceSocket(connection), () => sourceAwaitsReply(connection));
     await connection.promise().query("SET time_zone = '+00:00'");
   } catch (error) {
     connection.destroy();
@@ -311,14 +314,21 @@ export async function openTarget(endpoint: Endpoint): Promise<pg.Client> {
     ssl: driverTlsOptions(endpoint.tls) ?? false,
     application_name: 'mysql-to-postgres',
     connectionTimeoutMillis: 10_000,
+    keepAlive: true,
+    keepAliveInitialDelayMillis: KEEPALIVE_MS,
   });
   // A server-side disconnect while idle must not crash the process; the next query reports it.
   client.on('error', () => {});
   try {
     await client.connect();
-    // Fixed output styles, whatever the server's defaults: verification compares this text.
+    watchSilence(targetSocket(client), () => targetAwaitsReply(client));
+    // Fixed output styles, whatever the server's defaults: verification compares this text. The
+    // server also gives up on this session once its client is gone (keepalives), and never keeps
+    // a transaction open for a client that stopped talking: its locks would block the range's retry.
     await client.query(
-      "SET TIME ZONE 'UTC'; SET DateStyle = 'ISO, YMD'; SET bytea_output = 'hex'; SET extra_float_digits = 3; SET IntervalStyle = 'postgres'",
+      "SET TIME ZONE 'UTC'; SET DateStyle = 'ISO, YMD'; SET bytea_output = 'hex'; SET extra_float_digits = 3; SET IntervalStyle = 'postgres'; " +
+        `SET tcp_keepalives_idle = ${KEEPALIVE_MS / 1000}; SET tcp_keepalives_interval = 5; SET tcp_keepalives_count = 3; ` +
+        `SET idle_in_transaction_session_timeout = ${IDLE_IN_TRANSACTION_MS}`,
     );
   } catch (error) {
     await client.end().catch(() => {});
@@ -341,6 +351,101 @@ export async function closeSource(connection: mysql.Connection): Promise<void> {
   connection.destroy();
 }
 
+/** As {@link closeSource}: `end()` waits for a server that may never answer, so it gets a grace period, then the socket goes. */
 export async function closeTarget(client: pg.Client): Promise<void> {
-  await client.end().catch(() => {});
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    client.end().catch(() => {}),
+    new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, CLOSE_GRACE_MS);
+    }),
+  ]);
+  clearTimeout(timer);
+  targetSocket(client).destroy();
+}
+
+/**
+ * Drops a pair's connections at once, without a word to the servers: after one side of a range
+ * failed, the other side's query (a stream still sending rows, a cursor waiting to be read) must
+ * not go on, and neither connection is used again by the invocation.
+ */
+export function abandonPair(pair: Partial<ConnectionPair>): void {
+  pair.source?.destroy();
+  if (pair.target) targetSocket(pair.target).destroy();
+}
+
+/** How long TCP waits on an idle connection before it checks, with keepalive probes, that the peer is still there. */
+const KEEPALIVE_MS = 10_000;
+/** The target ends a session whose client left a transaction open and silent this long. */
+const IDLE_IN_TRANSACTION_MS = 5 * 60_000;
+
+/**
+ * How long a database may stay silent while a reply is awaited before its connection is given up
+ * as dead (the peer killed or unreachable, the socket still open): DATABASE_SILENCE_MS, 30 s by
+ * default. Every statement the tool sends (a range's DELETE or COPY, a ledger write) answers well
+ * within it; a network that dropped the connection without a word would otherwise hold the
+ * invocation until Lambda's own timeout.
+ */
+export function silenceLimitMs(env: NodeJS.ProcessEnv = process.env): number {
+  const given = env.DATABASE_SILENCE_MS;
+  if (given === undefined || given === '') return DEFAULT_SILENCE_MS;
+  const ms = Number(given);
+  if (!Number.isInteger(ms) || ms <= 0) {
+    throw new InputValidationError(`DATABASE_SILENCE_MS must be a positive whole number of milliseconds, not ${given}`);
+  }
+  return ms;
+}
+
+export const DEFAULT_SILENCE_MS = 30_000;
+
+/** The error a connection given up as silent fails with: ETIMEDOUT, which is classified transient. */
+export function silenceError(what: string, ms: number): Error {
+  return Object.assign(new Error(`${what} for ${ms / 1000} s: the connection is given up as dead`), {
+    code: 'ETIMEDOUT',
+  });
+}
+
+/**
+ * Destroys the socket when it has been silent for the limit while the driver awaits a reply; a
+ * silence that is the tool's own (nothing asked, or the tool not reading) is not held against it.
+ * The socket's error then fails whatever waits on the connection.
+ */
+function watchSilence(socket: Socket, awaitsReply: () => boolean): void {
+  const ms = silenceLimitMs();
+  socket.setTimeout(ms);
+  socket.on('timeout', () => {
+    if (!awaitsReply()) {
+      socket.setTimeout(ms);
+      return;
+    }
+    socket.destroy(silenceError('the database sent nothing while a reply was awaited', ms));
+  });
+}
+
+function sourceSocket(connection: mysql.Connection): Socket {
+  return (connection as unknown as { stream: Socket }).stream;
+}
+
+/** mysql2's state: a command in progress, and the connection not paused by a reader that fell behind. */
+function sourceAwaitsReply(connection: mysql.Connection): boolean {
+  const state = connection as unknown as { _command: unknown; _paused: boolean };
+  return state._command != null && !state._paused;
+}
+
+/** The pg client's socket. */
+function targetSocket(client: pg.Client): Socket {
+  return (client as unknown as { connection: { stream: Socket } }).connection.stream;
+}
+
+/**
+ * node-postgres's state: a query in progress, unless the server waits on the tool (a cursor
+ * between reads, a COPY whose rows have all been sent while more are still to come).
+ */
+function targetAwaitsReply(client: pg.Client): boolean {
+  const query = (client as unknown as { _activeQuery: { state?: string; writableEnded?: boolean } | null })
+    ._activeQuery;
+  if (!query) return false;
+  if (query.state === 'idle') return false;
+  if (query.writableEnded === false && targetSocket(client).writableLength === 0) return false;
+  return true;
 }

@@ -4,13 +4,20 @@ import type mysql from 'mysql2';
 import { from as copyFrom } from 'pg-copy-streams';
 // zod's mini build: a CopyRange bundle of a few kilobytes of it instead of hundreds.
 import * as z from 'zod/mini';
-import type { ConnectionPair } from './connections.js';
+import { abandonPair, type ConnectionPair } from './connections.js';
 import { CopyTextEncoder, type SourceValue } from './copy-encoder.js';
-import { classifyDatabaseError, InputValidationError, ValueConversionError } from './errors.js';
+import { classifyDatabaseError, InputValidationError, TransientDatabaseError, ValueConversionError } from './errors.js';
 import { IDENTIFIER, quoteMysql, quotePg, TARGET_SCHEMA } from './identifiers.js';
 import { type ChangedRows, changedRowsCondition, changedRowsSchema } from './incremental.js';
 import { renewLease } from './lease.js';
-import { type CopiedChunk, inTransaction, recordRangeCopied, recordRangeFailed } from './ledger.js';
+import {
+  type CopiedChunk,
+  inTransaction,
+  recordFailure,
+  recordRangeCopied,
+  recordRangeFailed,
+  type TargetOpener,
+} from './ledger.js';
 import { type Policies, type PolicyCounts, policiesSchema } from './policies.js';
 import { rowsOfRange, sourceRangeRows, targetTable } from './range-rows.js';
 import { type KeyRange, type RowCondition, rangeCondition } from './ranges.js';
@@ -78,6 +85,7 @@ export async function copyRange(
   event: CopyRangeEvent,
   { source, target }: ConnectionPair,
   budget?: TimeBudget,
+  reopenTarget?: TargetOpener,
 ): Promise<CopyRangeResult> {
   const { runId, table, range, changes, policies } = copyRangeEventSchema.parse(event);
   const started = performance.now();
@@ -106,9 +114,10 @@ export async function copyRange(
     };
   } catch (error) {
     const named = classifyDatabaseError(error, 'target');
-    // Best effort: if the target is gone the range stays `pending`, which Summarize counts as failed.
-    named.attempts = await recordRangeFailed(target, runId, range, `${named.name}: ${named.message}`, elapsed()).catch(
-      () => null,
+    // A lost or silent connection on either side: neither is used again, nor left streaming.
+    if (named instanceof TransientDatabaseError) abandonPair({ source, target });
+    named.attempts = await recordFailure(target, named, reopenTarget, (ledger) =>
+      recordRangeFailed(ledger, runId, range, `${named.name}: ${named.message}`, elapsed()),
     );
     throw named;
   }
@@ -190,9 +199,6 @@ async function streamRange(
   const selected = rowsOfRange(description, range, condition);
   let sourceFailure: unknown;
   rows.once('error', (error: unknown) => (sourceFailure = error));
-  // mysql2 reports a connection lost under a streamed query on the connection, not on the query.
-  const onConnectionError = (error: Error) => rows.destroy(error);
-  source.once('error', onConnectionError);
   const encoder = new CopyTextEncoder(description.table, columns, description.primaryKeyIndex, policies);
   const copy = target.query(
     copyFrom(`COPY ${into} (${columns.map((column) => quotePg(column.name)).join(', ')}) FROM STDIN`),
@@ -202,8 +208,6 @@ async function streamRange(
   } catch (error) {
     if (error === sourceFailure) throw classifyDatabaseError(error, 'source');
     throw (await rejectedValue(error, description, selected, source)) ?? classifyDatabaseError(error, 'target');
-  } finally {
-    source.off('error', onConnectionError);
   }
   if (reader.next === undefined) return { rows: encoder.rows, policyCounts: encoder.policyCounts };
   // The rest of the range is still on its way: this connection cannot serve another query, and

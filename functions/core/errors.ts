@@ -155,6 +155,8 @@ interface ClassRule {
   side: Side | 'either';
   /** mysql2 `code`, Node socket `code`, or PostgreSQL SQLSTATE (a two-character class covers the class). */
   codes: readonly string[];
+  /** How the message of a driver error without a code starts, when that is all that says what it is. */
+  messages?: readonly string[];
   why: string;
 }
 
@@ -172,12 +174,30 @@ export const ERROR_CLASSES: readonly ClassRule[] = [
     codes: ['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN'],
     why: 'database unreachable or not accepting connections',
   },
-  { class: 'transient', side: 'either', codes: ['ETIMEDOUT'], why: 'connect or socket timeout' },
+  {
+    class: 'transient',
+    side: 'either',
+    codes: ['ETIMEDOUT'],
+    why: 'connect or socket timeout, or a silent connection',
+  },
+  {
+    class: 'transient',
+    side: 'either',
+    codes: ['ECONNABORTED', 'ERR_STREAM_PREMATURE_CLOSE', 'ERR_STREAM_DESTROYED'],
+    why: 'a stream cut off with its connection',
+  },
   {
     class: 'transient',
     side: 'source',
     codes: ['PROTOCOL_CONNECTION_LOST', 'ER_CONNECTION_KILLED', 'ER_SERVER_SHUTDOWN'],
     why: 'connection lost or killed, server shutting down',
+  },
+  {
+    class: 'transient',
+    side: 'source',
+    codes: [],
+    messages: ["Can't add new command when connection is in closed state", "Can't write in closed state"],
+    why: 'a query on a connection that was lost',
   },
   {
     class: 'transient',
@@ -198,6 +218,17 @@ export const ERROR_CLASSES: readonly ClassRule[] = [
     why: 'timeout, query interrupted',
   },
   { class: 'transient', side: 'target', codes: ['08'], why: 'connection exception (class 08)' },
+  {
+    class: 'transient',
+    side: 'target',
+    codes: [],
+    messages: [
+      'Connection terminated',
+      'Client has encountered a connection error and is not queryable',
+      'Client was closed and is not queryable',
+    ],
+    why: 'the socket closed under the client, or a query on a client whose connection is gone',
+  },
   {
     class: 'transient',
     side: 'target',
@@ -227,16 +258,17 @@ export const ERROR_CLASSES: readonly ClassRule[] = [
   },
 ];
 
-// node-postgres reports a socket closed under it (or a connect timeout) with no code, only this message.
-const PG_CONNECTION_TERMINATED = /^Connection terminated/;
-
-/** The class of a driver error code on one side; `other` when no row of {@link ERROR_CLASSES} names it. */
-export function classOf(code: string | undefined, side: Side): ErrorClass {
-  if (!code) return 'other';
+/**
+ * The class of a driver error on one side, by its code or, for an error without one, by how its
+ * message starts; `other` when no row of {@link ERROR_CLASSES} names it.
+ */
+export function classOf(code: string | undefined, side: Side, message = ''): ErrorClass {
   const rule = ERROR_CLASSES.find(
     (r) =>
       (r.side === side || r.side === 'either') &&
-      r.codes.some((c) => c === code || (c.length === 2 && side === 'target' && code.startsWith(c))),
+      (code
+        ? r.codes.some((c) => c === code || (c.length === 2 && side === 'target' && code.startsWith(c)))
+        : r.messages?.some((start) => message.startsWith(start))),
   );
   return rule?.class ?? 'other';
 }
@@ -246,8 +278,7 @@ export function classifyDatabaseError(error: unknown, side: Side): MigrationErro
   if (error instanceof MigrationError) return error;
   const { code, message, constraint, column, where } = describe(error);
   const text = `${side}: ${message}${code ? ` (${code})` : ''}`;
-  const errorClass =
-    side === 'target' && !code && PG_CONNECTION_TERMINATED.test(message) ? 'transient' : classOf(code, side);
+  const errorClass = classOf(code, side, message);
   if (errorClass === 'transient') return new TransientDatabaseError(text);
   if (errorClass === 'data') {
     // PostgreSQL's context reads `COPY t, line 42, column c: "value"`: keep the column, never the value.

@@ -1,4 +1,6 @@
 import type pg from 'pg';
+import { closeTarget } from './connections.js';
+import { type MigrationError, TransientDatabaseError } from './errors.js';
 import type { RunMode, RunSettings } from './input.js';
 import {
   DEFAULT_POLICIES,
@@ -264,6 +266,41 @@ export async function recordRangeCopied(
 
 function assertPlanned(updated: number | null, runId: string, range: KeyRange): void {
   if (updated !== 1) throw new Error(`Range ${range.index} of run ${runId} is not in the ledger: was the run planned?`);
+}
+
+/** Opens a fresh connection to the target, for a write the invocation's own connection may not be able to make. */
+export type TargetOpener = () => Promise<pg.Client>;
+
+/**
+ * Writes a range's failure where it can land, so that a range whose failure reaches the workflow
+ * is never left `pending`: on the invocation's own target connection, unless the failure was a
+ * transient fault (the connection may be dead or silent: the caller dropped it) and a fresh one
+ * can be opened; on a fresh one too when the write on the own connection fails. Null when
+ * neither could write it (the target is unreachable; the range then counts as never reported back).
+ */
+export async function recordFailure<T>(
+  target: pg.Client,
+  failure: MigrationError,
+  reopen: TargetOpener | undefined,
+  write: (target: pg.Client) => Promise<T>,
+): Promise<T | null> {
+  if (!(reopen && failure instanceof TransientDatabaseError)) {
+    try {
+      return await write(target);
+    } catch {
+      // On to a fresh connection.
+    }
+  }
+  if (!reopen) return null;
+  let fresh: pg.Client | undefined;
+  try {
+    fresh = await reopen();
+    return await write(fresh);
+  } catch {
+    return null;
+  } finally {
+    if (fresh) await closeTarget(fresh);
+  }
 }
 
 /**

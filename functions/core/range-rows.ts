@@ -2,6 +2,7 @@ import type { Readable } from 'node:stream';
 import type mysql from 'mysql2';
 import type pg from 'pg';
 import Cursor from 'pg-cursor';
+import { abandonPair, silenceError, silenceLimitMs } from './connections.js';
 import { quoteMysql, quotePg, TARGET_SCHEMA } from './identifiers.js';
 import { type KeyRange, type RowCondition, rangeCondition } from './ranges.js';
 import { rowBatches } from './row-batches.js';
@@ -108,19 +109,53 @@ export async function* targetRangeRows(
     rows.catch(() => {});
     return rows;
   };
+  const stallMs = silenceLimitMs();
+  let failed = false;
   let next = read(1);
   try {
     for (;;) {
-      const rows = await next;
+      const rows = await withinSilence(next, stallMs, target);
       if (rows.length === 0) return;
       for (const row of rows) largest = Math.max(largest, rowChars(row));
       next = read(Math.max(1, Math.min(TARGET_BATCH_ROWS, Math.floor(TARGET_BATCH_CHARS / largest))));
       yield rows;
     }
+  } catch (error) {
+    failed = true;
+    throw error;
   } finally {
-    // A reader that stops early leaves a read in flight; it settles before the cursor closes.
-    await next.catch(() => {});
-    await cursor.close();
+    // A reader that stops early leaves a read in flight; it settles before the cursor closes. A
+    // cursor whose connection failed is not closed: closing waits for a server that is gone.
+    if (
+      !failed &&
+      (await next.then(
+        () => true,
+        () => false,
+      ))
+    )
+      await withinSilence(cursor.close(), stallMs, target);
+  }
+}
+
+/**
+ * Waits for a cursor's reply, no longer than the limit: a connection that neither answers nor
+ * fails in that time is destroyed, and the wait fails with a transient error.
+ */
+async function withinSilence<T>(reply: Promise<T>, ms: number, target: pg.Client): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      reply,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          const error = silenceError('the target sent no row and no end of the rows', ms);
+          abandonPair({ target });
+          reject(error);
+        }, ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 

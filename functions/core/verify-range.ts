@@ -9,12 +9,12 @@ import {
   canonicalSourceRow,
   canonicalTargetRow,
 } from './canonical.js';
-import type { ConnectionPair } from './connections.js';
+import { abandonPair, type ConnectionPair } from './connections.js';
 import type { SourceValue } from './copy-encoder.js';
 import { type CopyRangeEvent, copyRangeEventSchema } from './copy-range.js';
-import { classifyDatabaseError, VerificationMismatchError } from './errors.js';
+import { classifyDatabaseError, TransientDatabaseError, VerificationMismatchError } from './errors.js';
 import { changedRowsCondition, readRunHighWatermark } from './incremental.js';
-import { recordRangeVerified, recordVerificationFailed } from './ledger.js';
+import { recordFailure, recordRangeVerified, recordVerificationFailed, type TargetOpener } from './ledger.js';
 import {
   type Bounds,
   partsOf,
@@ -93,6 +93,7 @@ const LEAF_ROWS = 1_000;
 export async function verifyRange(
   event: VerifyRangeEvent,
   { source, target }: ConnectionPair,
+  reopenTarget?: TargetOpener,
 ): Promise<VerifyRangeResult> {
   const { runId, table, range, changes, policies, verify } = verifyRangeEventSchema.parse(event);
   const started = performance.now();
@@ -161,14 +162,17 @@ export async function verifyRange(
     };
   } catch (error) {
     const named = classifyDatabaseError(error, 'target');
-    // Best effort, as in CopyRange: a range left `copied` but unverified counts as failed.
-    await recordVerificationFailed(
-      target,
-      runId,
-      range,
-      { error: `${named.name}: ${named.message}`, mismatch: named instanceof VerificationMismatchError },
-      elapsed(),
-    ).catch(() => {});
+    // One side failed: the other side's query (rows still streaming, a cursor waiting) goes with it.
+    if (named instanceof TransientDatabaseError) abandonPair({ source, target });
+    await recordFailure(target, named, reopenTarget, (ledger) =>
+      recordVerificationFailed(
+        ledger,
+        runId,
+        range,
+        { error: `${named.name}: ${named.message}`, mismatch: named instanceof VerificationMismatchError },
+        elapsed(),
+      ),
+    );
     throw named;
   }
 }

@@ -15,6 +15,11 @@ export type Side = keyof ConnectionPair;
 
 export interface ConnectionPairContext<S extends Side = Side> extends Context {
   connections: Pick<ConnectionPair, S>;
+  /**
+   * Opens a fresh target connection, for the one write a failure must still make when the pair's
+   * own may be dead (the caller closes it).
+   */
+  reopenTarget: () => Promise<ConnectionPair['target']>;
 }
 
 export interface ConnectionPairOptions<S extends Side = Side> {
@@ -65,6 +70,7 @@ export const connectionPair = <S extends Side = Side>(
     );
     for (const attempt of attempts) if (attempt.status === 'rejected') throw attempt.reason;
     request.context.connections = pair as Pick<ConnectionPair, S>;
+    request.context.reopenTarget = async () => openTarget(await options.endpoint('target'));
   };
 
   const connectionPairMiddlewareClose: middy.MiddlewareFn<unknown, unknown, Error, ConnectionPairContext<S>> = async (

@@ -23,4 +23,4 @@ export const handler = middy<VerifyRangeEvent, VerifyRangeResult, Error, Connect
   )
   .use(rangeFailure())
   .use(connectionPair({ sides: DATABASES['verify-range'] }))
-  .handler((event, context) => verifyRange(event, context.connections));
+  .handler((event, context) => verifyRange(event, context.connections, context.reopenTarget));

@@ -77,6 +77,11 @@ export const stackConfigSchema = z.object({
   vpcEndpoints: list.optional(),
   /** The cap on an execution's `concurrency`, reserved for the copy function so the Map never throttles. */
   maxConcurrency: count.default(16),
+  /**
+   * Hours an execution may run in all before Step Functions stops it (States.Timeout, which the
+   * timed-out alarm reports): a run stuck past any range's retries still ends.
+   */
+  executionTimeoutHours: count.default(24),
   /** Days the functions' and the state machine's logs are kept. */
   logRetentionDays: count.default(30),
   /**
@@ -148,6 +153,15 @@ export function stackConfigFrom(context: Record<string, unknown>): StackConfig {
   if (!isVpcCidr(config.vpcCidr)) {
     throw new Error(
       `Invalid context: "vpcCidr" must be an IPv4 range from /16 to /24 such as 10.0.0.0/16 (two zones, four subnets), not ${config.vpcCidr}`,
+    );
+  }
+  if (
+    !Number.isInteger(config.executionTimeoutHours) ||
+    config.executionTimeoutHours < 1 ||
+    config.executionTimeoutHours > 8760
+  ) {
+    throw new Error(
+      `Invalid context: "executionTimeoutHours" must be a whole number of hours from 1 to 8760 (a year, Step Functions' limit), not ${config.executionTimeoutHours}`,
     );
   }
   if (!LOG_RETENTION_DAYS.includes(config.logRetentionDays)) {

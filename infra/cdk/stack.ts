@@ -180,6 +180,8 @@ export class MigrationStack extends Stack {
         }),
       ),
       stateMachineType: sfn.StateMachineType.STANDARD,
+      // A run that never ends would hold its table's lease for good; the timed-out alarm reports it.
+      timeout: Duration.hours(config.executionTimeoutHours),
       tracingEnabled: true,
       logs: {
         // Log delivery adds each group it writes to the account's CloudWatch Logs resource policy

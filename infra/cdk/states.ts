@@ -20,6 +20,7 @@ export const STATE = {
   verificationSkipped: 'VerificationSkipped',
   describeFailure: 'DescribeFailure',
   sendFailedBatch: 'SendFailedBatch',
+  failureNotQueued: 'FailureNotQueued',
   summarize: 'Summarize',
   // Binlog runs and cut-over (docs/BINLOG.md).
   changesOrRanges: 'ChangesOrRanges',

@@ -41,6 +41,26 @@ const throttledRetry: sfn.RetryProps = {
   jitterStrategy: sfn.JitterType.FULL,
 };
 
+// A task that ran out of time (its Lambda's timeout, or the state's) may have met a stall a new
+// invocation does not: retried like a transient fault, but fewer times, each costing the full timeout.
+const timeoutRetry: sfn.RetryProps = {
+  errors: [sfn.Errors.TIMEOUT, 'Sandbox.Timedout'],
+  interval: Duration.seconds(5),
+  backoffRate: 2,
+  maxAttempts: 2,
+  jitterStrategy: sfn.JitterType.FULL,
+};
+
+// Sending a failed range to the queue, or describing it, must not be lost to one SQS or Lambda hiccup.
+const deliveryRetry: sfn.RetryProps = {
+  errors: [sfn.Errors.ALL],
+  interval: Duration.seconds(1),
+  backoffRate: 2,
+  maxAttempts: 6,
+  maxDelay: Duration.seconds(30),
+  jitterStrategy: sfn.JitterType.FULL,
+};
+
 // A run of given ranges waits for the run holding its table (which may take hours) to end.
 const tableBusyRetry: sfn.RetryProps = {
   errors: [TableBusyError.name],
@@ -101,6 +121,7 @@ export function buildWorkflow(scope: Construct, parts: WorkflowParts): sfn.IChai
     }),
   })
     .addRetry(transientRetry)
+    .addRetry(timeoutRetry)
     .addRetry(tableBusyRetry);
 
   // A run that finds its table busy did nothing, which is not a failure: a scheduled run often
@@ -112,15 +133,24 @@ export function buildWorkflow(scope: Construct, parts: WorkflowParts): sfn.IChai
 
   // The queue message (functions/core/failed-batch.ts) is built by a Lambda: the Catch's Cause is
   // JSON only when CopyRange's own code failed, and JSONPath cannot fall back when it is not.
+  // A failure that cannot be queued even so is still in the ledger: Summarize fails the run for it.
+  const failureNotQueued = new sfn.Fail(scope, STATE.failureNotQueued, {
+    comment: "The range's failure could not be sent to the failed-batches queue; the ledger has it",
+  });
   const describeFailure = new tasks.LambdaInvoke(scope, STATE.describeFailure, {
     lambdaFunction: parts.describeFailure,
     payloadResponseOnly: true,
-  });
+  })
+    .addRetry(throttledRetry)
+    .addRetry(deliveryRetry)
+    .addCatch(failureNotQueued, { errors: [sfn.Errors.ALL], resultPath: '$.notQueued' });
   const sendFailedBatch = new tasks.SqsSendMessage(scope, STATE.sendFailedBatch, {
     queue: parts.failedBatches,
     messageBody: sfn.TaskInput.fromJsonPathAt('$'),
     resultPath: sfn.JsonPath.DISCARD,
-  });
+  })
+    .addRetry(deliveryRetry)
+    .addCatch(failureNotQueued, { errors: [sfn.Errors.ALL], resultPath: '$.notQueued' });
 
   const copyRange = new tasks.LambdaInvoke(scope, STATE.copyRange, {
     lambdaFunction: parts.copyRange,
@@ -129,6 +159,7 @@ export function buildWorkflow(scope: Construct, parts: WorkflowParts): sfn.IChai
     resultPath: '$.copied',
   })
     .addRetry(transientRetry)
+    .addRetry(timeoutRetry)
     .addRetry(throttledRetry)
     .addCatch(describeFailure.next(sendFailedBatch), { errors: [sfn.Errors.ALL], resultPath: '$.error' });
 
@@ -144,6 +175,7 @@ export function buildWorkflow(scope: Construct, parts: WorkflowParts): sfn.IChai
     resultPath: '$.verified',
   })
     .addRetry(transientRetry)
+    .addRetry(timeoutRetry)
     .addRetry(throttledRetry)
     .addCatch(describeFailure, { errors: [sfn.Errors.ALL], resultPath: '$.error' });
 
@@ -197,13 +229,20 @@ export function buildWorkflow(scope: Construct, parts: WorkflowParts): sfn.IChai
     // Results live in the ledger; the Map's output would grow with the range count.
     resultPath: sfn.JsonPath.DISCARD,
     mapExecutionType: sfn.StateMachineType.STANDARD,
+    // Summarize judges the run from the ledger: a failed range (or a child execution that failed
+    // outright) must not stop the other ranges, nor keep the run from ending and freeing its table.
+    toleratedFailurePercentage: 100,
   }).itemProcessor(copyRange.next(rangeFinished));
 
   const summarize = new tasks.LambdaInvoke(scope, STATE.summarize, {
     lambdaFunction: parts.summarize,
     payloadResponseOnly: true,
     payload: sfn.TaskInput.fromObject({ runId: sfn.JsonPath.stringAt('$.runId') }),
-  }).addRetry(transientRetry);
+  })
+    .addRetry(transientRetry)
+    .addRetry(timeoutRetry);
+  // Whatever stops the Map itself, the run still ends in Summarize, which releases the table's lease.
+  copyRanges.addCatch(summarize, { errors: [sfn.Errors.ALL], resultPath: '$.mapError' });
 
   // A binlog run or a cut-over applies the binary log instead of copying ranges.
   const changesOrRanges = new sfn.Choice(scope, STATE.changesOrRanges)
@@ -243,6 +282,7 @@ function changesBranch(scope: Construct, parts: WorkflowParts, summarize: sfn.IC
     resultPath: '$.applied',
   })
     .addRetry(transientRetry)
+    .addRetry(timeoutRetry)
     .addCatch(summarize, { errors: [sfn.Errors.ALL], resultPath: '$.error' });
 
   // A range that differs is in the ledger (VerifyRange records it); Summarize fails the run for it.
@@ -253,6 +293,7 @@ function changesBranch(scope: Construct, parts: WorkflowParts, summarize: sfn.IC
     resultPath: '$.verified',
   })
     .addRetry(transientRetry)
+    .addRetry(timeoutRetry)
     .addRetry(throttledRetry)
     .addCatch(new sfn.Pass(scope, STATE.finalRangeFailed), { errors: [sfn.Errors.ALL], resultPath: '$.error' });
   const finalVerification = new sfn.DistributedMap(scope, STATE.finalVerification, {
@@ -267,7 +308,9 @@ function changesBranch(scope: Construct, parts: WorkflowParts, summarize: sfn.IC
     },
     resultPath: sfn.JsonPath.DISCARD,
     mapExecutionType: sfn.StateMachineType.STANDARD,
+    toleratedFailurePercentage: 100,
   }).itemProcessor(verifyFinalRange);
+  finalVerification.addCatch(summarize, { errors: [sfn.Errors.ALL], resultPath: '$.mapError' });
 
   const cutoverCheck = new sfn.Choice(scope, STATE.cutoverCheck)
     .when(

@@ -16,6 +16,7 @@ export interface SynthesizedWorkflow {
 
 export interface StateMachineDefinition {
   StartAt: string;
+  TimeoutSeconds?: number;
   States: Record<string, StateDefinition>;
 }
 

@@ -53,6 +53,70 @@ describe('the failure path of the workflow', () => {
     }
   });
 
+  test('a task that times out is retried like a transient fault, but fewer times: each costs the full timeout', () => {
+    const states: [string, StateDefinition | undefined][] = [
+      [STATE.plan, definition.States[STATE.plan]],
+      [STATE.copyRange, processor[STATE.copyRange]],
+      [STATE.verifyRange, processor[STATE.verifyRange]],
+      [STATE.summarize, definition.States[STATE.summarize]],
+      [STATE.applyChanges, definition.States[STATE.applyChanges]],
+      [
+        STATE.verifyFinalRange,
+        definition.States[STATE.finalVerification]!.ItemProcessor!.States[STATE.verifyFinalRange],
+      ],
+    ];
+    for (const [name, state] of states) {
+      const retry = (state!.Retry as Record<string, unknown>[]).find((r) =>
+        (r.ErrorEquals as string[]).includes('States.Timeout'),
+      );
+      assert.ok(retry, `${name} retries States.Timeout`);
+      assert.deepEqual(retry.ErrorEquals, ['States.Timeout', 'Sandbox.Timedout']);
+      assert.ok((retry.MaxAttempts as number) >= 1 && (retry.MaxAttempts as number) <= 3, name);
+      assert.equal(retry.JitterStrategy, 'FULL');
+    }
+  });
+
+  test('describing and sending a failed range survive a hiccup, and a failure that still cannot be queued ends only its range', () => {
+    const describe = processor[STATE.describeFailure]!;
+    const send = processor[STATE.sendFailedBatch]!;
+    const errorsOf = (state: StateDefinition) =>
+      (state.Retry as { ErrorEquals: string[] }[]).flatMap((r) => r.ErrorEquals);
+    assert.ok(errorsOf(describe).includes('Lambda.TooManyRequestsException'));
+    assert.ok(errorsOf(describe).includes('States.ALL'));
+    assert.ok(errorsOf(send).includes('States.ALL'));
+    for (const state of [describe, send]) {
+      const retry = (state.Retry as Record<string, unknown>[]).find((r) =>
+        (r.ErrorEquals as string[]).includes('States.ALL'),
+      )!;
+      assert.ok((retry.MaxAttempts as number) >= 3);
+      assert.deepEqual(state.Catch, [
+        { ErrorEquals: ['States.ALL'], ResultPath: '$.notQueued', Next: STATE.failureNotQueued },
+      ]);
+    }
+    // The child execution fails; the Map tolerates it and Summarize fails the run from the ledger.
+    assert.equal(processor[STATE.failureNotQueued]!.Type, 'Fail');
+  });
+
+  test('whatever fails inside or around the Maps, the execution reaches Summarize, which releases the lease', () => {
+    for (const map of [STATE.copyRanges, STATE.finalVerification]) {
+      const state = definition.States[map]!;
+      assert.equal(state.ToleratedFailurePercentage, 100, map);
+      assert.deepEqual(state.Catch, [{ ErrorEquals: ['States.ALL'], ResultPath: '$.mapError', Next: STATE.summarize }]);
+    }
+    assert.equal(definition.States[STATE.copyRanges]!.Next, STATE.summarize);
+  });
+
+  test('the state machine has an overall timeout (context executionTimeoutHours), so the timed-out alarm can fire', () => {
+    const [machine] = Object.values(template.findResources('AWS::StepFunctions::StateMachine'));
+    const body = machine!.Properties.DefinitionString as { 'Fn::Join': [string, unknown[]] };
+    const text = body['Fn::Join'][1].map((part) => (typeof part === 'string' ? part : '')).join('');
+    assert.match(text, /"TimeoutSeconds":86400[,}]/);
+    assert.equal(definition.TimeoutSeconds, 24 * 3600);
+    const shorter = synthesizeWorkflow({ executionTimeoutHours: 6 }).definition;
+    assert.equal(shorter.TimeoutSeconds, 6 * 3600);
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'ExecutionsTimedOut' });
+  });
+
   test('a run of given ranges waits for the run holding its table instead of skipping its ranges', () => {
     const retry = definition.States[STATE.plan]!.Retry as Record<string, unknown>[];
     assert.ok(

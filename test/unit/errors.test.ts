@@ -32,6 +32,9 @@ const CLASSIFIED: [side: Side | 'either', code: string, expected: Named][] = [
   ['either', 'ENETUNREACH', TransientDatabaseError],
   ['either', 'EAI_AGAIN', TransientDatabaseError],
   ['either', 'ETIMEDOUT', TransientDatabaseError],
+  ['either', 'ECONNABORTED', TransientDatabaseError],
+  ['either', 'ERR_STREAM_PREMATURE_CLOSE', TransientDatabaseError],
+  ['either', 'ERR_STREAM_DESTROYED', TransientDatabaseError],
   ['source', 'PROTOCOL_CONNECTION_LOST', TransientDatabaseError],
   ['source', 'ER_CONNECTION_KILLED', TransientDatabaseError],
   ['source', 'ER_SERVER_SHUTDOWN', TransientDatabaseError],
@@ -88,6 +91,14 @@ const CASES: [side: Side, code: string | undefined, message: string, expected: N
   // node-postgres reports a socket closed under it with no code at all.
   ['target', undefined, 'Connection terminated unexpectedly', TransientDatabaseError],
   ['target', undefined, 'Connection terminated due to connection timeout', TransientDatabaseError],
+  ['target', undefined, 'Client has encountered a connection error and is not queryable', TransientDatabaseError],
+  ['target', undefined, 'Client was closed and is not queryable', TransientDatabaseError],
+  // mysql2 refuses a query on a connection it lost, with no code.
+  ['source', undefined, "Can't add new command when connection is in closed state", TransientDatabaseError],
+  ['source', undefined, "Can't write in closed state", TransientDatabaseError],
+  // The same words mean nothing from the other driver.
+  ['source', undefined, 'Connection terminated unexpectedly', DatabaseError],
+  ['target', undefined, "Can't add new command when connection is in closed state", DatabaseError],
   ['target', undefined, 'permission denied for schema public', DatabaseError],
 ];
 
