@@ -284,6 +284,7 @@ export async function openSource(endpoint: Endpoint): Promise<mysql.Connection> 
     await new Promise<void>((resolve, reject) => connection.connect((error) => (error ? reject(error) : resolve())));
     checkAddressIdentity(connection, endpoint);
     watchSilence(sourceSocket(connection), () => sourceAwaitsReply(connection));
+    refuseQueriesOnceClosed(connection);
     await connection.promise().query("SET time_zone = '+00:00'");
   } catch (error) {
     connection.destroy();
@@ -419,6 +420,30 @@ function watchSilence(socket: Socket, awaitsReply: () => boolean): void {
       return;
     }
     socket.destroy(silenceError('the database sent nothing while a reply was awaited', ms));
+  });
+}
+
+/**
+ * mysql2 refuses a new query at once on a connection that failed with a socket error, but one the
+ * server closed (`KILL CONNECTION`, a restart) takes the query and never answers it: such a
+ * connection refuses queries too, with the error it was lost with.
+ */
+function refuseQueriesOnceClosed(connection: mysql.Connection): void {
+  const internals = connection as unknown as {
+    addCommand: unknown;
+    _addCommandClosedState: unknown;
+    _fatalError: Error | null;
+    _protocolError: Error | null;
+  };
+  // After mysql2's own listener, which tells the command in progress.
+  sourceSocket(connection).once('close', () => {
+    internals._fatalError ??=
+      internals._protocolError ??
+      Object.assign(new Error('Connection lost: The server closed the connection.'), {
+        code: 'PROTOCOL_CONNECTION_LOST',
+        fatal: true,
+      });
+    internals.addCommand = internals._addCommandClosedState;
   });
 }
 

@@ -6,7 +6,13 @@ import { from as copyFrom } from 'pg-copy-streams';
 import * as z from 'zod/mini';
 import { abandonPair, type ConnectionPair } from './connections.js';
 import { CopyTextEncoder, type SourceValue } from './copy-encoder.js';
-import { classifyDatabaseError, InputValidationError, TransientDatabaseError, ValueConversionError } from './errors.js';
+import {
+  classifyDatabaseError,
+  classifyEitherSide,
+  InputValidationError,
+  TransientDatabaseError,
+  ValueConversionError,
+} from './errors.js';
 import { IDENTIFIER, quoteMysql, quotePg, TARGET_SCHEMA } from './identifiers.js';
 import { type ChangedRows, changedRowsCondition, changedRowsSchema } from './incremental.js';
 import { renewLease } from './lease.js';
@@ -113,7 +119,7 @@ export async function copyRange(
       ...(next === undefined ? {} : { next }),
     };
   } catch (error) {
-    const named = classifyDatabaseError(error, 'target');
+    const named = classifyEitherSide(error);
     // A lost or silent connection on either side: neither is used again, nor left streaming.
     if (named instanceof TransientDatabaseError) abandonPair({ source, target });
     named.attempts = await recordFailure(target, named, reopenTarget, (ledger) =>

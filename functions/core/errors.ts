@@ -291,6 +291,22 @@ export function classifyDatabaseError(error: unknown, side: Side): MigrationErro
   return new DatabaseError(text);
 }
 
+/**
+ * {@link classifyDatabaseError} for code that holds both connections and cannot tell which one an
+ * error came from: the error says. A PostgreSQL server error carries a `severity`, and the codes
+ * and messages node-postgres uses are the target's; mysql2 marks a connection it lost `fatal`, and
+ * its codes are the source's. A Node socket error of neither driver is put on the target.
+ */
+export function classifyEitherSide(error: unknown): MigrationError {
+  if (error instanceof MigrationError) return error;
+  const { code, message } = describe(error);
+  const fields = (error ?? {}) as { severity?: unknown; fatal?: unknown; sqlState?: unknown };
+  const fromSource =
+    fields.severity === undefined &&
+    (fields.fatal === true || fields.sqlState !== undefined || classOf(code, 'source', message) !== 'other');
+  return classifyDatabaseError(error, fromSource ? 'source' : 'target');
+}
+
 function describe(error: unknown): {
   code?: string;
   message: string;

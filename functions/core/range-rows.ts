@@ -125,37 +125,46 @@ export async function* targetRangeRows(
     throw error;
   } finally {
     // A reader that stops early leaves a read in flight; it settles before the cursor closes. A
-    // cursor whose connection failed is not closed: closing waits for a server that is gone.
-    if (
-      !failed &&
-      (await next.then(
+    // cursor whose connection failed is not closed (closing waits for a server that is gone), and
+    // its read in flight is not waited for: node-postgres may never settle it.
+    if (!failed) {
+      const settled = await withinSilence(next, stallMs, target).then(
         () => true,
         () => false,
-      ))
-    )
-      await withinSilence(cursor.close(), stallMs, target);
+      );
+      const cursorState = (cursor as unknown as { state: string }).state;
+      if (settled && cursorState !== 'error') await withinSilence(cursor.close(), stallMs, target).catch(() => {});
+    }
   }
 }
 
 /**
- * Waits for a cursor's reply, no longer than the limit: a connection that neither answers nor
- * fails in that time is destroyed, and the wait fails with a transient error.
+ * Waits for a cursor's reply while its connection lives: a connection that fails or ends fails the
+ * wait at once (node-postgres may leave a cursor's read unsettled then), and one that neither
+ * answers nor fails within the limit is destroyed, failing the wait with a transient error.
  */
 async function withinSilence<T>(reply: Promise<T>, ms: number, target: pg.Client): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
+  let lost: ((error?: Error) => void) | undefined;
   try {
     return await Promise.race([
       reply,
       new Promise<never>((_, reject) => {
+        lost = (error) => reject(error ?? new Error('Connection terminated unexpectedly'));
+        target.once('error', lost);
+        target.once('end', lost);
         timer = setTimeout(() => {
-          const error = silenceError('the target sent no row and no end of the rows', ms);
           abandonPair({ target });
-          reject(error);
+          reject(silenceError('the target sent no row and no end of the rows', ms));
         }, ms);
       }),
     ]);
   } finally {
     clearTimeout(timer);
+    if (lost) {
+      target.off('error', lost);
+      target.off('end', lost);
+    }
   }
 }
 

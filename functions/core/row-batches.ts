@@ -42,6 +42,10 @@ export function rowBatches<Row>(query: mysql.Query, connection: mysql.Connection
     stream.destroy(error);
   };
   connection.once('error', failed);
+  // A connection lost before the query was sent refused it with an error on the connection, emitted
+  // before this stream could listen for it.
+  const lost = (connection as unknown as { _fatalError: Error | null })._fatalError;
+  if (lost) queueMicrotask(() => failed(lost));
   // mysql2 emits every row of a socket read in one synchronous run; the microtask comes after it.
   const pushBatch = () => {
     const rows = batch;

@@ -12,7 +12,12 @@ import {
 import { abandonPair, type ConnectionPair } from './connections.js';
 import type { SourceValue } from './copy-encoder.js';
 import { type CopyRangeEvent, copyRangeEventSchema } from './copy-range.js';
-import { classifyDatabaseError, TransientDatabaseError, VerificationMismatchError } from './errors.js';
+import {
+  classifyDatabaseError,
+  classifyEitherSide,
+  TransientDatabaseError,
+  VerificationMismatchError,
+} from './errors.js';
 import { changedRowsCondition, readRunHighWatermark } from './incremental.js';
 import { recordFailure, recordRangeVerified, recordVerificationFailed, type TargetOpener } from './ledger.js';
 import {
@@ -161,7 +166,7 @@ export async function verifyRange(
       seconds: elapsed(),
     };
   } catch (error) {
-    const named = classifyDatabaseError(error, 'target');
+    const named = classifyEitherSide(error);
     // One side failed: the other side's query (rows still streaming, a cursor waiting) goes with it.
     if (named instanceof TransientDatabaseError) abandonPair({ source, target });
     await recordFailure(target, named, reopenTarget, (ledger) =>

@@ -9,6 +9,7 @@ import {
   openSource,
   openTarget,
 } from '../core/connections.js';
+import { classifyEitherSide } from '../core/errors.js';
 
 /** A database of the pair: the MySQL source or the PostgreSQL target. */
 export type Side = keyof ConnectionPair;
@@ -82,9 +83,17 @@ export const connectionPair = <S extends Side = Side>(
     await Promise.all([pair.source && closeSource(pair.source), pair.target && closeTarget(pair.target)]);
   };
 
+  // Whatever a database said leaves the handler as a named error, which the workflow's Retry and Catch match.
+  const connectionPairMiddlewareOnError: middy.MiddlewareFn<unknown, unknown, Error, ConnectionPairContext<S>> = async (
+    request,
+  ) => {
+    if (request.error) request.error = classifyEitherSide(request.error);
+    await connectionPairMiddlewareClose(request);
+  };
+
   return {
     before: connectionPairMiddlewareBefore,
     after: connectionPairMiddlewareClose,
-    onError: connectionPairMiddlewareClose,
+    onError: connectionPairMiddlewareOnError,
   };
 };
