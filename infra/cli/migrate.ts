@@ -2,7 +2,7 @@ import cliProgress from 'cli-progress';
 import { z } from 'zod';
 import type { AppliedChanges } from '../../functions/core/binlog/applied-changes.js';
 import { type BinlogPosition, formatPosition } from '../../functions/core/binlog/position.js';
-import { closeTarget, endpointFromUrl, openTarget } from '../../functions/core/connections.js';
+import { closeSource, closeTarget, endpointFromUrl, openSource, openTarget } from '../../functions/core/connections.js';
 import { lastRunOf, type RunSummary, type UnfinishedRun } from '../../functions/core/ledger.js';
 import { DEFAULT_POLICIES, POLICY_NAMES } from '../../functions/core/policies.js';
 import { formatRange } from '../../functions/core/ranges.js';
@@ -19,8 +19,11 @@ const USAGE = `Usage: npm run migrate -- --source mysql://user[:pass]@host:port/
                            [--zero-dates null|fail] [--nul-bytes fail|strip] [--tinyint1 fail|nonzero-true] [--empty-enum keep|null|fail]
                            [--spatial bytea|fail]`;
 
-/** Exit codes: every range copied, some failed, the flags are wrong, another run held the table. */
-export const EXIT = { ok: 0, failed: 1, usage: 2, alreadyRunning: 3 } as const;
+/**
+ * Exit codes: every range copied, some failed (or the command itself failed), the flags are
+ * wrong, another run held the table, a database cannot be reached.
+ */
+export const EXIT = { ok: 0, failed: 1, usage: 2, alreadyRunning: 3, unreachable: 4 } as const;
 
 // The execution input's own flags are checked by its schema (executionInputFromFlags).
 const MIGRATE_FLAGS = {
@@ -69,6 +72,31 @@ async function lastRunOfTable(targetUrl: string, table: string): Promise<Unfinis
     return await lastRunOf(target, table);
   } finally {
     await closeTarget(target);
+  }
+}
+
+/** A database the command cannot reach: what, where (never the password), and the fix. */
+class UnreachableError extends Error {}
+
+/**
+ * Opens and closes a connection to each database before the run, so a server that is down or a
+ * wrong URL ends the command at once with one line, instead of after the workflow's retries.
+ */
+async function checkReachable(sourceUrl: string, targetUrl: string): Promise<void> {
+  const sides = [
+    { side: 'source', url: sourceUrl, open: () => openSource(endpointFromUrl(sourceUrl, 'source')).then(closeSource) },
+    { side: 'target', url: targetUrl, open: () => openTarget(endpointFromUrl(targetUrl, 'target')).then(closeTarget) },
+  ] as const;
+  for (const { side, url, open } of sides) {
+    try {
+      await open();
+    } catch (error) {
+      const { host, port, database } = endpointFromUrl(url, side);
+      throw new UnreachableError(
+        `Cannot connect to the ${side} database ${database} at ${host}:${port}: ${(error as Error).message}. ` +
+          `Check that the server is running and reachable there, and the --${side} URL's user, password and database.`,
+      );
+    }
   }
 }
 
@@ -224,8 +252,25 @@ function report(outcome: LocalMigrationResult): string {
   return lines.join('\n');
 }
 
-/** The `migrate` command: runs the workflow locally, prints the outcome, returns the exit code. */
+/**
+ * The `migrate` command: runs the workflow locally, prints the outcome, returns the exit code.
+ * Whatever fails ends in one line on stderr and an exit code, never a stack trace.
+ */
 export async function main(argv: string[]): Promise<number> {
+  try {
+    return await migrate(argv);
+  } catch (error) {
+    if (error instanceof UnreachableError) {
+      console.error(error.message);
+      return EXIT.unreachable;
+    }
+    const { name, message } = error instanceof Error ? error : new Error(String(error));
+    console.error(`migrate failed: ${name}: ${message}`);
+    return EXIT.failed;
+  }
+}
+
+async function migrate(argv: string[]): Promise<number> {
   let flags: ReturnType<typeof migrateFlags>;
   try {
     flags = migrateFlags(argv);
@@ -235,6 +280,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   // Every connection of the run, the functions' and this command's own, reads them from here.
   Object.assign(process.env, flags.tls);
+  await checkReachable(flags.sourceUrl, flags.targetUrl);
   if (flags.retryFailed) {
     const last = await lastRunOfTable(flags.targetUrl, flags.input.table!);
     if (!last) {

@@ -1,5 +1,11 @@
 import { performance } from 'node:perf_hooks';
 import {
+  type CanonicalRow,
+  canonicalForms,
+  canonicalSourceRow,
+  canonicalTargetRow,
+} from '../../functions/core/canonical.js';
+import {
   type ConnectionPair,
   closeSource,
   closeTarget,
@@ -7,8 +13,13 @@ import {
   openSource,
   openTarget,
 } from '../../functions/core/connections.js';
+import type { SourceValue } from '../../functions/core/copy-encoder.js';
 import { quotePg, TARGET_SCHEMA } from '../../functions/core/identifiers.js';
 import { ensureLedger, LEDGER_SCHEMA, lastRunOf } from '../../functions/core/ledger.js';
+import { DEFAULT_POLICIES } from '../../functions/core/policies.js';
+import { compareRanges, describeDifferences } from '../../functions/core/range-comparison.js';
+import { sourceRangeRows, targetRangeRows } from '../../functions/core/range-rows.js';
+import { describeSourceTable } from '../../functions/core/schema.js';
 import { STATE } from '../cdk/states.js';
 import { type LocalMigrationResult, migrateLocally } from './local-migration.js';
 import type { WorkflowEvent } from './runner.js';
@@ -279,4 +290,27 @@ async function beforeDeadline<T>(ms: number, promise: Promise<T>): Promise<T | n
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * Null when the target holds exactly the source's table, else what differs: the whole table
+ * compared as one range, row by row in canonical form, as VerifyRange compares a range.
+ */
+export async function tableDifferences(pair: ConnectionPair, table: string): Promise<string | null> {
+  const description = await describeSourceTable(pair.source, table);
+  const forms = canonicalForms(description.columns, DEFAULT_POLICIES);
+  const whole = { lo: null, hi: null };
+  async function* canonical<Row>(batches: AsyncIterable<Row[]>, form: (row: Row) => CanonicalRow) {
+    for await (const rows of batches) yield rows.map(form);
+  }
+  const comparison = await compareRanges(
+    canonical(sourceRangeRows(pair.source, description, whole), (row: SourceValue[]) => canonicalSourceRow(forms, row)),
+    canonical(targetRangeRows(pair.target, description, whole), (row: (string | null)[]) =>
+      canonicalTargetRow(forms, row),
+    ),
+    { names: description.columns.map((column) => column.name), keyIndex: description.primaryKeyIndex },
+  );
+  return comparison.differences.length === 0 && comparison.sourceRows === comparison.targetRows
+    ? null
+    : describeDifferences(comparison);
 }

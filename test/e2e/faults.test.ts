@@ -17,6 +17,7 @@ import { startLocalQueue } from '../../infra/local/queue.js';
 import { runLocal, type WorkflowEvent } from '../../infra/local/runner.js';
 import { seededId, seedUsers } from '../../infra/local/seed.js';
 import { closePair, dropTables, openPair, readBothSides, SOURCE_URL, TARGET_URL } from '../support/databases.js';
+import { within } from '../support/deadline.js';
 import { failedBatch, STATE_MACHINE, startedInput } from '../support/failed-batches.js';
 
 // Retries wait this long instead of the definition's seconds.
@@ -351,6 +352,34 @@ describe('faults injected while the workflow runs against the real databases', (
       assert.equal(await migrate([...flags, '--retry-failed']), 0);
     } finally {
       await dropTables(pair, TABLE);
+    }
+  });
+
+  test('`migrate` against a database that cannot be reached ends at once in one line naming it, exit 4, even with --retry-failed', async (t) => {
+    // A port nothing listens on.
+    const closed = net.createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const port = (closed.address() as net.AddressInfo).port;
+    await new Promise((resolve) => closed.close(resolve));
+    const target = new URL(TARGET_URL);
+    target.hostname = '127.0.0.1';
+    target.port = String(port);
+    target.password = 'not-to-be-printed';
+    const errors: string[] = [];
+    t.mock.method(console, 'error', (line: string) => errors.push(line));
+    t.mock.method(console, 'log', (line: string) => errors.push(line));
+    for (const extra of [[], ['--retry-failed']]) {
+      errors.length = 0;
+      const flags = ['--source', SOURCE_URL, '--target', target.toString(), '--table', 'faults_nowhere', ...extra];
+      assert.equal(await within(8_000, 'migrate to refuse the unreachable target', migrate(flags)), 4);
+      assert.equal(errors.length, 1, errors.join('\n'));
+      assert.match(
+        errors[0]!,
+        new RegExp(
+          `^Cannot connect to the target database \\S+ at 127\\.0\\.0\\.1:${port}: .*ECONNREFUSED.*Check that the server is running`,
+        ),
+      );
+      assert.doesNotMatch(errors[0]!, /not-to-be-printed|\n\s+at /);
     }
   });
 
