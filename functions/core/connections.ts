@@ -397,7 +397,7 @@ export function silenceLimitMs(env: NodeJS.ProcessEnv = process.env): number {
   return ms;
 }
 
-export const DEFAULT_SILENCE_MS = 30_000;
+const DEFAULT_SILENCE_MS = 30_000;
 
 /** The error a connection given up as silent fails with: ETIMEDOUT, which is classified transient. */
 export function silenceError(what: string, ms: number): Error {

@@ -25,7 +25,8 @@ export function rowBatches<Row>(query: mysql.Query, connection: mysql.Connection
     highWaterMark: BUFFERED_BATCHES,
     read: () => {
       // The reader waits from here: rows or the end must come within the limit.
-      stall ??= setTimeout(() => failed(silenceError('no row and no end of the rows came', stallMs)), stallMs);
+      // Unreferenced: it watches the connection, which keeps the process alive while it is open.
+      stall ??= setTimeout(() => failed(silenceError('no row and no end of the rows came', stallMs)), stallMs).unref();
       connection.resume();
     },
     // A reader that stops early: the query's remaining rows still have to be read off the socket.

@@ -75,8 +75,15 @@ async function lastRunOfTable(targetUrl: string, table: string): Promise<Unfinis
   }
 }
 
-/** A database the command cannot reach: what, where (never the password), and the fix. */
-class UnreachableError extends Error {}
+/** A database the command cannot reach: what, where (never the password), and the fix; `reason` is the driver's. */
+class UnreachableError extends Error {
+  constructor(
+    message: string,
+    readonly reason: Error,
+  ) {
+    super(message);
+  }
+}
 
 /**
  * Opens and closes a connection to each database before the run, so a server that is down or a
@@ -94,7 +101,8 @@ async function checkReachable(sourceUrl: string, targetUrl: string): Promise<voi
       const { host, port, database } = endpointFromUrl(url, side);
       throw new UnreachableError(
         `Cannot connect to the ${side} database ${database} at ${host}:${port}: ${(error as Error).message}. ` +
-          `Check that the server is running and reachable there, and the --${side} URL's user, password and database.`,
+          `Check that the server is running and reachable there, and the --${side} URL's user, password, database and TLS settings.`,
+        error as Error,
       );
     }
   }
@@ -260,10 +268,6 @@ export async function main(argv: string[]): Promise<number> {
   try {
     return await migrate(argv);
   } catch (error) {
-    if (error instanceof UnreachableError) {
-      console.error(error.message);
-      return EXIT.unreachable;
-    }
     const { name, message } = error instanceof Error ? error : new Error(String(error));
     console.error(`migrate failed: ${name}: ${message}`);
     return EXIT.failed;
@@ -280,7 +284,18 @@ async function migrate(argv: string[]): Promise<number> {
   }
   // Every connection of the run, the functions' and this command's own, reads them from here.
   Object.assign(process.env, flags.tls);
-  await checkReachable(flags.sourceUrl, flags.targetUrl);
+  try {
+    await checkReachable(flags.sourceUrl, flags.targetUrl);
+  } catch (error) {
+    if (!(error instanceof UnreachableError)) throw error;
+    console.error(error.message);
+    if (flags.json) {
+      const { name, message } = error.reason;
+      const { table, mode = 'full' } = flags.input;
+      console.log(JSON.stringify({ runId: null, status: 'failed', table, mode, error: { name, message } }));
+    }
+    return EXIT.unreachable;
+  }
   if (flags.retryFailed) {
     const last = await lastRunOfTable(flags.targetUrl, flags.input.table!);
     if (!last) {

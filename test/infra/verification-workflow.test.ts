@@ -74,6 +74,13 @@ describe('VerifyRange in the workflow', () => {
         JitterStrategy: 'FULL',
       },
       {
+        ErrorEquals: ['States.Timeout', 'Sandbox.Timedout'],
+        IntervalSeconds: 5,
+        MaxAttempts: 2,
+        BackoffRate: 2,
+        JitterStrategy: 'FULL',
+      },
+      {
         ErrorEquals: ['Lambda.TooManyRequestsException'],
         IntervalSeconds: 1,
         MaxAttempts: 8,

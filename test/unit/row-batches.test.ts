@@ -4,13 +4,16 @@ import { describe, test } from 'node:test';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type mysql from 'mysql2';
 import { rowBatches } from '../../functions/core/row-batches.js';
+import { within } from '../support/deadline.js';
 
-/** A mysql2 query and its connection as far as rowBatches uses them: row events, pause and resume. */
+/** A mysql2 query and its connection as far as rowBatches uses them: row events, pause, resume, errors. */
 function fakeQuery() {
   const query = new EventEmitter();
-  const connection = {
+  const connection = Object.assign(new EventEmitter(), {
     paused: false,
     pauses: 0,
+    destroyed: false,
+    _fatalError: null,
     pause: () => {
       connection.paused = true;
       connection.pauses++;
@@ -18,7 +21,10 @@ function fakeQuery() {
     resume: () => {
       connection.paused = false;
     },
-  };
+    destroy: () => {
+      connection.destroyed = true;
+    },
+  });
   /** Delivers rows the way mysql2 does for one socket read: one `result` event each, in one go. */
   const read = (...rows: number[]) => {
     for (const row of rows) query.emit('result', [row]);
@@ -52,6 +58,7 @@ describe('rowBatches', () => {
     assert.equal(connection.paused, true, 'nobody reads: the connection stops delivering');
     stream.read();
     assert.equal(connection.paused, false);
+    stream.destroy();
   });
 
   test('leaves the connection running when the query ends, even if its last batch paused it', async () => {
@@ -77,6 +84,32 @@ describe('rowBatches', () => {
     stream.destroy();
     await once(stream, 'close');
     assert.equal(connection.paused, false);
+  });
+
+  test('fails the stream, and drops the connection, when the connection is lost under it', async () => {
+    const { connection, stream } = fakeQuery();
+    const lost = Object.assign(new Error('Connection lost: The server closed the connection.'), {
+      code: 'PROTOCOL_CONNECTION_LOST',
+    });
+    queueMicrotask(() => connection.emit('error', lost));
+    const [error] = await once(stream, 'error');
+    assert.equal(error, lost);
+    assert.equal(connection.destroyed, true);
+  });
+
+  test('fails a stream that is read but gets no rows and no end within the silence limit', async () => {
+    process.env.DATABASE_SILENCE_MS = '50';
+    try {
+      const { connection, stream } = fakeQuery();
+      stream.resume();
+      // The watchdog's timer does not hold the process open by itself: the deadline's does.
+      const [error] = await within(5_000, 'the stalled stream to fail', once(stream, 'error'));
+      assert.equal((error as { code?: string }).code, 'ETIMEDOUT');
+      assert.match((error as Error).message, /no row and no end of the rows came for 0.05 s/);
+      assert.equal(connection.destroyed, true);
+    } finally {
+      delete process.env.DATABASE_SILENCE_MS;
+    }
   });
 
   test('fails the stream with the query error', async () => {
