@@ -277,6 +277,51 @@ describe('faults injected while the workflow runs against the real databases', (
     }
   });
 
+  test('a failed range the queue cannot take is retried, then the run still ends in Summarize, failed, and frees its table', async () => {
+    const TABLE = 'faults_no_queue';
+    const ROWS = 2_000;
+    const poisoned = String(seededId(1_500, ROWS));
+    await dropTables(pair, TABLE);
+    await seedUsers(pair.source, { table: TABLE, rows: ROWS });
+    await pair.source.promise().query(`UPDATE ${TABLE} SET is_active = 2 WHERE id = ${poisoned}`);
+    try {
+      const events: WorkflowEvent[] = [];
+      let sends = 0;
+      const run = await runLocal({
+        sourceUrl: SOURCE_URL,
+        targetUrl: TARGET_URL,
+        // One range at a time: the first is done before the second fails.
+        input: { table: TABLE, chunkRows: 1_000, concurrency: 1 },
+        retryIntervalMs: RETRY_MS,
+        // SQS down for the whole run.
+        failedBatches: async () => {
+          sends++;
+          throw new Error('SQS is unavailable');
+        },
+        onEvent: (event) => events.push(event),
+      });
+      const entered = (state: string) =>
+        events.filter((e) => e.type === 'StateEntered' && 'state' in e && e.state?.name === state).length;
+      assert.ok(sends > 1, 'the send was retried');
+      assert.equal(entered(STATE.failureNotQueued), 1);
+      assert.equal(entered(STATE.summarize), 1, 'the run reached Summarize');
+      assert.equal(run.status, 'FAILED');
+      assert.equal(run.error?.name, 'RangesFailedError', run.error?.message);
+      const { rows: leases } = await pair.target.query('SELECT 1 FROM migration.leases WHERE table_name = $1', [TABLE]);
+      assert.deepEqual(leases, [], "the table's lease is released");
+      const { rows: ranges } = await pair.target.query(
+        'SELECT status FROM migration.ranges WHERE run_id = $1 ORDER BY range_index',
+        [run.runId],
+      );
+      assert.deepEqual(
+        ranges.map((r) => r.status),
+        ['copied', 'failed'],
+      );
+    } finally {
+      await dropTables(pair, TABLE);
+    }
+  });
+
   test('the failed-batch message names the run, the range, the error class, the failing key and the attempts', async () => {
     const TABLE = 'faults_message';
     const ROWS = 2_000;
