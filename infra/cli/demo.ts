@@ -46,4 +46,11 @@ async function main(argv: string[]): Promise<number> {
   return migrate(['--source', flags.source, '--target', flags.target, '--table', 'users', '--chunk-rows', chunkRows]);
 }
 
-process.exit(await main(process.argv.slice(2)));
+// A database that cannot be reached for seeding is one line, not a stack trace (migrate says its own).
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error: Error) => {
+    console.error(`demo failed: ${error.name}: ${error.message}`);
+    process.exit(1);
+  },
+);
