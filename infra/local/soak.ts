@@ -297,7 +297,7 @@ async function beforeDeadline<T>(ms: number, promise: Promise<T>): Promise<T | n
  * compared as one range, row by row in canonical form, as VerifyRange compares a range.
  */
 export async function tableDifferences(pair: ConnectionPair, table: string): Promise<string | null> {
-  const description = await describeSourceTable(pair.source, table);
+  const description = await describeSourceTable(pair.source, table, pair.target);
   const forms = canonicalForms(description.columns, DEFAULT_POLICIES);
   const whole = { lo: null, hi: null };
   async function* canonical<Row>(batches: AsyncIterable<Row[]>, form: (row: Row) => CanonicalRow) {

@@ -103,7 +103,9 @@ describe('the failure path of the workflow', () => {
       assert.equal(state.ToleratedFailurePercentage, 100, map);
       assert.deepEqual(state.Catch, [{ ErrorEquals: ['States.ALL'], ResultPath: '$.mapError', Next: STATE.summarize }]);
     }
-    assert.equal(definition.States[STATE.copyRanges]!.Next, STATE.summarize);
+    // Without a failure, the Map goes on to its next page of ranges, and after the last to Summarize.
+    assert.equal(definition.States[STATE.copyRanges]!.Next, STATE.moreItems);
+    assert.equal(definition.States[STATE.moreItems]!.Default, STATE.summarize);
   });
 
   test('the state machine has an overall timeout (context executionTimeoutHours), so the timed-out alarm can fire', () => {

@@ -104,7 +104,7 @@ describe('a connection that dies, loudly or silently, ends the invocation within
     try {
       // Idle for longer than the limit: nothing awaited, nothing held against it.
       await new Promise((resolve) => setTimeout(resolve, SILENCE_MS * 2));
-      const description = await describeSourceTable(source, TABLE);
+      const description = await describeSourceTable(source, TABLE, pair.target);
       proxy.silence();
       const rows = sourceRangeRows(source, description, { lo: null, hi: null });
       const error = await within(
