@@ -28,7 +28,7 @@ import { type Policies, type PolicyCounts, policiesSchema } from './policies.js'
 import { rowsOfRange, sourceRangeRows, targetTable } from './range-rows.js';
 import { type KeyRange, type RowCondition, rangeCondition } from './ranges.js';
 import { describeSourceTable, type TableDescription } from './schema.js';
-import { checkTargetTable } from './target-table.js';
+import { checkTargetTable, writeAsReplica } from './target-table.js';
 
 const key = z.nullable(z.string().check(z.regex(/^-?[0-9]{1,20}$/, 'must be an integer key as a decimal string')));
 
@@ -102,6 +102,7 @@ export async function copyRange(
     // A heartbeat before the work, and the fence inside the transaction below.
     await renewLease(target, table, runId);
     const copied = await inTransaction(target, async () => {
+      await writeAsReplica(target, [table], TARGET_SCHEMA);
       const copied = changes
         ? await upsertChangedRows(description, range, changes, policies, { source, target }, reader)
         : await replaceRange(description, range, policies, { source, target }, reader);

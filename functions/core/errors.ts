@@ -141,6 +141,11 @@ export class ChangesFailedError extends MigrationError {
   override readonly name = 'ChangesFailedError';
 }
 
+/** The finishing step (indexes, keys, sequences...) failed or never reported back; raised by Summarize to fail the execution. */
+export class FinishFailedError extends MigrationError {
+  override readonly name = 'FinishFailedError';
+}
+
 /** Error names the workflow retries with backoff. */
 export const RETRYABLE_ERRORS = [TransientDatabaseError.name] as const;
 

@@ -97,6 +97,18 @@ CREATE TABLE IF NOT EXISTS ${LEDGER_SCHEMA}.binlog_applies (
   seconds         double precision,
   error           text,
   updated_at      timestamptz NOT NULL DEFAULT clock_timestamp()
+);
+-- What the finishing step created, found, or did not carry, per run.
+CREATE TABLE IF NOT EXISTS ${LEDGER_SCHEMA}.finish_objects (
+  run_id      text NOT NULL REFERENCES ${LEDGER_SCHEMA}.runs ON DELETE CASCADE,
+  position    integer NOT NULL,
+  kind        text NOT NULL,
+  table_name  text,
+  name        text NOT NULL,
+  status      text NOT NULL,
+  detail      text,
+  definition  text,
+  PRIMARY KEY (run_id, position)
 );`;
 
 /** Columns ledger tables gained after they were first created; a ledger without them gets them. */
@@ -116,6 +128,9 @@ const ADDED_COLUMNS: { table: string; column: string; type: string }[] = [
   { table: 'ranges', column: 'verify_seconds', type: 'double precision' },
   // Where a full run began in the source's binary log: its tables' binlog checkpoint once it succeeds.
   { table: 'runs', column: 'binlog_start', type: 'jsonb' },
+  // The finishing step: running, finished, skipped (the data failed) or failed, with its error.
+  { table: 'runs', column: 'finish_status', type: 'text' },
+  { table: 'runs', column: 'finish_error', type: 'text' },
 ];
 
 // Serializes ledger creation between concurrent runs (CREATE ... IF NOT EXISTS can still race).

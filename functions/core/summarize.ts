@@ -1,7 +1,8 @@
 import type pg from 'pg';
 import { type AppliedChanges, readAppliedChanges } from './binlog/applied-changes.js';
 import { checkpointFromFullRun } from './binlog/checkpoints.js';
-import { ChangesFailedError, RangesFailedError } from './errors.js';
+import { ChangesFailedError, FinishFailedError, RangesFailedError } from './errors.js';
+import { type FinishSummary, readFinishSummary } from './finish/record.js';
 import { advanceWatermark } from './incremental.js';
 import { releaseLease } from './lease.js';
 import { finishRun, inTransaction, type RunStatus, type RunSummary, summarizeRun } from './ledger.js';
@@ -9,6 +10,20 @@ import { formatRange } from './ranges.js';
 
 export interface SummarizeEvent {
   runId: string;
+}
+
+/** Whether every range of the run landed and, in a binlog run, its changes did; if not, why. */
+export async function dataOutcome(
+  target: pg.Client,
+  runId: string,
+): Promise<{ succeeded: boolean; why: string | null; totals: RunSummary; changes: AppliedChanges | null }> {
+  const totals = await summarizeRun(target, runId);
+  const changes = await readAppliedChanges(target, runId);
+  const changesFailed = changes !== null && changes.status !== 'applied';
+  let why: string | null = null;
+  if (changesFailed) why = 'the changes from the binary log did not land';
+  else if (totals.failed > 0) why = `${totals.failed} of ${totals.ranges} ranges failed`;
+  return { succeeded: why === null, why, totals, changes };
 }
 
 /**
@@ -19,12 +34,14 @@ export interface SummarizeEvent {
 export async function summarize(
   event: SummarizeEvent,
   target: pg.Client,
-): Promise<RunSummary & { changes?: AppliedChanges }> {
-  const totals = await summarizeRun(target, event.runId);
+): Promise<RunSummary & { changes?: AppliedChanges; finish?: FinishSummary }> {
   // A binlog run (or cut-over) also fails when its changes did not land.
-  const changes = await readAppliedChanges(target, event.runId);
+  const { totals, changes } = await dataOutcome(target, event.runId);
   const changesFailed = changes !== null && changes.status !== 'applied';
-  const status: RunStatus = totals.failed === 0 && !changesFailed ? 'succeeded' : 'failed';
+  // A finishing step that failed, or never reported back, leaves a target the application cannot switch to.
+  const finish = await readFinishSummary(target, event.runId);
+  const finishFailed = finish?.status === 'failed' || finish?.status === 'running';
+  const status: RunStatus = totals.failed === 0 && !changesFailed && !finishFailed ? 'succeeded' : 'failed';
   const seconds = await inTransaction(target, async () => {
     const seconds = await finishRun(target, event.runId, status);
     if (status === 'succeeded') {
@@ -35,11 +52,14 @@ export async function summarize(
     return seconds;
   });
   // A binlog run's output says what it applied; other runs' output stays as it was.
-  const summary = { ...totals, status, seconds, ...(changes ? { changes } : {}) };
+  const summary = { ...totals, status, seconds, ...(changes ? { changes } : {}), ...(finish ? { finish } : {}) };
   if (changesFailed) {
     throw new ChangesFailedError(
       `The changes of ${summary.table} from the binary log did not land: ${changes.error ?? 'ApplyChanges never reported back'}`,
     );
+  }
+  if (finishFailed && totals.failed === 0) {
+    throw new FinishFailedError(`The finishing step of ${summary.table} did not complete: ${finish.error}`);
   }
   if (status === 'failed') {
     const listed = summary.failedRanges.map((r) => `${formatRange(r)} ${r.error ?? r.status}`).join('; ');

@@ -194,3 +194,29 @@ export async function checkTargetTable(
     columns: description.columns.map((column) => ({ ...column, nullable: nullable.get(column.name)! })),
   };
 }
+
+/**
+ * Lets the caller's transaction write rows as the source has them with the target's triggers not
+ * firing (`session_replication_role = replica`, for this transaction only): replacing a range
+ * must neither be refused by a foreign key nor cascade through one into another table, and a copied
+ * row keeps its source's ON UPDATE timestamp. Done only when one of the tables has triggers (the
+ * finishing step's foreign keys and ON UPDATE triggers are), so a target without them needs no
+ * privilege for it.
+ */
+export async function writeAsReplica(target: pg.Client, tables: string[], targetSchema: string): Promise<void> {
+  const { rows } = await target.query<{ triggered: boolean }>(
+    'SELECT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = ANY ($1::text[]::regclass[])) AS triggered',
+    [tables.map((table) => `${quotePg(targetSchema)}.${quotePg(table)}`)],
+  );
+  if (!rows[0]?.triggered) return;
+  try {
+    await target.query('SET LOCAL session_replication_role = replica');
+  } catch (error) {
+    if ((error as { code?: string }).code !== '42501') throw error;
+    throw new SchemaError(
+      `The target user may not set session_replication_role, which writing into tables with foreign keys and triggers needs: ` +
+        'grant it (PostgreSQL 15+: GRANT SET ON PARAMETER session_replication_role TO <user>; on RDS the rds_superuser role has it)',
+      { cause: error },
+    );
+  }
+}

@@ -13,4 +13,5 @@ export const DATABASES = {
   summarize: ['target'],
   redrive: [],
   'apply-changes': ['source', 'target'],
+  finish: ['source', 'target'],
 } as const satisfies Record<string, readonly Side[]>;

@@ -45,6 +45,7 @@ const HANDLERS = {
   Summarize: 'summarize',
   Redrive: 'redrive',
   ApplyChanges: 'apply-changes',
+  Finish: 'finish',
 } as const satisfies Record<string, keyof typeof DATABASES>;
 
 interface Sizing {
@@ -177,6 +178,7 @@ export class MigrationStack extends Stack {
           summarize: functions.Summarize,
           failedBatches: this.failedBatches,
           applyChanges: functions.ApplyChanges,
+          finish: functions.Finish,
         }),
       ),
       stateMachineType: sfn.StateMachineType.STANDARD,

@@ -21,6 +21,7 @@ export const STATE = {
   describeFailure: 'DescribeFailure',
   sendFailedBatch: 'SendFailedBatch',
   failureNotQueued: 'FailureNotQueued',
+  finish: 'Finish',
   summarize: 'Summarize',
   // Binlog runs and cut-over (docs/BINLOG.md).
   changesOrRanges: 'ChangesOrRanges',

@@ -17,6 +17,7 @@ export interface WorkflowParts {
   summarize: IFunction;
   failedBatches: IQueue;
   applyChanges: IFunction;
+  finish: IFunction;
 }
 
 // One invocation: Lambda's 15 minutes. A longer range goes on in the next invocation (ResumeRange).
@@ -106,7 +107,8 @@ function overPages(
 
 /**
  * Plan → CopyRanges (a Distributed Map of CopyRange then VerifyRange, failed ranges to the
- * queue, over the run's items a page at a time) → Summarize. When another run holds the table, Plan ends the execution in
+ * queue, over the run's items a page at a time) → Finish (indexes, keys, sequences, triggers; skipped
+ * when data failed) → Summarize. When another run holds the table, Plan ends the execution in
  * AlreadyRunning instead.
  * This is the only definition of the workflow; the local runner executes this very one.
  */
@@ -244,14 +246,30 @@ export function buildWorkflow(scope: Construct, parts: WorkflowParts): sfn.IChai
   // Whatever stops the Map itself, the run still ends in Summarize, which releases the table's lease.
   copyRanges.addCatch(summarize, { errors: [sfn.Errors.ALL], resultPath: '$.mapError' });
 
+  // After the data, while the run still holds its tables; it reads the ledger and builds nothing
+  // when a range (or a binlog run's changes) failed. Summarize reports a Finish that failed.
+  const finish = new tasks.LambdaInvoke(scope, STATE.finish, {
+    lambdaFunction: parts.finish,
+    payloadResponseOnly: true,
+    payload: sfn.TaskInput.fromObject({
+      runId: sfn.JsonPath.stringAt('$.runId'),
+      // One table today; the run's list of tables once Plan gives several.
+      tables: sfn.JsonPath.array(sfn.JsonPath.stringAt('$.table')),
+    }),
+    resultPath: '$.finished',
+  })
+    .addRetry(transientRetry)
+    .addCatch(summarize, { errors: [sfn.Errors.ALL], resultPath: '$.error' })
+    .next(summarize);
+
   // A binlog run or a cut-over applies the binary log instead of copying ranges.
   const changesOrRanges = new sfn.Choice(scope, STATE.changesOrRanges)
     .when(
       sfn.Condition.or(...CHANGES_MODES.map((mode) => sfn.Condition.stringEquals('$.mode', mode))),
-      changesBranch(scope, parts, summarize),
+      changesBranch(scope, parts, finish, summarize),
     )
     .otherwise(
-      overPages(scope, parts, copyRanges, summarize, {
+      overPages(scope, parts, copyRanges, finish, {
         first: STATE.firstItems,
         read: STATE.readItems,
         more: STATE.moreItems,
@@ -263,10 +281,15 @@ export function buildWorkflow(scope: Construct, parts: WorkflowParts): sfn.IChai
 
 /**
  * ApplyChanges (the binary log since the tables' checkpoints); at cut-over then FinalVerification,
- * a Map of VerifyRange over the ranges Plan cut; then Summarize, which fails the execution when the
+ * a Map of VerifyRange over the ranges Plan cut; then Finish and Summarize, which fails the execution when the
  * changes did not land (a failed ApplyChanges goes there too, so the run ends and frees its table).
  */
-function changesBranch(scope: Construct, parts: WorkflowParts, summarize: sfn.IChainable): sfn.IChainable {
+function changesBranch(
+  scope: Construct,
+  parts: WorkflowParts,
+  finish: sfn.IChainable,
+  summarize: sfn.IChainable,
+): sfn.IChainable {
   const applyChanges = new tasks.LambdaInvoke(scope, STATE.applyChanges, {
     lambdaFunction: parts.applyChanges,
     payloadResponseOnly: true,
@@ -315,12 +338,12 @@ function changesBranch(scope: Construct, parts: WorkflowParts, summarize: sfn.IC
   const cutoverCheck = new sfn.Choice(scope, STATE.cutoverCheck)
     .when(
       sfn.Condition.stringEquals('$.mode', 'cutover'),
-      overPages(scope, parts, finalVerification, summarize, {
+      overPages(scope, parts, finalVerification, finish, {
         first: STATE.firstFinalItems,
         read: STATE.readFinalItems,
         more: STATE.moreFinalItems,
       }),
     )
-    .otherwise(summarize);
+    .otherwise(finish);
   return applyChanges.next(cutoverCheck);
 }

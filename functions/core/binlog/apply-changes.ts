@@ -10,7 +10,7 @@ import { renewLease } from '../lease.js';
 import { inTransaction } from '../ledger.js';
 import { policiesSchema } from '../policies.js';
 import { describeSourceTable } from '../schema.js';
-import { checkTargetTable } from '../target-table.js';
+import { checkTargetTable, writeAsReplica } from '../target-table.js';
 import { type ChangesPass, recordChangesFailed, recordChangesPass } from './applied-changes.js';
 import { applyChangedKeys } from './apply.js';
 import { type ChangedKeys, readChangedKeys } from './change-reader.js';
@@ -169,6 +169,7 @@ async function applyPass(run: Run): Promise<ChangesPass> {
       ? snapshot.position
       : { ...read.through, gtid: await gtidAt(source, read.through) };
     return await inTransaction(target, async () => {
+      await writeAsReplica(target, names, TARGET_SCHEMA);
       const applied = await applyChangedKeys(pair, changesOf(tables, read), event.policies);
       // The fence: the changes land only while the run still holds every table.
       for (const name of names) await renewLease(target, name, event.runId);
