@@ -78,7 +78,7 @@ const PAGE_ITEMS = '$.page.items';
 /**
  * The Map over every item Plan recorded in the ledger, a page at a time: ReadItems puts a page in
  * the state, the Map runs over it, and MoreItems goes back for the next page until the last, then
- * on to `then`. The state never holds more than one page, however many items the run has; the
+ * on to `then` (a page that cannot be read, to `failed`). The state never holds more than one page, however many items the run has; the
  * same loop runs in AWS and locally (no ItemReader, which the local engine does not execute).
  */
 function overPages(
@@ -87,6 +87,7 @@ function overPages(
   map: sfn.DistributedMap,
   then: sfn.IChainable,
   names: { first: string; read: string; more: string },
+  failed: sfn.IChainable = then,
 ): sfn.IChainable {
   const first = new sfn.Pass(scope, names.first, { result: sfn.Result.fromObject({ next: 0 }), resultPath: '$.page' });
   const read = new tasks.LambdaInvoke(scope, names.read, {
@@ -100,7 +101,7 @@ function overPages(
   })
     .addRetry(transientRetry)
     // The run still ends in Summarize, which fails it for the ranges left pending and frees its table.
-    .addCatch(then, { errors: [sfn.Errors.ALL], resultPath: '$.error' });
+    .addCatch(failed, { errors: [sfn.Errors.ALL], resultPath: '$.error' });
   const more = new sfn.Choice(scope, names.more).when(sfn.Condition.isPresent('$.page.next'), read).otherwise(then);
   return first.next(read).next(map).next(more);
 }
@@ -269,11 +270,14 @@ export function buildWorkflow(scope: Construct, parts: WorkflowParts): sfn.IChai
       changesBranch(scope, parts, finish, summarize),
     )
     .otherwise(
-      overPages(scope, parts, copyRanges, finish, {
-        first: STATE.firstItems,
-        read: STATE.readItems,
-        more: STATE.moreItems,
-      }),
+      overPages(
+        scope,
+        parts,
+        copyRanges,
+        finish,
+        { first: STATE.firstItems, read: STATE.readItems, more: STATE.moreItems },
+        summarize,
+      ),
     );
 
   return plan.next(changesOrRanges);
@@ -338,11 +342,14 @@ function changesBranch(
   const cutoverCheck = new sfn.Choice(scope, STATE.cutoverCheck)
     .when(
       sfn.Condition.stringEquals('$.mode', 'cutover'),
-      overPages(scope, parts, finalVerification, finish, {
-        first: STATE.firstFinalItems,
-        read: STATE.readFinalItems,
-        more: STATE.moreFinalItems,
-      }),
+      overPages(
+        scope,
+        parts,
+        finalVerification,
+        finish,
+        { first: STATE.firstFinalItems, read: STATE.readFinalItems, more: STATE.moreFinalItems },
+        summarize,
+      ),
     )
     .otherwise(finish);
   return applyChanges.next(cutoverCheck);

@@ -47,11 +47,11 @@ describe('binlog runs and cut-over in the workflow', () => {
     ]);
   });
 
-  test('a cut-over verifies every range Plan cut, with VerifyRange, before Summarize; a binlog run goes straight there', () => {
+  test('a cut-over verifies every range Plan cut, with VerifyRange, before Finish; a binlog run goes straight there', () => {
     assert.equal(states[STATE.applyChanges]!.Next, STATE.cutoverCheck);
     const check = states[STATE.cutoverCheck]!;
     assert.deepEqual(check.Choices, [{ Variable: '$.mode', StringEquals: 'cutover', Next: STATE.firstFinalItems }]);
-    assert.equal(check.Default, STATE.summarize);
+    assert.equal(check.Default, STATE.finish);
     // The ranges a page at a time, as CopyRanges reads them.
     assert.equal(states[STATE.firstFinalItems]!.Next, STATE.readFinalItems);
     assert.equal(entryOf(states[STATE.readFinalItems]!), 'functions/read-items/handler.ts');
@@ -63,7 +63,7 @@ describe('binlog runs and cut-over in the workflow', () => {
     assert.deepEqual(states[STATE.moreFinalItems]!.Choices, [
       { Variable: '$.page.next', IsPresent: true, Next: STATE.readFinalItems },
     ]);
-    assert.equal(states[STATE.moreFinalItems]!.Default, STATE.summarize);
+    assert.equal(states[STATE.moreFinalItems]!.Default, STATE.finish);
     const inner = map.ItemProcessor!.States;
     const verify = inner[STATE.verifyFinalRange]!;
     assert.equal(entryOf(verify), 'functions/verify-range/handler.ts');

@@ -47,6 +47,7 @@ const OPENS: Record<string, ('source' | 'target')[]> = {
   DescribeFailure: [],
   Redrive: [],
   ApplyChanges: ['source', 'target'],
+  Finish: ['source', 'target'],
 };
 /** A function's construct id, from its logical id. */
 const nameOf = (logicalId: string) => logicalId.replace(/[0-9A-F]{8}$/, '');
@@ -329,7 +330,7 @@ describe('the stack in your VPC, through an RDS Proxy, with a CA bundle', () => 
     const { app } = buildApp({ ...IMPORTED, caBundle });
     const assembly = app.synth();
     const assets = readdirAssets(assembly.directory);
-    assert.equal(assets.length, 8);
+    assert.equal(assets.length, 9);
     for (const asset of assets) {
       assert.equal(readFileSync(path.join(asset, 'ca-bundle.pem'), 'utf8'), readFileSync(caBundle, 'utf8'));
       assert.equal(

@@ -40,14 +40,15 @@ describe('the default stack (no optional context)', () => {
     inner = copyRanges.ItemProcessor!.States;
   });
 
-  test('the workflow starts at Plan, which leads to CopyRanges (unless the run applies the binary log), then Summarize, which ends it', () => {
+  test('the workflow starts at Plan, which leads to CopyRanges (unless the run applies the binary log), then Finish and Summarize, which ends it', () => {
     assert.equal(workflow.definition.StartAt, 'Plan');
     assert.equal(states.Plan!.Next, 'ChangesOrRanges');
     assert.equal(states.ChangesOrRanges!.Default, 'FirstItems');
     assert.equal(states.FirstItems!.Next, 'ReadItems');
     assert.equal(states.ReadItems!.Next, 'CopyRanges');
     assert.equal(copyRanges.Next, 'MoreItems');
-    assert.equal(states.MoreItems!.Default, 'Summarize');
+    assert.equal(states.MoreItems!.Default, 'Finish');
+    assert.equal(states.Finish!.Next, 'Summarize');
     assert.equal(states.Summarize!.End, true);
   });
 
@@ -160,12 +161,13 @@ describe('the default stack (no optional context)', () => {
     });
   });
 
-  test('there are eight functions (Plan, ReadItems, CopyRange, VerifyRange, DescribeFailure, Summarize, Redrive, ApplyChanges), all on the nodejs22.x runtime', () => {
+  test('there are nine functions (Plan, ReadItems, CopyRange, VerifyRange, DescribeFailure, Finish, Summarize, Redrive, ApplyChanges), all on the nodejs22.x runtime', () => {
     const functions = migrationFunctions(template);
     assert.deepEqual(functions.map(([id]) => id.replace(/[0-9A-F]{8}$/, '')).sort(), [
       'ApplyChanges',
       'CopyRange',
       'DescribeFailure',
+      'Finish',
       'Plan',
       'ReadItems',
       'Redrive',
@@ -282,7 +284,7 @@ describe('optional context', () => {
           SecurityGroupIds: ['sg-0cccccccccccccccc'],
         },
       },
-      8,
+      9,
     );
   });
 });

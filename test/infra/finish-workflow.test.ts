@@ -1,0 +1,30 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { STATE } from '../../infra/cdk/states.js';
+import { synthesizeWorkflow } from '../../infra/local/definition.js';
+
+describe('the finishing step in the workflow', () => {
+  const workflow = synthesizeWorkflow();
+  const states = workflow.definition.States;
+  const finish = states[STATE.finish]!;
+
+  test('Finish comes after every range is copied and verified, and after a binlog run or cut-over, and before Summarize', () => {
+    assert.equal(states[STATE.copyRanges]!.Next, STATE.finish);
+    assert.equal(states[STATE.cutoverCheck]!.Default, STATE.finish);
+    assert.equal(states[STATE.finalVerification]!.Next, STATE.finish);
+    assert.equal(finish.Next, STATE.summarize);
+  });
+
+  test("Finish invokes the finish handler with the run's id and its list of tables", () => {
+    assert.equal(workflow.handlerEntries.get(finish.Resource!), 'functions/finish/handler.ts');
+    assert.deepEqual(finish.Parameters, { 'runId.$': '$.runId', 'tables.$': 'States.Array($.table)' });
+    assert.equal(finish.ResultPath, '$.finished');
+  });
+
+  test('Finish is retried on transient faults, and a Finish that fails still reaches Summarize, which reports it and frees the table', () => {
+    const retries = finish.Retry as { ErrorEquals: string[]; JitterStrategy?: string }[];
+    const transient = retries.find((retry) => retry.ErrorEquals.includes('TransientDatabaseError'));
+    assert.equal(transient?.JitterStrategy, 'FULL');
+    assert.deepEqual(finish.Catch, [{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: STATE.summarize }]);
+  });
+});
