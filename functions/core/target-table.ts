@@ -19,7 +19,7 @@ export interface TargetColumn {
 /** What preparing the target did: created the table (with what it left out of the source's definition), or found it fit. */
 export interface TargetPreparation {
   created: boolean;
-  /** Source definitions with no PostgreSQL equal (a default, ON UPDATE, auto_increment, a generated expression). */
+  /** Source definitions with no PostgreSQL equal (a default, a generated expression). */
   notes: string[];
 }
 
@@ -71,13 +71,7 @@ function columnDefinition(column: ColumnPlan): { sql: string; notes: string[] } 
   }
   if (source.generation !== null)
     notes.push(`${name}: generated column (${source.generation}); its values are copied, its expression is not`);
-  if (source.extra.includes('auto_increment')) {
-    notes.push(
-      `${name}: auto_increment not carried over; at cut-over give it an identity or sequence starting above the largest value`,
-    );
-  }
-  if (source.extra.includes('on update'))
-    notes.push(`${name}: ON UPDATE CURRENT_TIMESTAMP not carried over (PostgreSQL needs a trigger for it)`);
+  // auto_increment and ON UPDATE CURRENT_TIMESTAMP are carried by the finishing step (finish/translate.ts).
   return {
     sql: `  ${quotePg(name)} ${column.codec.pgType}${nullable ? '' : ' NOT NULL'}${carried.sql ? ` DEFAULT ${carried.sql}` : ''}`,
     notes,

@@ -667,8 +667,6 @@ describe('Plan creates the target from the source, or checks an existing one bef
     );
     const planned = await planRun(pair, table);
     assert.deepEqual((await summarizeRun(pair.target, planned.runId)).schemaNotes, [
-      'id: auto_increment not carried over; at cut-over give it an identity or sequence starting above the largest value',
-      'updated: ON UPDATE CURRENT_TIMESTAMP not carried over (PostgreSQL needs a trigger for it)',
       "zero: default '0000-00-00 00:00:00' dropped: zero date 0000-00-00 00:00:00 has no PostgreSQL equivalent (zeroDates: fail)",
       'zero: NOT NULL dropped, so rows holding the zero-date default can arrive as NULL (zeroDates: null)',
       'token: default uuid() has no PostgreSQL equivalent; dropped',

@@ -58,7 +58,6 @@ describe('the target table created from the source', () => {
       ].join('\n'),
     );
     assert.deepEqual(notes, [
-      'at: ON UPDATE CURRENT_TIMESTAMP not carried over (PostgreSQL needs a trigger for it)',
       "seen: default '0000-00-00 00:00:00' dropped: zero date 0000-00-00 00:00:00 has no PostgreSQL equivalent (zeroDates: fail)",
       'seen: NOT NULL dropped, so rows holding the zero-date default can arrive as NULL (zeroDates: null)',
       "flag: default '2' dropped: tinyint(1) holds 2, which is neither 0 nor 1 and would not survive as a boolean (tinyint1: fail)",
