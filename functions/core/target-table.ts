@@ -193,16 +193,17 @@ export async function checkTargetTable(
  * Lets the caller's transaction write rows as the source has them with the target's triggers not
  * firing (`session_replication_role = replica`, for this transaction only): replacing a range
  * must neither be refused by a foreign key nor cascade through one into another table, and a copied
- * row keeps its source's ON UPDATE timestamp. Done only when one of the tables has triggers (the
- * finishing step's foreign keys and ON UPDATE triggers are), so a target without them needs no
- * privilege for it.
+ * row keeps its source's ON UPDATE timestamp. Done only when one of the tables has a foreign key,
+ * or is referenced by one, so a target without keys needs no privilege for it and its own
+ * triggers fire as before.
  */
 export async function writeAsReplica(target: pg.Client, tables: string[], targetSchema: string): Promise<void> {
-  const { rows } = await target.query<{ triggered: boolean }>(
-    'SELECT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = ANY ($1::text[]::regclass[])) AS triggered',
+  const { rows } = await target.query<{ keyed: boolean }>(
+    `SELECT EXISTS (SELECT 1 FROM pg_constraint WHERE contype = 'f'
+                       AND (conrelid = ANY ($1::text[]::regclass[]) OR confrelid = ANY ($1::text[]::regclass[]))) AS keyed`,
     [tables.map((table) => `${quotePg(targetSchema)}.${quotePg(table)}`)],
   );
-  if (!rows[0]?.triggered) return;
+  if (!rows[0]?.keyed) return;
   try {
     await target.query('SET LOCAL session_replication_role = replica');
   } catch (error) {

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { AppliedChanges } from '../../functions/core/binlog/applied-changes.js';
 import { type BinlogPosition, formatPosition } from '../../functions/core/binlog/position.js';
 import { closeSource, closeTarget, endpointFromUrl, openSource, openTarget } from '../../functions/core/connections.js';
+import type { FinishSummary } from '../../functions/core/finish/record.js';
 import { lastRunOf, type RunSummary, type UnfinishedRun } from '../../functions/core/ledger.js';
 import { DEFAULT_POLICIES, POLICY_NAMES } from '../../functions/core/policies.js';
 import { formatRange } from '../../functions/core/ranges.js';
@@ -189,6 +190,19 @@ function caughtUp(changes: AppliedChanges): string {
   return `no: ${changes.backlogBytes} bytes of binary log still to read (the next binlog run goes on)`;
 }
 
+/** What the finishing step built, and each object not carried or not valid with why. */
+export function finishReport(finish: FinishSummary): string[] {
+  const { counts } = finish;
+  const lines = [
+    `Finish: ${finish.status}${finish.error ? ` (${finish.error})` : ''}; ${counts.created} created, ${counts.present} present, ` +
+      `${counts.updated} updated, ${counts['not valid']} not valid, ${counts['not carried']} not carried`,
+  ];
+  for (const o of finish.attention) {
+    lines.push(`  ${o.status}: ${o.kind} ${o.table ? `${o.table}.` : ''}${o.name}: ${o.detail}`);
+  }
+  return lines;
+}
+
 function report(outcome: LocalMigrationResult): string {
   const { summary, run, changes } = outcome;
   if (outcome.alreadyRunning) return `Run ${run.runId}: ${outcome.alreadyRunning}`;
@@ -246,6 +260,7 @@ function report(outcome: LocalMigrationResult): string {
     lines.push('', 'Created the target table without these source definitions:');
     for (const note of summary.schemaNotes) lines.push(`  ${note}`);
   }
+  if (summary.finish) lines.push('', ...finishReport(summary.finish));
   // A cut-over whose changes failed verified nothing: its changes line says why.
   if (summary.failed > 0 && changes?.status !== 'failed') {
     lines.push(
@@ -347,6 +362,7 @@ async function migrate(argv: string[]): Promise<number> {
         policyCounts: summary?.policyCounts ?? null,
         schemaNotes: summary?.schemaNotes ?? [],
         changes: outcome.changes,
+        finish: summary?.finish ?? null,
         ...whyNotRun(outcome),
       }),
     );

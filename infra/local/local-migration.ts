@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { type AppliedChanges, readAppliedChanges } from '../../functions/core/binlog/applied-changes.js';
 import { closeTarget, endpointFromUrl, openTarget } from '../../functions/core/connections.js';
+import { type FinishSummary, readFinishSummary } from '../../functions/core/finish/record.js';
 import { type RunSummary, summarizeRun } from '../../functions/core/ledger.js';
 import { ALREADY_RUNNING_PATH } from '../cdk/states.js';
 import { queueOnDemand } from './queue.js';
@@ -10,8 +11,11 @@ export type LocalMigrationOptions = Omit<LocalRunOptions, 'failedBatches'>;
 
 export interface LocalMigrationResult {
   run: LocalRunResult;
-  /** The run's totals from the ledger; null when the run never got past Plan, or the target cannot be reached. */
-  summary: RunSummary | null;
+  /**
+   * The run's totals from the ledger, with what its finishing step did (as Summarize gives them);
+   * null when the run never got past Plan, or the target cannot be reached.
+   */
+  summary: (RunSummary & { finish?: FinishSummary }) | null;
   /** What a binlog run (or cut-over) applied from the binary log; null for other runs. */
   changes: AppliedChanges | null;
   /** Why the run did nothing, when another run of the table held it. */
@@ -45,7 +49,7 @@ export async function migrateLocally(options: LocalMigrationOptions): Promise<Lo
 async function readOutcome(
   targetUrl: string,
   runId: string,
-): Promise<{ summary: RunSummary | null; changes: AppliedChanges | null }> {
+): Promise<Pick<LocalMigrationResult, 'summary' | 'changes'>> {
   let target: Awaited<ReturnType<typeof openTarget>>;
   try {
     target = await openTarget(endpointFromUrl(targetUrl, 'target'));
@@ -55,7 +59,8 @@ async function readOutcome(
   try {
     const summary = await summarizeRun(target, runId).catch(() => null);
     const changes = await readAppliedChanges(target, runId).catch(() => null);
-    return { summary, changes };
+    const finish = await readFinishSummary(target, runId).catch(() => null);
+    return { summary: summary && finish ? { ...summary, finish } : summary, changes };
   } finally {
     await closeTarget(target);
   }

@@ -18,7 +18,9 @@ async function migrate(table: string, input: Record<string, unknown> = {}) {
     input: { table, chunkRows: 2, ...input },
   });
   assert.equal(outcome.run.status, 'SUCCEEDED', `${table}: ${JSON.stringify(outcome.run.error)}`);
-  return { ...outcome, finish: (outcome.run.output as { finish: FinishSummary }).finish };
+  // Summarize's output, the execution's result, says what Finish did.
+  assert.deepEqual((outcome.run.output as { finish: FinishSummary }).finish, outcome.summary?.finish);
+  return { ...outcome, finish: outcome.summary!.finish! };
 }
 
 describe('a sakila-shaped database through the synthesized workflow, one table per run', () => {
