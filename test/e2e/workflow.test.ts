@@ -15,8 +15,11 @@ const ROWS = 24_000;
 describe('the synthesized workflow, run locally', () => {
   const pairOf = seededSuite(TABLE, ROWS);
 
-  test('migrates a sparse-id table exactly, and a second run gives the same target', async () => {
+  test('migrates a sparse-id table exactly with its unique and secondary indexes, and a second run gives the same target', async () => {
     const pair = pairOf();
+    await pair.source
+      .promise()
+      .query(`ALTER TABLE ${TABLE} ADD UNIQUE KEY uq_email (email), ADD KEY idx_updated_at (updated_at)`);
     for (const attempt of [1, 2]) {
       const outcome = await migrateLocally({
         sourceUrl: SOURCE_URL,
@@ -31,6 +34,20 @@ describe('the synthesized workflow, run locally', () => {
       assert.deepEqual(outcome.failedBatches, []);
       const exact = await assertTargetExact(pair, TABLE);
       assert.equal(exact.rows.target, ROWS);
+      const { rows: indexes } = await pair.target.query<{ def: string }>(
+        `SELECT indexdef AS def FROM pg_indexes WHERE tablename = $1 AND indexname <> $1 || '_pkey' ORDER BY indexname`,
+        [TABLE],
+      );
+      assert.deepEqual(
+        indexes.map((index) => index.def),
+        [
+          `CREATE INDEX ${TABLE}_idx_updated_at ON public.${TABLE} USING btree (updated_at)`,
+          `CREATE UNIQUE INDEX ${TABLE}_uq_email ON public.${TABLE} USING btree (email)`,
+        ],
+      );
+      // The first run builds them and updated_at's ON UPDATE trigger; the second finds all three there.
+      const { created, present } = outcome.summary!.finish!.counts;
+      assert.deepEqual({ created, present }, attempt === 1 ? { created: 3, present: 0 } : { created: 0, present: 3 });
     }
   });
 

@@ -17,8 +17,9 @@ export interface FinishSummary {
 
 /** How many objects needing attention a summary lists. */
 export const LISTED_OBJECTS = 50;
-// A view's definition can be long; the ledger keeps it whole.
-const LISTED_DEFINITION_CHARS = 2_000;
+// A view's definition can be long, and the summary is the execution's output (256 KiB at most):
+// the ledger keeps it whole.
+const LISTED_DEFINITION_CHARS = 500;
 
 export async function recordFinishStatus(
   target: pg.Client,
