@@ -398,4 +398,30 @@ describe('binlog runs against a MariaDB writing a ROW binary log', { timeout: 30
     const next = await binlogRun(pair, [USERS]);
     assert.equal(next.error, undefined, String(next.error));
   });
+
+  test('with a cascading foreign key in the target, a parent row applied again keeps its children', async () => {
+    // As the finishing step adds it (NOT VALID here: earlier tests left orders whose user is gone).
+    await pair.target.query(
+      `ALTER TABLE public.${ORDERS} ADD CONSTRAINT bl_orders_user FOREIGN KEY (user_id) REFERENCES public.${USERS} (id) ON DELETE CASCADE NOT VALID`,
+    );
+    try {
+      const ordersOf = async (user: string) =>
+        (await pair.target.query(`SELECT id FROM public.${ORDERS} WHERE user_id = $1 ORDER BY id`, [user])).rows;
+      const { rows } = await pair.target.query<{ user: string }>(
+        `SELECT o.user_id::text AS user FROM public.${ORDERS} o JOIN public.${USERS} u ON u.id = o.user_id ORDER BY o.id LIMIT 1`,
+      );
+      const user = rows[0]!.user;
+      const before = await ordersOf(user);
+      assert.ok(before.length > 0);
+      // Applying a changed key deletes the row and writes it anew: no cascade may follow.
+      await sql(`UPDATE ${USERS} SET name = 'has orders' WHERE id = ?`, [user]);
+      const outcome = await binlogRun(pair, [USERS]);
+      assert.equal(outcome.error, undefined, String(outcome.error));
+      assert.equal(outcome.applied?.rowsWritten, 1);
+      await assertExact(pair, USERS);
+      assert.deepEqual(await ordersOf(user), before);
+    } finally {
+      await pair.target.query(`ALTER TABLE public.${ORDERS} DROP CONSTRAINT IF EXISTS bl_orders_user`);
+    }
+  });
 });
