@@ -63,7 +63,7 @@ export async function createSakila(source: mysql.Connection, prefix: string): Pr
     CONSTRAINT title_capital CHECK (title REGEXP '^[A-Z]')
   ) ENGINE=InnoDB`);
   await db.query(`CREATE TABLE ${n.filmActor} (
-    id INT NOT NULL AUTO_INCREMENT PRIMARY KEY,
+    id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
     actor_id SMALLINT UNSIGNED NOT NULL,
     film_id SMALLINT UNSIGNED NOT NULL,
     UNIQUE KEY uq_actor_film (actor_id, film_id),

@@ -2,6 +2,7 @@ import * as z from 'zod';
 import type { ConnectionPair } from '../connections.js';
 import { classifyDatabaseError } from '../errors.js';
 import { IDENTIFIER, TARGET_SCHEMA } from '../identifiers.js';
+import { renewLease } from '../lease.js';
 import { dataOutcome } from '../summarize.js';
 import { applyConstraint, applyObject, applySequence, type FinishedObject, notCarried } from './apply.js';
 import { type FinishStatus, readFinishSummary, recordFinishedObject, recordFinishStatus } from './record.js';
@@ -43,6 +44,8 @@ export async function finish(event: FinishEvent, { source, target }: ConnectionP
   }
   await recordFinishStatus(target, runId, 'running');
   try {
+    // A heartbeat: index builds on large tables take a while, and no other run may write meanwhile.
+    for (const table of tables) await renewLease(target, table, runId);
     const plan = planFinish(await readSourceObjects(source, tables), TARGET_SCHEMA);
     let position = 0;
     const record = (object: FinishedObject) => recordFinishedObject(target, runId, position++, object);
