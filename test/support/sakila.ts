@@ -111,10 +111,10 @@ export async function dropSakila(pair: ConnectionPair, prefix: string): Promise<
 }
 
 /** A full run of one table, Plan, CopyRange and Summarize called directly; returns its run id. */
-export async function migrateTable(pair: ConnectionPair, table: string, runId: string): Promise<string> {
+export async function migrateTable(pair: ConnectionPair, table: string, runId: string, chunkRows = 2): Promise<string> {
   const planned = await plan({ input: { table, verify: false }, runId, execution: `local:${runId}` }, pair, {
     table,
-    chunkRows: 2,
+    chunkRows,
     concurrency: 1,
   });
   for (const range of planned.ranges) await copyRange({ runId, table, range, policies: planned.policies }, pair);
