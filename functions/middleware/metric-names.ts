@@ -17,4 +17,6 @@ export const METRIC = {
   changedRowsWritten: 'ChangedRowsWritten',
   /** How far the target is behind the source after a binlog run, in seconds. */
   binlogLag: 'BinlogLagSeconds',
+  /** Foreign keys and checks Finish left NOT VALID because rows in the target break them. */
+  constraintsNotValid: 'ConstraintsNotValid',
 } as const;

@@ -107,13 +107,18 @@ describe("the functions' metrics, as CloudWatch receives them", () => {
     assert.deepEqual(verified.emitted, [{ ...WHERE, metrics: { RowsVerified: ['Count', ROWS] } }]);
   });
 
-  test('a mismatch counts one range error and one verification mismatch; Summarize counts the failed range', async () => {
+  test('a mismatch counts one range error and one verification mismatch; Finish none not valid; Summarize the failed range', async () => {
     await pair.target.query(`UPDATE public.${TABLE} SET name = 'changed' WHERE id = 1`);
     const mismatched = await invoke(await load('verify-range'), 'VerifyRange', item);
     assert.equal(mismatched.error?.name, 'VerificationMismatchError');
     assert.deepEqual(mismatched.emitted, [
       { ...WHERE, metrics: { RangeErrors: ['Count', 1], VerificationMismatches: ['Count', 1] } },
     ]);
+
+    // Finish builds nothing on a run whose data failed, and says it left no constraint NOT VALID.
+    const finished = await invoke(await load('finish'), 'Finish', { runId, tables: [TABLE] });
+    assert.equal(finished.error, undefined);
+    assert.deepEqual(finished.emitted, [{ ...WHERE, metrics: { ConstraintsNotValid: ['Count', 0] } }]);
 
     const summarized = await invoke(await load('summarize'), 'Summarize', { runId });
     assert.equal(summarized.error?.name, 'RangesFailedError');
