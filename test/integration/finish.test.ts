@@ -224,4 +224,20 @@ describe('Finish against MariaDB and PostgreSQL', () => {
     assert.match(summary!.error!, /ranges failed/);
     await assert.rejects(closeRun(pair, id), { name: 'RangesFailedError' });
   });
+
+  test('a Finish that fails is recorded, and Summarize fails the run for it after closing it', async () => {
+    const id = await migrateTable(pair, n.language, runId());
+    // Another run took the table meanwhile: Finish must not build on it.
+    await releaseLease(pair.target, n.language, id);
+    await assert.rejects(finish({ runId: id, tables: [n.language] }, pair), { name: 'LeaseLostError' });
+    const summary = await readFinishSummary(pair.target, id);
+    assert.equal(summary?.status, 'failed');
+    assert.match(summary!.error!, /^LeaseLostError: /);
+    await assert.rejects(closeRun(pair, id), {
+      name: 'FinishFailedError',
+      message: /did not complete: LeaseLostError/,
+    });
+    const { rows } = await pair.target.query(`SELECT status FROM ${LEDGER_SCHEMA}.runs WHERE run_id = $1`, [id]);
+    assert.equal(rows[0]?.status, 'failed');
+  });
 });

@@ -37,13 +37,14 @@ export interface FinishResult {
  */
 export async function finish(event: FinishEvent, { source, target }: ConnectionPair): Promise<FinishResult> {
   const { runId, tables } = finishEventSchema.parse(event);
-  const outcome = await dataOutcome(target, runId);
-  if (!outcome.succeeded) {
-    await recordFinishStatus(target, runId, 'skipped', outcome.why);
-    return { runId, status: 'skipped', created: 0, present: 0, updated: 0, notValid: 0, notCarried: 0 };
-  }
-  await recordFinishStatus(target, runId, 'running');
+  // Whatever stops it is recorded, so Summarize cannot take a run that never finished for one that did.
   try {
+    const outcome = await dataOutcome(target, runId);
+    if (!outcome.succeeded) {
+      await recordFinishStatus(target, runId, 'skipped', outcome.why);
+      return { runId, status: 'skipped', created: 0, present: 0, updated: 0, notValid: 0, notCarried: 0 };
+    }
+    await recordFinishStatus(target, runId, 'running');
     // A heartbeat: index builds on large tables take a while, and no other run may write meanwhile.
     for (const table of tables) await renewLease(target, table, runId);
     const plan = planFinish(await readSourceObjects(source, tables), TARGET_SCHEMA);
@@ -53,7 +54,7 @@ export async function finish(event: FinishEvent, { source, target }: ConnectionP
     for (const trigger of plan.onUpdateTriggers) await record(await applyObject(target, trigger, TARGET_SCHEMA));
     // Unique indexes first: a foreign key needs the key it references to be unique.
     const indexes = [...plan.indexes].sort(
-      (a, b) => Number(b.create.includes('UNIQUE')) - Number(a.create.includes('UNIQUE')),
+      (a, b) => Number(b.create.startsWith('CREATE UNIQUE')) - Number(a.create.startsWith('CREATE UNIQUE')),
     );
     for (const index of indexes) await record(await applyObject(target, index, TARGET_SCHEMA));
     for (const check of plan.checks) await record(await applyConstraint(target, check, TARGET_SCHEMA));
