@@ -67,13 +67,17 @@ export async function applySequence(target: pg.Client, planned: PlannedSequence,
   if (!column) return result('not carried', `${planned.table}.${planned.column} is not in the target`);
   let status: ObjectStatus = 'present';
   if (!column.identity && column.default === null) {
-    await inTransaction(target, async () => {
-      const sequence = qualified(schema, planned.name);
-      await target.query(`CREATE SEQUENCE ${sequence} OWNED BY ${table}.${quotePg(planned.column)}`);
-      await target.query(
-        `ALTER TABLE ${table} ALTER COLUMN ${quotePg(planned.column)} SET DEFAULT nextval('${sequence.replace(/'/g, "''")}'::regclass)`,
-      );
-    });
+    try {
+      await inTransaction(target, async () => {
+        const sequence = qualified(schema, planned.name);
+        await target.query(`CREATE SEQUENCE ${sequence} OWNED BY ${table}.${quotePg(planned.column)}`);
+        await target.query(
+          `ALTER TABLE ${table} ALTER COLUMN ${quotePg(planned.column)} SET DEFAULT nextval('${sequence.replace(/'/g, "''")}'::regclass)`,
+        );
+      });
+    } catch (error) {
+      return result('not carried', `PostgreSQL refused it: ${rethrowTransient(error)}`);
+    }
     status = 'created';
   }
   const { rows: owned } = await target.query<{ sequence: string | null }>(
@@ -93,7 +97,12 @@ export async function applySequence(target: pg.Client, planned: PlannedSequence,
   const { next, above } = positions[0]!;
   const wanted = [BigInt(next), BigInt(above), BigInt(planned.next ?? 1)].reduce((a, b) => (a > b ? a : b));
   if (wanted !== BigInt(next)) {
-    await target.query('SELECT setval($1::regclass, $2::bigint, false)', [sequence, wanted.toString()]);
+    try {
+      await target.query('SELECT setval($1::regclass, $2::bigint, false)', [sequence, wanted.toString()]);
+    } catch (error) {
+      // A key beyond a sequence's range (a BIGINT UNSIGNED above 2^63 - 1) leaves nothing to hand out.
+      return result('not carried', `cannot start at ${wanted}: ${rethrowTransient(error)}`);
+    }
     if (status === 'present') status = 'updated';
   }
   return result(status, `next value ${wanted}`);
@@ -180,13 +189,10 @@ export async function applyConstraint(
     definition: planned.create,
   });
   if ('key' in planned) {
-    const { rows } = await target.query<{ missing: string | null }>(
-      'SELECT CASE WHEN to_regclass($1) IS NULL THEN $2 END AS missing',
-      [qualified(schema, planned.key.referencedTable), planned.key.referencedTable],
-    );
-    const missing = rows[0]!.missing ?? ((await tableExists(target, table)) ? null : planned.table);
-    if (missing)
-      return result('not carried', `table ${missing} is not in the target yet: the run that migrates it adds this key`);
+    for (const name of [planned.table, planned.key.referencedTable]) {
+      if (!(await tableExists(target, qualified(schema, name))))
+        return result('not carried', `table ${name} is not in the target yet: the run that migrates it adds this key`);
+    }
   }
   const { rows } = await target.query<{ valid: boolean }>(
     'SELECT convalidated AS valid FROM pg_constraint WHERE conrelid = to_regclass($1) AND conname = $2',
