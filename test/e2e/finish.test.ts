@@ -5,10 +5,10 @@ import type { FinishSummary } from '../../functions/core/finish/record.js';
 import { migrateLocally } from '../../infra/local/local-migration.js';
 import { closePair, openPair, SOURCE_URL, TARGET_URL } from '../support/databases.js';
 import { assertTargetExact } from '../support/exactness.js';
-import { createSakila, dropSakila, sakilaNames, sakilaTables } from '../support/sakila.js';
+import { createSmallSakila, dropSmallSakila, smallSakilaNames, smallSakilaTables } from '../support/small-sakila.js';
 
 const PREFIX = 'e2e_fin';
-const n = sakilaNames(PREFIX);
+const n = smallSakilaNames(PREFIX);
 
 /** One run of one table through the synthesized workflow; the run fails the test unless it succeeds. */
 async function migrate(table: string, input: Record<string, unknown> = {}) {
@@ -27,17 +27,17 @@ describe('a sakila-shaped database through the synthesized workflow, one table p
   let pair: ConnectionPair;
   before(async () => {
     pair = await openPair();
-    await dropSakila(pair, PREFIX);
-    await createSakila(pair.source, PREFIX);
+    await dropSmallSakila(pair, PREFIX);
+    await createSmallSakila(pair.source, PREFIX);
   });
   after(async () => {
-    await dropSakila(pair, PREFIX);
+    await dropSmallSakila(pair, PREFIX);
     await closePair(pair);
   });
   const one = async <T>(sql: string) => (await pair.target.query(sql)).rows[0] as T;
 
   test('ends in a target the application can switch to, and runs again, full or incremental, with its keys in place', async () => {
-    for (const table of sakilaTables(PREFIX)) {
+    for (const table of smallSakilaTables(PREFIX)) {
       const { finish } = await migrate(table);
       assert.equal(finish.status, 'finished');
       assert.equal(finish.counts['not valid'], 0);

@@ -8,7 +8,7 @@ import { releaseLease, takeLease } from '../../functions/core/lease.js';
 import { dropSakila, SAKILA_TABLES, seedSakila } from '../../infra/local/sakila.js';
 import { closePair, dropTables, openPair } from '../support/databases.js';
 import { within } from '../support/deadline.js';
-import { closeRun, migrateTable } from '../support/sakila.js';
+import { closeRun, migrateTable } from '../support/small-sakila.js';
 
 // Ranges are split on a single integer key today: these two have composite keys.
 const COMPOSITE = ['film_actor', 'film_category'];

@@ -7,11 +7,18 @@ import { readFinishSummary } from '../../functions/core/finish/record.js';
 import { releaseLease, takeLease } from '../../functions/core/lease.js';
 import { LEDGER_SCHEMA } from '../../functions/core/ledger.js';
 import { closePair, openPair } from '../support/databases.js';
-import { closeRun, createSakila, dropSakila, migrateTable, sakilaNames, sakilaTables } from '../support/sakila.js';
+import {
+  closeRun,
+  createSmallSakila,
+  dropSmallSakila,
+  migrateTable,
+  smallSakilaNames,
+  smallSakilaTables,
+} from '../support/small-sakila.js';
 
 const PREFIX = 'it_fin';
-const n = sakilaNames(PREFIX);
-const TABLES = sakilaTables(PREFIX);
+const n = smallSakilaNames(PREFIX);
+const TABLES = smallSakilaTables(PREFIX);
 
 describe('Finish against MariaDB and PostgreSQL', () => {
   let pair: ConnectionPair;
@@ -48,11 +55,11 @@ describe('Finish against MariaDB and PostgreSQL', () => {
 
   before(async () => {
     pair = await openPair();
-    await dropSakila(pair, PREFIX);
-    await createSakila(pair.source, PREFIX);
+    await dropSmallSakila(pair, PREFIX);
+    await createSmallSakila(pair.source, PREFIX);
   });
   after(async () => {
-    await dropSakila(pair, PREFIX);
+    await dropSmallSakila(pair, PREFIX);
     await closePair(pair);
   });
 

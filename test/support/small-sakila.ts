@@ -6,7 +6,7 @@ import { summarize } from '../../functions/core/summarize.js';
 import { dropTables } from './databases.js';
 
 /** The names of a sakila-shaped schema's tables, view and trigger, under a prefix of the test's own. */
-export function sakilaNames(prefix: string) {
+export function smallSakilaNames(prefix: string) {
   return {
     language: `${prefix}_language`,
     actor: `${prefix}_actor`,
@@ -18,8 +18,8 @@ export function sakilaNames(prefix: string) {
 }
 
 /** Parents before children: the order a run per table migrates them in. */
-export const sakilaTables = (prefix: string) => {
-  const n = sakilaNames(prefix);
+export const smallSakilaTables = (prefix: string) => {
+  const n = smallSakilaNames(prefix);
   return [n.language, n.actor, n.film, n.filmActor];
 };
 
@@ -29,10 +29,10 @@ export const sakilaTables = (prefix: string) => {
  * descending, prefix and FULLTEXT indexes, foreign keys with CASCADE, RESTRICT and SET NULL rules,
  * checks (one MySQL-only), table and column comments, a view and a trigger.
  */
-export async function createSakila(source: mysql.Connection, prefix: string): Promise<void> {
-  const n = sakilaNames(prefix);
+export async function createSmallSakila(source: mysql.Connection, prefix: string): Promise<void> {
+  const n = smallSakilaNames(prefix);
   const db = source.promise();
-  await dropSakilaSource(source, prefix);
+  await dropSmallSakilaSource(source, prefix);
   await db.query(`CREATE TABLE ${n.language} (
     language_id TINYINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
     name CHAR(20) NOT NULL,
@@ -94,17 +94,17 @@ export async function createSakila(source: mysql.Connection, prefix: string): Pr
   );
 }
 
-export async function dropSakilaSource(source: mysql.Connection, prefix: string): Promise<void> {
-  const n = sakilaNames(prefix);
+export async function dropSmallSakilaSource(source: mysql.Connection, prefix: string): Promise<void> {
+  const n = smallSakilaNames(prefix);
   const db = source.promise();
   await db.query(`DROP VIEW IF EXISTS ${n.view}`);
-  for (const table of sakilaTables(prefix).reverse()) await db.query(`DROP TABLE IF EXISTS ${table}`);
+  for (const table of smallSakilaTables(prefix).reverse()) await db.query(`DROP TABLE IF EXISTS ${table}`);
 }
 
 /** Drops the schema on both sides, children first, with the tables' leases and watermarks. */
-export async function dropSakila(pair: ConnectionPair, prefix: string): Promise<void> {
-  await dropSakilaSource(pair.source, prefix);
-  for (const table of sakilaTables(prefix).reverse()) {
+export async function dropSmallSakila(pair: ConnectionPair, prefix: string): Promise<void> {
+  await dropSmallSakilaSource(pair.source, prefix);
+  for (const table of smallSakilaTables(prefix).reverse()) {
     await pair.target.query(`DROP TABLE IF EXISTS public.${table} CASCADE`);
     await dropTables(pair, table);
   }
