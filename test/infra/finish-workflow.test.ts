@@ -8,11 +8,15 @@ describe('the finishing step in the workflow', () => {
   const states = workflow.definition.States;
   const finish = states[STATE.finish]!;
 
-  test('Finish comes after every range is copied and verified, and after a binlog run or cut-over, and before Summarize', () => {
-    assert.equal(states[STATE.copyRanges]!.Next, STATE.finish);
+  test('Finish comes after every page of ranges is copied and verified, and after a binlog run or cut-over, and before Summarize', () => {
+    assert.equal(states[STATE.copyRanges]!.Next, STATE.moreItems);
+    assert.equal(states[STATE.moreItems]!.Default, STATE.finish);
     assert.equal(states[STATE.cutoverCheck]!.Default, STATE.finish);
-    assert.equal(states[STATE.finalVerification]!.Next, STATE.finish);
+    assert.equal(states[STATE.finalVerification]!.Next, STATE.moreFinalItems);
+    assert.equal(states[STATE.moreFinalItems]!.Default, STATE.finish);
     assert.equal(finish.Next, STATE.summarize);
+    // A page of items that cannot be read goes straight to Summarize, which fails the run.
+    assert.equal((states[STATE.readItems]!.Catch as { Next: string }[])[0]!.Next, STATE.summarize);
   });
 
   test("Finish invokes the finish handler with the run's id and its list of tables", () => {
