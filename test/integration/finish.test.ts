@@ -6,7 +6,7 @@ import { finish } from '../../functions/core/finish/finish.js';
 import { readFinishSummary } from '../../functions/core/finish/record.js';
 import { releaseLease, takeLease } from '../../functions/core/lease.js';
 import { LEDGER_SCHEMA } from '../../functions/core/ledger.js';
-import { closePair, openPair } from '../support/databases.js';
+import { closePair, dropTables, openPair } from '../support/databases.js';
 import {
   closeRun,
   createSmallSakila,
@@ -246,5 +246,37 @@ describe('Finish against MariaDB and PostgreSQL', () => {
     });
     const { rows } = await pair.target.query(`SELECT status FROM ${LEDGER_SCHEMA}.runs WHERE run_id = $1`, [id]);
     assert.equal(rows[0]?.status, 'failed');
+  });
+});
+
+describe('Finish and spatial columns', () => {
+  const TABLE = 'it_fin_places';
+  let pair: ConnectionPair;
+  before(async () => {
+    pair = await openPair();
+    await dropTables(pair, TABLE);
+    await pair.target.query('CREATE EXTENSION IF NOT EXISTS postgis');
+    await pair.source
+      .promise()
+      .query(
+        `CREATE TABLE ${TABLE} (id INT PRIMARY KEY, location POINT NOT NULL, SPATIAL KEY idx_location (location))`,
+      );
+    await pair.source.promise().query(`INSERT INTO ${TABLE} VALUES (1, POINT(1, 2)), (2, POINT(3, 4))`);
+  });
+  after(async () => {
+    await dropTables(pair, TABLE);
+    await closePair(pair);
+  });
+
+  test('a SPATIAL index becomes a GiST index over the PostGIS geometry', async () => {
+    const id = await migrateTable(pair, TABLE, `it-finish-spatial-${process.pid}`);
+    const result = await finish({ runId: id, tables: [TABLE] }, pair);
+    await closeRun(pair, id);
+    assert.equal(result.created, 1);
+    const { rows } = await pair.target.query<{ def: string }>(
+      'SELECT indexdef AS def FROM pg_indexes WHERE indexname = $1',
+      [`${TABLE}_idx_location`],
+    );
+    assert.match(rows[0]!.def, /USING gist \(location\)/);
   });
 });

@@ -193,7 +193,8 @@ CREATE OR REPLACE TRIGGER ${quotePg(name)} BEFORE UPDATE ON ${target} FOR EACH R
 /**
  * A secondary index. A prefix part (`KEY (name(10))`) becomes an expression over the prefix
  * (`left(name, 10)`), which keeps a unique prefix's meaning and stays within B-tree's entry size
- * on long text; FULLTEXT becomes a GIN index over `to_tsvector('simple', ...)` of its columns.
+ * on long text; FULLTEXT becomes a GIN index over `to_tsvector('simple', ...)` of its columns,
+ * SPATIAL a GiST index.
  */
 export function planIndex(index: SourceIndex, table: SourceTable, schema: string): PlannedObject | NotCarried {
   const base = { kind: 'index' as const, table: index.table };
@@ -203,8 +204,13 @@ export function planIndex(index: SourceIndex, table: SourceTable, schema: string
     return notCarried('it has a functional key part, whose expression is MySQL SQL');
   const on = qualified(schema, index.table);
   switch (index.type) {
+    // A GiST index over a PostGIS geometry; over EWKB in bytea (no PostGIS) PostgreSQL refuses it, and says so.
     case 'spatial':
-      return notCarried('SPATIAL: the index a spatial column needs depends on its PostgreSQL type (GiST over PostGIS)');
+      return {
+        ...base,
+        name,
+        create: `CREATE INDEX IF NOT EXISTS ${quotePg(name)} ON ${on} USING gist (${index.parts.map((part) => quotePg(part.column!)).join(', ')})`,
+      };
     case 'fulltext': {
       const text = index.parts.map((part) => `coalesce(${quotePg(part.column!)}, '')`).join(` || ' ' || `);
       return {
