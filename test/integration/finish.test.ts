@@ -252,9 +252,13 @@ describe('Finish against MariaDB and PostgreSQL', () => {
 describe('Finish and spatial columns', () => {
   const TABLE = 'it_fin_places';
   let pair: ConnectionPair;
+  // The target database is left with PostGIS or without it, as it was found.
+  let hadPostgis = false;
   before(async () => {
     pair = await openPair();
     await dropTables(pair, TABLE);
+    const { rowCount } = await pair.target.query("SELECT 1 FROM pg_extension WHERE extname = 'postgis'");
+    hadPostgis = rowCount === 1;
     await pair.target.query('CREATE EXTENSION IF NOT EXISTS postgis');
     await pair.source
       .promise()
@@ -265,6 +269,7 @@ describe('Finish and spatial columns', () => {
   });
   after(async () => {
     await dropTables(pair, TABLE);
+    if (!hadPostgis) await pair.target.query('DROP EXTENSION IF EXISTS postgis CASCADE');
     await closePair(pair);
   });
 
