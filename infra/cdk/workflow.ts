@@ -260,6 +260,8 @@ export function buildWorkflow(scope: Construct, parts: WorkflowParts): sfn.IChai
     resultPath: '$.finished',
   })
     .addRetry(transientRetry)
+    // A retry goes on where the timed-out attempt stopped: what it built is there.
+    .addRetry(timeoutRetry)
     .addCatch(summarize, { errors: [sfn.Errors.ALL], resultPath: '$.error' })
     .next(summarize);
 

@@ -25,10 +25,16 @@ describe('the finishing step in the workflow', () => {
     assert.equal(finish.ResultPath, '$.finished');
   });
 
-  test('Finish is retried on transient faults, and a Finish that fails still reaches Summarize, which reports it and frees the table', () => {
+  test('Finish is retried on transient faults and timeouts, and a Finish that fails still reaches Summarize, which reports it and frees the table', () => {
     const retries = finish.Retry as { ErrorEquals: string[]; JitterStrategy?: string }[];
     const transient = retries.find((retry) => retry.ErrorEquals.includes('TransientDatabaseError'));
     assert.equal(transient?.JitterStrategy, 'FULL');
+    assert.deepEqual(
+      retries.find((retry) => retry.ErrorEquals.includes('States.Timeout')),
+      (states[STATE.summarize]!.Retry as { ErrorEquals: string[] }[]).find((retry) =>
+        retry.ErrorEquals.includes('States.Timeout'),
+      ),
+    );
     assert.deepEqual(finish.Catch, [{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: STATE.summarize }]);
   });
 });
