@@ -103,9 +103,14 @@ describe('the failure path of the workflow', () => {
       assert.equal(state.ToleratedFailurePercentage, 100, map);
       assert.deepEqual(state.Catch, [{ ErrorEquals: ['States.ALL'], ResultPath: '$.mapError', Next: STATE.summarize }]);
     }
-    // Without a failure, the Map goes on to its next page of ranges, and after the last to Summarize.
+    // Without a failure, the Map goes on to its next page of ranges, and after the last to Finish,
+    // then Summarize; a Finish that fails goes to Summarize all the same.
     assert.equal(definition.States[STATE.copyRanges]!.Next, STATE.moreItems);
-    assert.equal(definition.States[STATE.moreItems]!.Default, STATE.summarize);
+    assert.equal(definition.States[STATE.moreItems]!.Default, STATE.finish);
+    assert.equal(definition.States[STATE.finish]!.Next, STATE.summarize);
+    assert.deepEqual(definition.States[STATE.finish]!.Catch, [
+      { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: STATE.summarize },
+    ]);
   });
 
   test('the state machine has an overall timeout (context executionTimeoutHours), so the timed-out alarm can fire', () => {
