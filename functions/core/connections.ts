@@ -412,15 +412,34 @@ export function silenceError(what: string, ms: number): Error {
  * The socket's error then fails whatever waits on the connection.
  */
 function watchSilence(socket: Socket, awaitsReply: () => boolean): void {
-  const ms = silenceLimitMs();
-  socket.setTimeout(ms);
+  const limit = () => silenceAllowed.get(socket) ?? silenceLimitMs();
+  socket.setTimeout(limit());
   socket.on('timeout', () => {
     if (!awaitsReply()) {
-      socket.setTimeout(ms);
+      socket.setTimeout(limit());
       return;
     }
-    socket.destroy(silenceError('the database sent nothing while a reply was awaited', ms));
+    socket.destroy(silenceError('the database sent nothing while a reply was awaited', limit()));
   });
+}
+
+/** Longer silence limits granted to a connection for the statement it is running. */
+const silenceAllowed = new WeakMap<Socket, number>();
+
+/**
+ * Runs a statement the server may work on for minutes without a word (an index build, a foreign
+ * key's validation) with the target connection's silence limit raised to `ms` for its duration.
+ */
+export async function allowingTargetSilence<T>(client: pg.Client, ms: number, work: () => Promise<T>): Promise<T> {
+  const socket = targetSocket(client);
+  silenceAllowed.set(socket, ms);
+  socket.setTimeout(ms);
+  try {
+    return await work();
+  } finally {
+    silenceAllowed.delete(socket);
+    socket.setTimeout(silenceLimitMs());
+  }
 }
 
 /**

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import * as net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import {
+  allowingTargetSilence,
   type ConnectionPair,
   closeSource,
   closeTarget,
@@ -95,6 +96,23 @@ describe('a connection that dies, loudly or silently, ends the invocation within
     } finally {
       await closeTarget(target);
       proxy.close();
+    }
+  });
+
+  test('a statement the server works on longer than the limit fails without an allowance, and finishes with one', async () => {
+    const target = await openTarget(endpointFromUrl(TARGET_URL, 'target'));
+    try {
+      const slow = () => target.query(`SELECT pg_sleep(${(SILENCE_MS * 2) / 1000})`);
+      const allowed = await within(10_000, 'the allowed statement', allowingTargetSilence(target, 10_000, slow));
+      assert.equal(allowed.rowCount, 1);
+      const error = await within(
+        10_000,
+        'the statement without an allowance',
+        slow().catch((e) => e),
+      );
+      assert.equal((error as { code?: string }).code, 'ETIMEDOUT', String(error));
+    } finally {
+      await closeTarget(target);
     }
   });
 

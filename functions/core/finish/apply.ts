@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { allowingTargetSilence } from '../connections.js';
 import { classifyDatabaseError, TransientDatabaseError } from '../errors.js';
 import { quotePg } from '../identifiers.js';
 import { inTransaction } from '../ledger.js';
@@ -10,6 +11,16 @@ import type { NotCarried, ObjectKind, PlannedForeignKey, PlannedObject, PlannedS
  * key validated at last); `not valid` (added, but rows in the target break it); `not carried`
  * (with the reason, and for a source view or trigger its definition).
  */
+/**
+ * An index build or a key's validation reads the whole table before it answers: silence up to
+ * Finish's own time limit (Lambda's 15 minutes) is the server working, not a dead connection.
+ */
+const BUILD_SILENCE_MS = 15 * 60_000;
+
+function building<T>(target: pg.Client, statement: () => Promise<T>): Promise<T> {
+  return allowingTargetSilence(target, BUILD_SILENCE_MS, statement);
+}
+
 export type ObjectStatus = 'created' | 'present' | 'updated' | 'not valid' | 'not carried';
 
 export interface FinishedObject {
@@ -124,7 +135,7 @@ export async function applyObject(target: pg.Client, planned: PlannedObject, sch
     return result('not carried', `the name ${planned.name} is taken by another object of the target schema`);
   if (present) return result('present');
   try {
-    await target.query(planned.create);
+    await building(target, () => target.query(planned.create));
   } catch (error) {
     return result('not carried', `PostgreSQL refused it: ${rethrowTransient(error)}`);
   }
@@ -202,13 +213,13 @@ export async function applyConstraint(
   if (existing?.valid) return result('present');
   if (!existing) {
     try {
-      await target.query(planned.create);
+      await building(target, () => target.query(planned.create));
     } catch (error) {
       return result('not carried', `PostgreSQL refused it: ${rethrowTransient(error)}`);
     }
   }
   try {
-    await target.query(`ALTER TABLE ${table} VALIDATE CONSTRAINT ${quotePg(planned.name)}`);
+    await building(target, () => target.query(`ALTER TABLE ${table} VALIDATE CONSTRAINT ${quotePg(planned.name)}`));
   } catch (error) {
     const code = (error as { code?: string }).code;
     if (code !== '23503' && code !== '23514')
