@@ -99,7 +99,8 @@ export class CopyTextEncoder extends Transform {
         encoded = this.encoders[i]!(value);
       } catch (error) {
         if (!(error instanceof Unrepresentable)) throw error;
-        throw new ValueConversionError(this.table, this.columns[i]!.name, String(row[this.keyIndex]), error.message);
+        const key = this.keyIndex < 0 ? `(no key; row ${this.rows + 1})` : String(row[this.keyIndex]);
+        throw new ValueConversionError(this.table, this.columns[i]!.name, key, error.message);
       }
       line += encoded === null ? '\\N' : escapeCopyText(encoded);
     }

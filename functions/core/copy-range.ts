@@ -13,7 +13,7 @@ import {
   TransientDatabaseError,
   ValueConversionError,
 } from './errors.js';
-import { IDENTIFIER, quoteMysql, quotePg, TARGET_SCHEMA } from './identifiers.js';
+import { NAME, NAME_RULE, quoteMysql, quotePg, TARGET_SCHEMA } from './identifiers.js';
 import { type ChangedRows, changedRowsCondition, changedRowsSchema } from './incremental.js';
 import { renewLease } from './lease.js';
 import {
@@ -25,7 +25,7 @@ import {
   type TargetOpener,
 } from './ledger.js';
 import { type Policies, type PolicyCounts, policiesSchema } from './policies.js';
-import { rowsOfRange, sourceRangeRows, targetTable } from './range-rows.js';
+import { quoted, requireRangeKey, rowsOfRange, sourceRangeRows, targetTable } from './range-rows.js';
 import { type KeyRange, type RowCondition, rangeCondition } from './ranges.js';
 import { describeSourceTable, type TableDescription } from './schema.js';
 import { checkTargetTable, writeAsReplica } from './target-table.js';
@@ -35,7 +35,7 @@ const key = z.nullable(z.string().check(z.regex(/^-?[0-9]{1,20}$/, 'must be an i
 /** One Map item: a range of one run. Validated because it also arrives from redrives and by hand. */
 export const copyRangeEventSchema = z.object({
   runId: z.string().check(z.minLength(1)),
-  table: z.string().check(z.regex(IDENTIFIER)),
+  table: z.string().check(z.regex(NAME, NAME_RULE)),
   range: z.object({ index: z.int().check(z.nonnegative()), lo: key, hi: key }),
   /** An incremental run's changed rows; absent or null, the range is replaced whole. */
   changes: z.optional(z.nullable(changedRowsSchema)),
@@ -138,10 +138,13 @@ class RangeReader {
 
   constructor(private readonly budget?: TimeBudget) {}
 
-  /** Yields batches until the source ends or the budget runs low; at least one row, so every call moves on. */
+  /**
+   * Yields batches until the source ends or the budget runs low; at least one row, so every call
+   * moves on. A table without a range key (keyIndex -1) has no key to go on from: it reads to the end.
+   */
   async *read(batches: AsyncIterable<SourceValue[][]>, keyIndex: number): AsyncGenerator<SourceValue[][]> {
     for await (const batch of batches) {
-      if (this.budget && this.budget.remainingMs() < this.budget.marginMs) {
+      if (keyIndex >= 0 && this.budget && this.budget.remainingMs() < this.budget.marginMs) {
         const keep = this.rows === 0 ? 1 : 0;
         if (keep < batch.length) {
           this.next = String(batch[keep]![keyIndex]);
@@ -163,7 +166,7 @@ async function replaceRange(
   reader: RangeReader,
 ): Promise<CopiedChunk> {
   await pair.target.query(
-    `DELETE FROM ${targetTable(description)} WHERE ${rangeCondition(quotePg(description.primaryKey), range)}`,
+    `DELETE FROM ${targetTable(description)} WHERE ${rangeCondition(quoted(quotePg, description), range)}`,
   );
   return streamRange(description, range, null, targetTable(description), policies, pair, reader);
 }
@@ -183,7 +186,7 @@ async function upsertChangedRows(
     `CREATE TEMPORARY TABLE ${stage} ON COMMIT DROP AS SELECT ${columns.join(', ')} FROM ${targetTable(description)} WITH NO DATA`,
   );
   const copied = await streamRange(description, range, changedRowsCondition(changes), stage, policies, pair, reader);
-  const key = quotePg(description.primaryKey);
+  const key = quotePg(requireRangeKey(description));
   const updates = columns.filter((column) => column !== key).map((column) => `${column} = EXCLUDED.${column}`);
   await pair.target.query(
     `INSERT INTO ${targetTable(description)} (${columns.join(', ')}) SELECT ${columns.join(', ')} FROM ${stage}
@@ -241,6 +244,15 @@ async function rejectedValue(
   };
   const at = where && /^COPY [^,]+, line (\d+)(?:, column (.+?))?(?::|$)/m.exec(where);
   if (!at || !code || !/^2[23]/.test(code)) return null;
+  // Without a key, rows come in no order: the COPY line is all that tells the row.
+  if (description.primaryKey === null) {
+    return new ValueConversionError(
+      description.table,
+      at[2] ?? column ?? '?',
+      `(no key; row ${at[1]})`,
+      `PostgreSQL refused it: ${message}`,
+    );
+  }
   const key = quoteMysql(description.primaryKey);
   try {
     // The abandoned stream may have paused the connection mid-result; let it read the rest first.

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { IDENTIFIER } from './identifiers.js';
+import { NAME, NAME_RULE } from './identifiers.js';
 import { KEY } from './input.js';
 import { policiesSchema } from './policies.js';
 import type { RangeFailure } from './range-failure.js';
@@ -19,7 +19,7 @@ export const failedBatchMessageSchema = z.strictObject({
   version: z.literal(1),
   execution: z.string().min(1),
   runId: z.string().min(1),
-  table: z.string().regex(IDENTIFIER),
+  table: z.string().regex(NAME, NAME_RULE),
   range: z.strictObject({ index: z.number().int().nonnegative(), lo: KEY.nullable(), hi: KEY.nullable() }),
   /** The run's value policies: a redrive copies the range again under the same ones. */
   policies: policiesSchema,

@@ -1,5 +1,13 @@
-/** A plain MySQL identifier: what can be named without quoting, so no quoting trick can reach SQL. */
-export const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
+/**
+ * Any table or column name MySQL allows: 1 to 64 characters, no NUL, not ending in a space.
+ * Names are always quoted (quoteMysql, quotePg), so hyphens, spaces, quotes, upper case and
+ * non-ASCII letters reach SQL only as names. The target keeps the name exactly as it is.
+ */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: NUL is the one character MySQL names cannot hold.
+export const NAME = /^(?![\s\S]* $)[^\u0000]{1,64}$/u;
+
+/** Why a name is refused, for schema messages. */
+export const NAME_RULE = 'must be a MySQL name: 1 to 64 characters, no NUL, not ending in a space';
 
 /** The target table is created in, and read from, this schema. */
 export const TARGET_SCHEMA = 'public';

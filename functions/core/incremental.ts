@@ -3,7 +3,7 @@ import type pg from 'pg';
 // zod's mini build: CopyRange checks changed rows with this schema and bundles what it imports.
 import * as z from 'zod/mini';
 import { classifyDatabaseError, InputValidationError, SchemaError } from './errors.js';
-import { IDENTIFIER, quoteMysql, quotePg } from './identifiers.js';
+import { NAME, NAME_RULE, quoteMysql, quotePg } from './identifiers.js';
 import { asSourceTime, LEDGER_SCHEMA } from './ledger.js';
 import type { RowCondition } from './ranges.js';
 import type { TableDescription } from './schema.js';
@@ -13,7 +13,7 @@ export const SOURCE_TIME = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d{1,6})?$/;
 
 /** Which rows an incremental range copies: those whose change column is at or after `since`; every row when `since` is null. */
 export const changedRowsSchema = z.object({
-  column: z.string().check(z.regex(IDENTIFIER)),
+  column: z.string().check(z.regex(NAME, NAME_RULE)),
   since: z.nullable(z.string().check(z.regex(SOURCE_TIME, 'must be a time as YYYY-MM-DD HH:MM:SS[.ffffff]'))),
 });
 
@@ -148,34 +148,35 @@ export async function readChangedSince(
 }
 
 /**
- * Moves the table's watermark to what the run recorded at Plan, once the whole run succeeded. It
- * never moves back; a watermark of another change column is replaced.
+ * Moves the watermarks of the run's `tables` (those whose every range landed) to what Plan
+ * recorded for each. A watermark never moves back; one of another change column is replaced.
  */
-export async function advanceWatermark(target: pg.Client, runId: string): Promise<void> {
+export async function advanceWatermarks(target: pg.Client, runId: string, tables: string[]): Promise<void> {
   await target.query(
     `INSERT INTO ${LEDGER_SCHEMA}.watermarks AS mark (table_name, change_column, watermark, run_id)
-     SELECT table_name, change_column, high_watermark, run_id FROM ${LEDGER_SCHEMA}.runs
-      WHERE run_id = $1 AND high_watermark IS NOT NULL
+     SELECT table_name, change_column, high_watermark, run_id FROM ${LEDGER_SCHEMA}.run_tables
+      WHERE run_id = $1 AND table_name = ANY($2) AND high_watermark IS NOT NULL
      ON CONFLICT (table_name) DO UPDATE
         SET watermark = CASE WHEN mark.change_column = EXCLUDED.change_column THEN greatest(mark.watermark, EXCLUDED.watermark) ELSE EXCLUDED.watermark END,
             change_column = EXCLUDED.change_column, run_id = EXCLUDED.run_id, updated_at = clock_timestamp()`,
-    [runId],
+    [runId, tables],
   );
 }
 
 /**
- * The change column a run tracks and its high watermark (the source's clock when Plan began):
- * a row whose change column is at or after it changed while the run went on. Null when the
- * table has no change column.
+ * The change column a run tracks in `table` and its high watermark (the source's clock when Plan
+ * began): a row whose change column is at or after it changed while the run went on. Null when
+ * the table has no change column.
  */
 export async function readRunHighWatermark(
   target: pg.Client,
   runId: string,
+  table: string,
 ): Promise<{ column: string; highWatermark: string } | null> {
   const { rows } = await target.query<{ change_column: string; high_watermark: string }>(
     `SELECT change_column, ${asSourceTime('high_watermark')} AS high_watermark
-       FROM ${LEDGER_SCHEMA}.runs WHERE run_id = $1 AND high_watermark IS NOT NULL`,
-    [runId],
+       FROM ${LEDGER_SCHEMA}.run_tables WHERE run_id = $1 AND table_name = $2 AND high_watermark IS NOT NULL`,
+    [runId, table],
   );
   const run = rows[0];
   return run ? { column: run.change_column, highWatermark: run.high_watermark } : null;

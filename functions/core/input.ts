@@ -1,15 +1,40 @@
 import { z } from 'zod';
 import { InputValidationError } from './errors.js';
-import { IDENTIFIER } from './identifiers.js';
+import { NAME, NAME_RULE } from './identifiers.js';
 import { DEFAULT_POLICIES, POLICY_NAMES, type Policies, policiesInputSchema } from './policies.js';
 import { VERIFY_MODES, type VerifyMode } from './range-checksum.js';
 
-const identifier = z
+const name = z.string().regex(NAME, NAME_RULE);
+
+/**
+ * Table names to leave out, as comma-separated patterns where `*` stands for any characters and
+ * `?` for one (`audit_*,tmp?`); a name is compared whole and case-sensitively, as MySQL on Linux does.
+ */
+const tablePatterns = z
   .string()
-  .regex(
-    IDENTIFIER,
-    'must be a plain identifier (letters, digits, underscore; not starting with a digit; at most 64 characters)',
-  );
+  .trim()
+  .min(1, 'must name at least one table or pattern (leave the field out to exclude none)');
+
+/** Whether `table` matches one of the comma-separated `patterns` (see {@link tablePatterns}). */
+export function excludedBy(patterns: string | undefined, table: string): boolean {
+  if (!patterns) return false;
+  return patterns
+    .split(',')
+    .map((pattern) => pattern.trim())
+    .filter(Boolean)
+    .some((pattern) => new RegExp(`^${[...pattern].map(patternPart).join('')}$`, 'u').test(table));
+}
+
+function patternPart(char: string): string {
+  switch (char) {
+    case '*':
+      return '[\\s\\S]*';
+    case '?':
+      return '[\\s\\S]';
+    default:
+      return char.replace(/[.+^${}()|[\]\\]/g, '\\$&');
+  }
+}
 
 /** A primary-key value: a decimal string, since BIGINT UNSIGNED does not fit a JSON number. */
 export const KEY = z.string().regex(/^-?[0-9]{1,20}$/, 'must be an integer key as a decimal string');
@@ -21,10 +46,17 @@ const below = (a: string, b: string) => BigInt(a) < BigInt(b);
  * with null for an open end, in ascending order and disjoint, so no two copies overlap.
  */
 const givenRanges = z
-  .array(z.strictObject({ lo: KEY.nullable(), hi: KEY.nullable() }))
+  .array(z.strictObject({ table: name.optional(), lo: KEY.nullable(), hi: KEY.nullable() }))
   .min(1, 'must list at least one range (leave the field out to copy the whole table)')
   .superRefine((ranges, context) => {
     ranges.forEach((range, i) => {
+      if (i > 0 && (range.table === undefined) !== (ranges[0]!.table === undefined)) {
+        context.addIssue({
+          code: 'custom',
+          path: [i, 'table'],
+          message: 'is given for some ranges only: give it for all or none',
+        });
+      }
       if (range.lo !== null && range.hi !== null && !below(range.lo, range.hi)) {
         context.addIssue({
           code: 'custom',
@@ -32,7 +64,8 @@ const givenRanges = z
           message: `is empty: lo ${range.lo} must be below hi ${range.hi}`,
         });
       }
-      const previous = ranges[i - 1];
+      // Each table's ranges are in order; one table's follow another's.
+      const previous = ranges[i - 1]?.table === range.table ? ranges[i - 1] : undefined;
       if (previous && (previous.hi === null || range.lo === null || below(range.lo, previous.hi))) {
         context.addIssue({
           code: 'custom',
@@ -59,10 +92,19 @@ export type RunMode = (typeof RUN_MODES)[number];
 
 /**
  * The execution input, as typed in the console, sent by the schedule or built from CLI flags.
- * Every field is optional: `{}` runs the stack's configured table with its defaults.
+ * Every field is optional: `{}` runs the stack's configured tables (every table when none is configured) with its defaults.
  */
 export const executionInputSchema = z.strictObject({
-  table: identifier.optional(),
+  /** One table; kept beside `tables` for runs of a single table (and the runs before there were several). */
+  table: name.optional(),
+  /** The tables of the run; left out (with `table`), the stack's configured tables, or every base table of the source. */
+  tables: z
+    .array(name)
+    .min(1, 'must list at least one table (leave the field out for every table)')
+    .refine((tables) => new Set(tables).size === tables.length, 'lists a table twice: name each once')
+    .optional(),
+  /** Tables left out of the run, by name or pattern (see {@link excludedBy}). */
+  excludeTables: tablePatterns.optional(),
   chunkRows: z.number().int('must be a whole number').positive('must be greater than 0').optional(),
   concurrency: z
     .number()
@@ -77,7 +119,7 @@ export const executionInputSchema = z.strictObject({
    */
   mode: z.enum(RUN_MODES, { error: `must be ${RUN_MODES.map((m) => `"${m}"`).join(', ')}` }).optional(),
   /** The column that tells which rows changed; found automatically when left out. */
-  changeColumn: identifier.optional(),
+  changeColumn: name.optional(),
   overlapSeconds: z.number().int('must be a whole number').nonnegative('must be 0 or more').optional(),
   /** What to do with values PostgreSQL has no equal for; each policy left out takes its default. */
   policies: z.optional(policiesInputSchema),
@@ -104,22 +146,39 @@ export type ExecutionInput = z.infer<typeof executionInputSchema>;
 
 /** The input fields the stack's configuration gives defaults for; a run verifies unless its input says `verify: false`. */
 export const runDefaultsSchema = executionInputSchema
-  .pick({ table: true, chunkRows: true, concurrency: true })
-  .required();
+  .pick({ chunkRows: true, concurrency: true })
+  .required()
+  .extend(executionInputSchema.pick({ tables: true, excludeTables: true }).shape);
 
 /** The stack's configured defaults, which fill what the input leaves out. */
 export interface RunDefaults {
-  table: string;
+  /** The tables a run without `table`/`tables` migrates; every base table of the source when absent. */
+  tables?: string[];
+  excludeTables?: string;
   chunkRows: number;
   concurrency: number;
   /** The stack's cap on `concurrency`: the copy function's reserved concurrency. No cap when absent. */
   maxConcurrency?: number;
 }
 
-export type RunSettings = Required<
-  Omit<ExecutionInput, 'changeColumn' | 'policies' | 'ranges' | 'quietSeconds' | 'verify'>
-> &
-  Pick<ExecutionInput, 'changeColumn' | 'ranges' | 'quietSeconds'> & { policies: Policies; verify: false | VerifyMode };
+type Optional =
+  | 'table'
+  | 'tables'
+  | 'excludeTables'
+  | 'changeColumn'
+  | 'policies'
+  | 'ranges'
+  | 'quietSeconds'
+  | 'verify';
+
+export type RunSettings = Required<Omit<ExecutionInput, Optional>> &
+  Pick<ExecutionInput, Exclude<Optional, 'policies' | 'verify'>> & { policies: Policies; verify: false | VerifyMode };
+
+/** The tables a run names (null: every base table of the source), before `excludeTables` leaves some out. */
+export function namedTables(settings: Pick<RunSettings, 'table' | 'tables'>): string[] | null {
+  if (settings.table !== undefined) return [settings.table];
+  return settings.tables ?? null;
+}
 
 /** Validates the raw input and fills in the defaults; throws one error naming every bad field. */
 export function resolveRunSettings(raw: unknown, defaults: RunDefaults): RunSettings {
@@ -127,17 +186,36 @@ export function resolveRunSettings(raw: unknown, defaults: RunDefaults): RunSett
   if (!parsed.success) {
     throw new InputValidationError(`Invalid execution input: ${formatIssues(parsed.error)}`);
   }
-  const { maxConcurrency, ...fill } = defaults;
+  const { maxConcurrency, tables: configured, ...fill } = defaults;
   const { policies, verify, ...given } = stripUndefined(parsed.data);
+  if (given.table !== undefined && given.tables !== undefined) {
+    throw new InputValidationError('Invalid execution input: give "table" or "tables", not both');
+  }
+  // The input's own table or tables replace the configured ones.
+  const tables = given.table === undefined && given.tables === undefined && configured?.length ? configured : undefined;
   const settings = {
     mode: 'full' as const,
     overlapSeconds: DEFAULT_OVERLAP_SECONDS,
     ...fill,
+    ...(tables ? { tables } : {}),
     ...given,
     // Checksums are the default way: `true` and leaving it out both mean it.
     verify: verify === undefined || verify === true ? ('checksum' as const) : verify,
     policies: { ...DEFAULT_POLICIES, ...stripUndefined(policies ?? {}) },
   };
+  const named = namedTables(settings);
+  const rangeTables = settings.ranges?.[0]?.table === undefined ? null : new Set(settings.ranges.map((r) => r.table!));
+  if (settings.ranges && !rangeTables && named?.length !== 1) {
+    throw new InputValidationError(
+      'Invalid execution input: "ranges" without "table" are ranges of one table: name it in "table" (or a "tables" of one)',
+    );
+  }
+  const unnamed = rangeTables && [...rangeTables].filter((table) => !named?.includes(table));
+  if (unnamed?.length) {
+    throw new InputValidationError(
+      `Invalid execution input: "ranges" name ${unnamed.join(', ')}, which "table"/"tables" do not: name every table the ranges are of`,
+    );
+  }
   if (settings.ranges && settings.mode !== 'full') {
     throw new InputValidationError(
       'Invalid execution input: "ranges" are copied whole: leave "mode" out or make it "full"',
@@ -156,11 +234,13 @@ export function resolveRunSettings(raw: unknown, defaults: RunDefaults): RunSett
 /** Reads the stack's defaults from the function's environment (set by the stack from context). */
 export function defaultsFromEnvironment(env: NodeJS.ProcessEnv = process.env): RunDefaults {
   const defaults = {
-    table: env.DEFAULT_TABLE ?? 'users',
+    // A JSON array: a MySQL name may hold a comma.
+    tables: env.DEFAULT_TABLES ? jsonOrText(env.DEFAULT_TABLES) : undefined,
+    excludeTables: env.DEFAULT_EXCLUDE_TABLES || undefined,
     chunkRows: Number(env.DEFAULT_CHUNK_ROWS ?? 100_000),
     concurrency: Number(env.DEFAULT_CONCURRENCY ?? 4),
   };
-  const parsed = runDefaultsSchema.safeParse(defaults);
+  const parsed = runDefaultsSchema.safeParse(stripUndefined(defaults));
   if (!parsed.success) {
     throw new InputValidationError(`Invalid stack defaults (DEFAULT_* environment): ${formatIssues(parsed.error)}`);
   }
@@ -189,6 +269,14 @@ export function formatIssues(error: z.ZodError): string {
       return `"${field}" ${issue.message}`;
     })
     .join('; ');
+}
+
+function jsonOrText(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
 }
 
 function stripUndefined<T extends object>(value: T): Partial<T> {

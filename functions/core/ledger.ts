@@ -58,6 +58,19 @@ CREATE TABLE IF NOT EXISTS ${LEDGER_SCHEMA}.items (
   item        jsonb NOT NULL,
   PRIMARY KEY (run_id, seq)
 );
+-- Each table of a run: what Plan found (its change column and watermarks, what creating it left
+-- out, or why it was refused).
+CREATE TABLE IF NOT EXISTS ${LEDGER_SCHEMA}.run_tables (
+  run_id         text NOT NULL REFERENCES ${LEDGER_SCHEMA}.runs ON DELETE CASCADE,
+  table_name     text NOT NULL,
+  change_column  text,
+  changed_since  timestamp(6),
+  high_watermark timestamp(6),
+  schema_notes   jsonb NOT NULL DEFAULT '[]',
+  refused        text,
+  whole          text,
+  PRIMARY KEY (run_id, table_name)
+);
 CREATE TABLE IF NOT EXISTS ${LEDGER_SCHEMA}.watermarks (
   table_name    text PRIMARY KEY,
   change_column text NOT NULL,
@@ -131,7 +144,20 @@ const ADDED_COLUMNS: { table: string; column: string; type: string }[] = [
   // The finishing step: running, finished, skipped (the data failed) or failed, with its error.
   { table: 'runs', column: 'finish_status', type: 'text' },
   { table: 'runs', column: 'finish_error', type: 'text' },
+  // The table a range is of: a run copies several.
+  { table: 'ranges', column: 'table_name', type: 'text' },
 ];
+
+/**
+ * Brings the records of runs from before a run had several tables into today's shape: each run's
+ * one table into run_tables, and onto its ranges. Runs once, when ranges gain table_name.
+ */
+const ONE_TABLE_RUNS = `
+INSERT INTO ${LEDGER_SCHEMA}.run_tables (run_id, table_name, change_column, changed_since, high_watermark, schema_notes)
+SELECT run_id, table_name, change_column, changed_since, high_watermark, coalesce(schema_notes, '[]') FROM ${LEDGER_SCHEMA}.runs
+ON CONFLICT DO NOTHING;
+UPDATE ${LEDGER_SCHEMA}.ranges r SET table_name = runs.table_name FROM ${LEDGER_SCHEMA}.runs
+ WHERE r.run_id = runs.run_id AND r.table_name IS NULL;`;
 
 // Serializes ledger creation between concurrent runs (CREATE ... IF NOT EXISTS can still race).
 const LEDGER_LOCK = 7_201_604_042;
@@ -156,6 +182,7 @@ async function addMissingColumns(target: pg.Client): Promise<void> {
     ({ table, column }) => !present.has(`${table}.${column}`),
   )) {
     await target.query(`ALTER TABLE ${LEDGER_SCHEMA}.${table} ADD COLUMN IF NOT EXISTS ${column} ${type}`);
+    if (table === 'ranges' && column === 'table_name') await target.query(ONE_TABLE_RUNS);
   }
 }
 
@@ -186,43 +213,88 @@ export async function readItems(
   return rows;
 }
 
-export interface RunRecord {
-  runId: string;
-  execution: string;
-  settings: RunSettings;
+/** A table of a run, as Plan found it. */
+export interface TableRecord {
+  table: string;
   /** The change column and the watermarks, when the table has one. */
   changes: { column: string; since: string | null; highWatermark: string } | null;
   /** What creating the target table left out of the source's definition. */
   schemaNotes: string[];
+  /** Why the table is not migrated, when it is not; null when it is. */
+  refused: string | null;
+  /** Why the table is one range replaced whole, when it is; null when it is split on its key. */
+  whole: string | null;
 }
 
-/** Records the run and its planned ranges as pending; a repeated Plan replaces its own ranges. */
-export async function startRun(target: pg.Client, run: RunRecord, ranges: KeyRange[]): Promise<void> {
+export interface RunRecord {
+  runId: string;
+  execution: string;
+  settings: RunSettings;
+  tables: TableRecord[];
+}
+
+/** How a run is named where one name is shown: its table, or its tables joined (the first ten of many). */
+export function runLabel(tables: string[]): string {
+  if (tables.length <= LABELLED_TABLES) return tables.join(', ');
+  return `${tables.length} tables: ${tables.slice(0, LABELLED_TABLES).join(', ')}, …`;
+}
+
+const LABELLED_TABLES = 10;
+
+/** Records the run, its tables and its planned ranges as pending; a repeated Plan replaces its own. */
+export async function startRun(
+  target: pg.Client,
+  run: RunRecord,
+  ranges: (KeyRange & { table: string })[],
+): Promise<void> {
   await inTransaction(target, async () => {
     await target.query(
-      `INSERT INTO ${LEDGER_SCHEMA}.runs (run_id, execution, table_name, mode, input, change_column, changed_since, high_watermark, schema_notes)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+      `INSERT INTO ${LEDGER_SCHEMA}.runs (run_id, execution, table_name, mode, input)
+       VALUES ($1, $2, $3, $4, $5)
        ON CONFLICT (run_id) DO UPDATE SET started_at = clock_timestamp(), ended_at = NULL, status = 'running', input = EXCLUDED.input,
-         mode = EXCLUDED.mode, change_column = EXCLUDED.change_column, changed_since = EXCLUDED.changed_since, high_watermark = EXCLUDED.high_watermark,
-         schema_notes = EXCLUDED.schema_notes`,
+         mode = EXCLUDED.mode, table_name = EXCLUDED.table_name`,
       [
         run.runId,
         run.execution,
-        run.settings.table,
+        runLabel(run.tables.map((t) => t.table)),
         run.settings.mode,
         JSON.stringify(run.settings),
-        run.changes?.column ?? null,
-        run.changes?.since ?? null,
-        run.changes?.highWatermark ?? null,
-        JSON.stringify(run.schemaNotes),
+      ],
+    );
+    await target.query(`DELETE FROM ${LEDGER_SCHEMA}.run_tables WHERE run_id = $1`, [run.runId]);
+    await target.query(
+      `INSERT INTO ${LEDGER_SCHEMA}.run_tables (run_id, table_name, change_column, changed_since, high_watermark, schema_notes, refused, whole)
+       SELECT $1, t.* FROM jsonb_to_recordset($2::jsonb)
+           AS t(table_name text, change_column text, changed_since timestamp(6), high_watermark timestamp(6), schema_notes jsonb,
+                refused text, whole text)`,
+      [
+        run.runId,
+        JSON.stringify(
+          run.tables.map((t) => ({
+            table_name: t.table,
+            change_column: t.changes?.column ?? null,
+            changed_since: t.changes?.since ?? null,
+            high_watermark: t.changes?.highWatermark ?? null,
+            schema_notes: t.schemaNotes,
+            refused: t.refused,
+            whole: t.whole,
+          })),
+        ),
       ],
     );
     await target.query(`DELETE FROM ${LEDGER_SCHEMA}.ranges WHERE run_id = $1`, [run.runId]);
     await recordItems(target, run.runId, ranges);
     await target.query(
-      `INSERT INTO ${LEDGER_SCHEMA}.ranges (run_id, range_index, lo, hi)
-       SELECT $1, r.range_index, r.lo, r.hi FROM unnest($2::int[], $3::numeric[], $4::numeric[]) AS r(range_index, lo, hi)`,
-      [run.runId, ranges.map((r) => r.index), ranges.map((r) => r.lo), ranges.map((r) => r.hi)],
+      `INSERT INTO ${LEDGER_SCHEMA}.ranges (run_id, range_index, table_name, lo, hi)
+       SELECT $1, r.range_index, r.table_name, r.lo, r.hi
+         FROM unnest($2::int[], $3::text[], $4::numeric[], $5::numeric[]) AS r(range_index, table_name, lo, hi)`,
+      [
+        run.runId,
+        ranges.map((r) => r.index),
+        ranges.map((r) => r.table),
+        ranges.map((r) => r.lo),
+        ranges.map((r) => r.hi),
+      ],
     );
   });
 }
@@ -352,14 +424,21 @@ const DONE = `status = 'copied' AND (NOT $2 OR verification = 'verified')`;
 export interface UnfinishedRun {
   runId: string;
   status: RunStatus;
-  ranges: Pick<KeyRange, 'lo' | 'hi'>[];
+  /** The run's tables (those it did not refuse). */
+  tables: string[];
+  ranges: (Pick<KeyRange, 'lo' | 'hi'> & { table: string })[];
 }
 
-/** The latest run of `table` with its unfinished ranges, or null when the ledger has no run of it. */
-export async function lastRunOf(target: pg.Client, table: string): Promise<UnfinishedRun | null> {
+/**
+ * The latest run of `table` (of any table when null, as a run of a whole database is) with its
+ * unfinished ranges (of that table), or null when the ledger has no such run.
+ */
+export async function lastRunOf(target: pg.Client, table: string | null): Promise<UnfinishedRun | null> {
   const { rows: runs } = await target
     .query<{ run_id: string; status: RunStatus; verify: boolean }>(
-      `SELECT run_id, status, ${VERIFIES} FROM ${LEDGER_SCHEMA}.runs WHERE table_name = $1 ORDER BY started_at DESC LIMIT 1`,
+      `SELECT run_id, status, ${VERIFIES} FROM ${LEDGER_SCHEMA}.runs
+        WHERE run_id IN (SELECT run_id FROM ${LEDGER_SCHEMA}.run_tables WHERE ($1::text IS NULL OR table_name = $1) AND refused IS NULL)
+        ORDER BY started_at DESC LIMIT 1`,
       [table],
     )
     .catch((error: { code?: string }) => {
@@ -369,12 +448,16 @@ export async function lastRunOf(target: pg.Client, table: string): Promise<Unfin
     });
   const run = runs[0];
   if (!run) return null;
-  const { rows } = await target.query<{ lo: string | null; hi: string | null }>(
-    `SELECT coalesce(resume_key, lo)::text AS lo, hi::text AS hi FROM ${LEDGER_SCHEMA}.ranges
-      WHERE run_id = $1 AND NOT (${DONE}) ORDER BY range_index`,
-    [run.run_id, run.verify],
+  const { rows: tables } = await target.query<{ table_name: string }>(
+    `SELECT table_name FROM ${LEDGER_SCHEMA}.run_tables WHERE run_id = $1 AND refused IS NULL ORDER BY table_name`,
+    [run.run_id],
   );
-  return { runId: run.run_id, status: run.status, ranges: rows };
+  const { rows } = await target.query<{ table: string; lo: string | null; hi: string | null }>(
+    `SELECT table_name AS table, coalesce(resume_key, lo)::text AS lo, hi::text AS hi FROM ${LEDGER_SCHEMA}.ranges
+      WHERE run_id = $1 AND NOT (${DONE}) AND ($3::text IS NULL OR table_name = $3) ORDER BY range_index`,
+    [run.run_id, run.verify, table],
+  );
+  return { runId: run.run_id, status: run.status, tables: tables.map((t) => t.table_name), ranges: rows };
 }
 
 /** Marks a copied range verified, with the checksum of its rows; a failed earlier attempt is forgotten. */
@@ -411,12 +494,14 @@ export async function recordVerificationFailed(
 }
 
 export interface FailedRange extends KeyRange {
+  table: string;
   status: RangeStatus;
   error: string | null;
 }
 
 /** One range as the ledger has it: what it copied and what its verification found. */
 export interface RangeResult extends KeyRange {
+  table: string;
   status: RangeStatus;
   rows: number | null;
   seconds: number | null;
@@ -425,8 +510,30 @@ export interface RangeResult extends KeyRange {
   checksum: string | null;
 }
 
+/** What a run did with one of its tables. */
+export interface TableSummary {
+  table: string;
+  /** Rows copied, over every range of the table that copied. */
+  rows: number;
+  ranges: number;
+  /** Ranges not done: failed, not verified when the run verifies, or never reported back. */
+  failed: number;
+  verifiedRanges: number;
+  verifiedRows: number;
+  mismatchedRanges: number;
+  /** The change column's value this run brings the table up to; null without one. */
+  watermark: string | null;
+  /** What creating the target table left out of the source's definition. */
+  schemaNotes: string[];
+  /** Why the table was not migrated; null when it was. */
+  refused: string | null;
+  /** Why the table was copied as one range replaced whole; null when it was split on its key. */
+  whole: string | null;
+}
+
 export interface RunSummary {
   runId: string;
+  /** The run's table, or its tables joined by commas. */
   table: string;
   mode: RunMode;
   status: RunStatus;
@@ -444,15 +551,22 @@ export interface RunSummary {
   verifiedRows: number;
   /** Ranges whose target rows differ from the source's. */
   mismatchedRanges: number;
-  /** The first {@link LISTED_RANGES} ranges in key order; the ledger has them all. */
+  /** The first {@link LISTED_RANGES} ranges in run order; the ledger has them all. */
   rangeResults: RangeResult[];
+  /** Each table of the run: refused tables first, then in the order of their ranges; the first {@link LISTED_TABLES}. */
+  tables: TableSummary[];
+  /** How many tables the run has, listed or not, and of them how many have ranges not done. */
+  tableCount: number;
+  failedTables: number;
+  /** Tables the run found but could not migrate (each with its reason in `tables`). */
+  refusedTables: number;
   seconds: number;
-  /** The change column's value this run brings the table up to (its watermark once it succeeded); null without one. */
+  /** A run of one table: the change column's value it brings the table up to (its watermark once it succeeded); null without one. */
   watermark: string | null;
   /** The run's policies and how many values each handled, over the copied ranges. */
   policies: Policies;
   policyCounts: PolicyCounts;
-  /** What creating the target table left out of the source's definition. */
+  /** What creating the target tables left out of the source's definitions (prefixed by the table when the run has several); the first {@link LISTED_NOTES}. */
   schemaNotes: string[];
 }
 
@@ -463,11 +577,25 @@ const SECONDS = `round(extract(epoch FROM coalesce(ended_at, clock_timestamp()) 
 export const LISTED_FAILURES = 50;
 /** How many ranges a summary lists one by one, so it stays small however many the run has. */
 export const LISTED_RANGES = 50;
+/**
+ * How many tables, and schema notes, a summary lists: Summarize's output is the execution's, which
+ * Step Functions caps at 256 KiB, and a database can have thousands of tables. The ledger has them all.
+ */
+export const LISTED_TABLES = 200;
+export const LISTED_NOTES = 100;
+
+type TableRow = Record<'ranges' | 'copied' | 'done' | 'verified' | 'mismatched' | 'rows' | 'verified_rows', string> & {
+  table_name: string;
+  refused: string | null;
+  whole: string | null;
+  schema_notes: string[];
+  watermark: string | null;
+};
 
 /**
- * The run's totals from the ledger. A range is done when it is `copied` and, when the run
- * verifies, `verified`; any other counts as failed: one still `pending` at the end never
- * reported back (its invocation died or timed out).
+ * The run's totals from the ledger, per table and in all. A range is done when it is `copied`
+ * and, when the run verifies, `verified`; any other counts as failed: one still `pending` at the
+ * end never reported back (its invocation died or timed out).
  */
 export async function summarizeRun(target: pg.Client, runId: string): Promise<RunSummary> {
   const { rows: runs } = await target.query<{
@@ -476,34 +604,35 @@ export async function summarizeRun(target: pg.Client, runId: string): Promise<Ru
     status: RunStatus;
     verify: boolean;
     seconds: number;
-    watermark: string | null;
     policies: unknown;
-    schema_notes: string[] | null;
   }>(
-    `SELECT table_name, mode, status, ${VERIFIES}, ${SECONDS},
-            ${asSourceTime('high_watermark')} AS watermark, input -> 'policies' AS policies, schema_notes
+    `SELECT table_name, mode, status, ${VERIFIES}, ${SECONDS}, input -> 'policies' AS policies
        FROM ${LEDGER_SCHEMA}.runs WHERE run_id = $1`,
     [runId],
   );
   const run = runs[0];
   if (!run) throw new Error(`Run ${runId} is not in the ledger`);
-  const { rows: totals } = await target.query<
-    Record<'ranges' | 'copied' | 'done' | 'verified' | 'mismatched' | 'rows' | 'verified_rows', string>
-  >(
-    `SELECT count(*) AS ranges, count(*) FILTER (WHERE status = 'copied') AS copied, count(*) FILTER (WHERE ${DONE}) AS done,
+  const { rows: perTable } = await target.query<TableRow>(
+    `SELECT t.table_name, t.refused, t.whole, t.schema_notes, ${asSourceTime('t.high_watermark')} AS watermark,
+            count(r.run_id) AS ranges, count(*) FILTER (WHERE status = 'copied') AS copied, count(*) FILTER (WHERE ${DONE}) AS done,
             count(*) FILTER (WHERE verification = 'verified') AS verified, count(*) FILTER (WHERE verification = 'mismatch') AS mismatched,
             coalesce(sum(rows), 0) AS rows, coalesce(sum(rows) FILTER (WHERE verification = 'verified'), 0) AS verified_rows
-       FROM ${LEDGER_SCHEMA}.ranges WHERE run_id = $1`,
+       FROM ${LEDGER_SCHEMA}.run_tables t
+       LEFT JOIN ${LEDGER_SCHEMA}.ranges r ON r.run_id = t.run_id AND r.table_name = t.table_name
+      WHERE t.run_id = $1
+      GROUP BY t.table_name, t.refused, t.whole, t.schema_notes, t.high_watermark
+      ORDER BY t.refused IS NULL, min(r.range_index) NULLS LAST, t.table_name`,
     [runId, run.verify],
   );
   const { rows: failed } = await target.query<{
     range_index: number;
+    table_name: string;
     lo: string | null;
     hi: string | null;
     status: RangeStatus;
     error: string;
   }>(
-    `SELECT range_index, lo::text, hi::text, status,
+    `SELECT range_index, table_name, lo::text, hi::text, status,
             coalesce(error, CASE status WHEN 'copied' THEN 'copied but never verified' ELSE 'never reported back' END) AS error
        FROM ${LEDGER_SCHEMA}.ranges
       WHERE run_id = $1 AND NOT (${DONE}) ORDER BY range_index LIMIT ${LISTED_FAILURES}`,
@@ -511,6 +640,7 @@ export async function summarizeRun(target: pg.Client, runId: string): Promise<Ru
   );
   const { rows: listed } = await target.query<{
     range_index: number;
+    table_name: string;
     lo: string | null;
     hi: string | null;
     status: RangeStatus;
@@ -520,7 +650,7 @@ export async function summarizeRun(target: pg.Client, runId: string): Promise<Ru
     verification: Verification;
     checksum: string | null;
   }>(
-    `SELECT range_index, lo::text, hi::text, status, rows, seconds, attempts, verification, checksum
+    `SELECT range_index, table_name, lo::text, hi::text, status, rows, seconds, attempts, verification, checksum
        FROM ${LEDGER_SCHEMA}.ranges WHERE run_id = $1 ORDER BY range_index LIMIT ${LISTED_RANGES}`,
     [runId],
   );
@@ -534,23 +664,36 @@ export async function summarizeRun(target: pg.Client, runId: string): Promise<Ru
   for (const { policy, count } of counted) {
     if ((POLICY_NAMES as string[]).includes(policy)) policyCounts[policy as keyof PolicyCounts] = Number(count);
   }
-  const count = (name: keyof (typeof totals)[number]) => Number(totals[0]![name]);
+  const tables = perTable.map(tableSummary);
+  const sum = (
+    name: keyof TableSummary & ('rows' | 'ranges' | 'failed' | 'verifiedRanges' | 'verifiedRows' | 'mismatchedRanges'),
+  ) => tables.reduce((total, table) => total + table[name], 0);
+  const copied = perTable.reduce((total, row) => total + Number(row.copied), 0);
+  const several = tables.length > 1;
   return {
     runId,
     table: run.table_name,
     mode: run.mode,
     status: run.status,
-    rows: count('rows'),
-    ranges: count('ranges'),
-    copiedRanges: count('copied'),
-    failed: count('ranges') - count('done'),
-    failedRanges: failed.map((r) => ({ index: r.range_index, lo: r.lo, hi: r.hi, status: r.status, error: r.error })),
+    rows: sum('rows'),
+    ranges: sum('ranges'),
+    copiedRanges: copied,
+    failed: sum('failed'),
+    failedRanges: failed.map((r) => ({
+      index: r.range_index,
+      table: r.table_name,
+      lo: r.lo,
+      hi: r.hi,
+      status: r.status,
+      error: r.error,
+    })),
     verify: run.verify,
-    verifiedRanges: count('verified'),
-    verifiedRows: count('verified_rows'),
-    mismatchedRanges: count('mismatched'),
+    verifiedRanges: sum('verifiedRanges'),
+    verifiedRows: sum('verifiedRows'),
+    mismatchedRanges: sum('mismatchedRanges'),
     rangeResults: listed.map((r) => ({
       index: r.range_index,
+      table: r.table_name,
       lo: r.lo,
       hi: r.hi,
       status: r.status,
@@ -560,12 +703,48 @@ export async function summarizeRun(target: pg.Client, runId: string): Promise<Ru
       verification: r.verification,
       checksum: r.checksum,
     })),
+    tables: tables.slice(0, LISTED_TABLES),
+    tableCount: tables.length,
+    failedTables: tables.filter((table) => table.refused === null && table.failed > 0).length,
+    refusedTables: tables.filter((table) => table.refused !== null).length,
     seconds: run.seconds,
-    watermark: run.watermark,
+    watermark: several ? null : (tables[0]?.watermark ?? null),
     policies: run.policies ? policiesSchema.parse(run.policies) : DEFAULT_POLICIES,
     policyCounts,
-    schemaNotes: run.schema_notes ?? [],
+    schemaNotes: tables
+      .flatMap((table) => table.schemaNotes.map((note) => (several ? `${table.table}: ${note}` : note)))
+      .slice(0, LISTED_NOTES),
   };
+}
+
+function tableSummary(row: TableRow): TableSummary {
+  const count = (name: keyof TableRow) => Number(row[name]);
+  return {
+    table: row.table_name,
+    rows: count('rows'),
+    ranges: count('ranges'),
+    failed: count('ranges') - count('done'),
+    verifiedRanges: count('verified'),
+    verifiedRows: count('verified_rows'),
+    mismatchedRanges: count('mismatched'),
+    watermark: row.watermark,
+    schemaNotes: row.schema_notes ?? [],
+    refused: row.refused,
+    whole: row.whole,
+  };
+}
+
+/** The run's tables whose every range is done (copied, and verified when the run verifies): each is up to date. */
+export async function landedTables(target: pg.Client, runId: string): Promise<string[]> {
+  const { rows } = await target.query<{ table_name: string }>(
+    `SELECT t.table_name FROM ${LEDGER_SCHEMA}.run_tables t JOIN ${LEDGER_SCHEMA}.runs USING (run_id)
+      WHERE t.run_id = $1 AND t.refused IS NULL
+        AND NOT EXISTS (SELECT 1 FROM ${LEDGER_SCHEMA}.ranges r
+                         WHERE r.run_id = t.run_id AND r.table_name = t.table_name
+                           AND NOT (r.status = 'copied' AND (NOT coalesce((runs.input->>'verify')::boolean, false) OR r.verification = 'verified')))`,
+    [runId],
+  );
+  return rows.map((row) => row.table_name);
 }
 
 /** Closes the run with its status; returns its duration in seconds as the ledger now has it. */

@@ -1,9 +1,10 @@
 import { usesBinlog } from './binlog/modes.js';
 import { planBinlogRun, readFullRunStart, recordBinlogPlan } from './binlog/plan-binlog.js';
 import type { ConnectionPair } from './connections.js';
-import { RunInProgressError, SchemaError, TableBusyError } from './errors.js';
+import { InputValidationError, RunInProgressError, SchemaError, TableBusyError } from './errors.js';
 import { TARGET_SCHEMA } from './identifiers.js';
 import {
+  type ChangeColumn,
   type ChangedRows,
   changeColumnIfAny,
   changedRowsCondition,
@@ -13,13 +14,20 @@ import {
   requireChangeColumn,
   requireTargetKey,
 } from './incremental.js';
-import { type RunDefaults, type RunMode, type RunSettings, resolveRunSettings } from './input.js';
-import { releaseLease, takeLease } from './lease.js';
-import { ensureLedger, startRun } from './ledger.js';
+import {
+  excludedBy,
+  namedTables,
+  type RunDefaults,
+  type RunMode,
+  type RunSettings,
+  resolveRunSettings,
+} from './input.js';
+import { releaseLeases, takeLease } from './lease.js';
+import { ensureLedger, startRun, type TableRecord } from './ledger.js';
 import type { Policies } from './policies.js';
 import type { VerifyMode } from './range-checksum.js';
 import { type KeyRange, mysqlKeyAtOffset, splitKeySpace } from './ranges.js';
-import { describeSourceTable, type TableDescription } from './schema.js';
+import { describeSourceTable, listSourceTables, type TableDescription } from './schema.js';
 import { prepareTargetTable } from './target-table.js';
 
 export interface PlanEvent {
@@ -29,21 +37,28 @@ export interface PlanEvent {
   execution: string;
 }
 
+/** One Map item: a range of one table of the run. */
+export interface PlannedRange extends KeyRange {
+  table: string;
+  /** In an incremental run, which rows of the range to copy; null in a full run. */
+  changes: ChangedRows | null;
+}
+
 export interface PlanResult {
   runId: string;
   execution: string;
-  table: string;
+  /** The tables the run copies, in the order their ranges come. */
+  tables: string[];
   mode: RunMode;
   concurrency: number;
-  /** In an incremental run, which rows each range copies; null in a full run. */
-  changes: ChangedRows | null;
   /** Handed to every range, so all of them treat values alike. */
   policies: Policies;
   /** How each range is verified after it is copied (`checksum`, `rows`); the workflow skips VerifyRange when false. */
   verify: false | VerifyMode;
   /** At cut-over, how long the source must take no write; null (or absent) for the default. */
   quietSeconds?: number | null;
-  ranges: KeyRange[];
+  /** Every table's ranges, numbered across the run. */
+  ranges: PlannedRange[];
 }
 
 /** What Plan hands the workflow: the run without its items, which the ledger holds; their count. */
@@ -54,12 +69,19 @@ export function withoutItems({ ranges, ...run }: PlanResult): PlannedRun {
   return { ...run, items: ranges.length };
 }
 
+/** A table of the run as Plan found it: ready to split, or refused with the reason. */
+type FoundTable =
+  | { table: string; description: TableDescription; changeColumn: ChangeColumn | null }
+  | { table: string; refused: string };
+
 /**
- * Validates the input, takes the table's lease (one run per table at a time), prepares the target
- * table and the ledger, and splits the table into ranges: a full run splits every row, an
- * incremental run only the rows changed since the table's watermark; ranges the input gives (a
- * redrive, a retry) are taken as they are. Nothing is written before the input and the source
- * table have been checked.
+ * Validates the input, finds the run's tables (those named, or every base table of the source,
+ * less `excludeTables`), takes each table's lease (one run per table at a time), prepares the
+ * target tables and the ledger, and splits each table into ranges: a full run splits every row,
+ * an incremental run only the rows changed since the table's watermark; ranges the input gives (a
+ * redrive, a retry) are taken as they are. A table the input names that cannot be migrated
+ * refuses the run; one found by listing the source is recorded as refused, with the reason, and
+ * the others go on. Nothing is written before the input and the source tables have been checked.
  */
 export async function plan(
   event: PlanEvent,
@@ -67,66 +89,121 @@ export async function plan(
   defaults: RunDefaults,
 ): Promise<PlanResult> {
   const settings = resolveRunSettings(event.input, defaults);
-  const description = await describeSourceTable(source, settings.table, target);
-  refuseSpatialWithoutPostgis(description, settings.policies);
-  const found = await findChangeColumn(source, settings.table, settings.changeColumn);
-  // A full run needs no change column; when the table has one, the run still sets its watermark.
-  const changeColumn = settings.mode === 'incremental' ? requireChangeColumn(found) : changeColumnIfAny(found);
+  const found = await findTables({ source, target }, settings);
+  const tables = found.filter((t) => 'description' in t);
+  const descriptions = tables.map((t) => t.description);
   await ensureLedger(target);
-  if (usesBinlog(settings.mode)) await planBinlogRun(source, target, [description]);
-  await takeLease(target, { table: settings.table, runId: event.runId, execution: event.execution }).catch(
-    (error: unknown) => {
-      // The queue no longer holds a redrive's ranges: skipping them would lose them, so it waits its turn.
-      throw settings.ranges && error instanceof RunInProgressError ? new TableBusyError(error.message) : error;
-    },
-  );
+  if (usesBinlog(settings.mode)) await planBinlogRun(source, target, descriptions);
   try {
-    // Read before any row is, so a change made while the run copies is newer than the watermark.
-    const highWatermark = changeColumn && (await readSourceClock(source, changeColumn));
-    // Likewise: a change made after this place in the binary log is applied by the binlog runs that follow.
+    for (const { table } of tables) {
+      await takeLease(target, { table, runId: event.runId, execution: event.execution }).catch((error: unknown) => {
+        // The queue no longer holds a redrive's ranges: skipping them would lose them, so it waits its turn.
+        throw settings.ranges && error instanceof RunInProgressError ? new TableBusyError(error.message) : error;
+      });
+    }
+    // Read before any row is, so a change made after this place in the binary log is applied by the binlog runs that follow.
     const binlogStart = settings.mode === 'full' && !settings.ranges ? await readFullRunStart(source) : null;
-    const changes: ChangedRows | null =
-      settings.mode === 'incremental' && changeColumn
-        ? {
-            column: changeColumn.name,
-            since: await readChangedSince(target, settings.table, changeColumn.name, settings.overlapSeconds),
-          }
-        : null;
-    const ranges = settings.ranges
-      ? settings.ranges.map(({ lo, hi }, index) => ({ index, lo, hi }))
-      : await splitRows(source, description, changes, settings);
+    const records: TableRecord[] = [];
+    const ranges: PlannedRange[] = [];
+    for (const entry of found) {
+      if (!('description' in entry)) {
+        records.push({ table: entry.table, changes: null, schemaNotes: [], refused: entry.refused, whole: null });
+        continue;
+      }
+      const { table, description, changeColumn } = entry;
+      // Read before any row is, so a change made while the run copies is newer than the watermark.
+      const highWatermark = changeColumn && (await readSourceClock(source, changeColumn));
+      const changes: ChangedRows | null =
+        settings.mode === 'incremental' && changeColumn
+          ? {
+              column: changeColumn.name,
+              since: await readChangedSince(target, table, changeColumn.name, settings.overlapSeconds),
+            }
+          : null;
+      const own = settings.ranges
+        ? settings.ranges.filter((range) => (range.table ?? table) === table)
+        : await splitRows(source, description, changes, settings);
+      for (const { lo, hi } of own) ranges.push({ table, index: ranges.length, lo, hi, changes });
+      // A run of given ranges copies part of the table, so it must not move the table's watermark; nor
+      // does a binlog run (it may stop before the log's end), and a cut-over verifies every row, changed or not.
+      const tracking =
+        changeColumn && highWatermark && !settings.ranges && !usesBinlog(settings.mode)
+          ? { column: changeColumn.name, since: changes?.since ?? null, highWatermark }
+          : null;
+      records.push({ table, changes: tracking, schemaNotes: [], refused: null, whole: description.whole });
+    }
     const result: PlanResult = {
       runId: event.runId,
       execution: event.execution,
-      table: settings.table,
+      tables: tables.map((t) => t.table),
       mode: settings.mode,
       concurrency: settings.concurrency,
-      changes,
       policies: settings.policies,
       verify: settings.verify,
       quietSeconds: settings.quietSeconds ?? null,
       ranges,
     };
-    const { notes } = await prepareTargetTable(target, description, TARGET_SCHEMA);
-    if (changes) await requireTargetKey(target, description, TARGET_SCHEMA);
-    // A run of given ranges copies part of the table, so it must not move the table's watermark; nor
-    // does a binlog run (it may stop before the log's end), and a cut-over verifies every row, changed or not.
-    const tracking =
-      changeColumn && highWatermark && !settings.ranges && !usesBinlog(settings.mode)
-        ? { column: changeColumn.name, since: changes?.since ?? null, highWatermark }
-        : null;
-    await startRun(
-      target,
-      { runId: event.runId, execution: event.execution, settings, changes: tracking, schemaNotes: notes },
-      ranges,
-    );
+    for (const record of records) {
+      const entry = tables.find((t) => t.table === record.table);
+      if (!entry) continue;
+      record.schemaNotes = (await prepareTargetTable(target, entry.description, TARGET_SCHEMA)).notes;
+      if (settings.mode === 'incremental') await requireTargetKey(target, entry.description, TARGET_SCHEMA);
+    }
+    await startRun(target, { runId: event.runId, execution: event.execution, settings, tables: records }, ranges);
     await recordBinlogPlan(target, event.runId, settings.mode, binlogStart);
     return result;
   } catch (error) {
-    // The run ends here, so the table is free again (a retried Plan takes it anew).
-    await releaseLease(target, settings.table, event.runId).catch(() => {});
+    // The run ends here, so its tables are free again (a retried Plan takes them anew).
+    await releaseLeases(target, event.runId).catch(() => {});
     throw error;
   }
+}
+
+/**
+ * The run's tables with their descriptions: those the input names (each must exist and be
+ * migratable), or every base table of the source, a table that cannot be migrated kept with the
+ * reason. `excludeTables` leaves out what it matches either way.
+ */
+async function findTables({ source, target }: ConnectionPair, settings: RunSettings): Promise<FoundTable[]> {
+  const existing = await listSourceTables(source);
+  const named = namedTables(settings);
+  const field = settings.table === undefined ? 'tables' : 'table';
+  const missing = (named ?? []).filter((table) => !existing.includes(table));
+  if (missing.length > 0) {
+    throw new InputValidationError(
+      `"${field}": ${missing.join(', ')} ${missing.length > 1 ? 'do' : 'does'} not exist in the source database ` +
+        `(as a base table): give the name${missing.length > 1 ? 's' : ''} of existing tables, spelled as MySQL shows them`,
+    );
+  }
+  const chosen = (named ?? existing).filter((table) => !excludedBy(settings.excludeTables, table));
+  if (chosen.length === 0) {
+    throw new InputValidationError(
+      existing.length === 0
+        ? 'The source database has no table: connect to the database that holds them'
+        : `"excludeTables" ${settings.excludeTables} leaves no table to migrate: exclude fewer`,
+    );
+  }
+  const found: FoundTable[] = [];
+  for (const table of chosen) {
+    try {
+      const description = await describeSourceTable(source, table, target);
+      refuseSpatialWithoutPostgis(description, settings.policies);
+      if (settings.mode === 'incremental' && description.whole) {
+        throw new SchemaError(
+          `${table} has no single integer key to upsert changed rows by (${description.whole}): run "mode": "full" for it`,
+        );
+      }
+      const column = await findChangeColumn(source, table, settings.changeColumn);
+      // A full run needs no change column; when the table has one, the run still sets its watermark.
+      const changeColumn = settings.mode === 'incremental' ? requireChangeColumn(column) : changeColumnIfAny(column);
+      found.push({ table, description, changeColumn });
+    } catch (error) {
+      // A table the input names must be migrated; one of a whole database is left out with the reason.
+      if (named || !(error instanceof SchemaError || error instanceof InputValidationError)) throw error;
+      found.push({ table, refused: error.message });
+    }
+  }
+  return found;
 }
 
 /**
@@ -155,6 +232,7 @@ async function splitRows(
 ): Promise<KeyRange[]> {
   // A binlog run copies no range; a cut-over splits the table like a full run, to verify it.
   if (mode === 'binlog') return [];
+  if (description.primaryKey === null) return [{ index: 0, lo: null, hi: null }];
   const keyAtOffset = mysqlKeyAtOffset(
     source,
     description.table,

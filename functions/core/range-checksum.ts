@@ -3,7 +3,7 @@ import type pg from 'pg';
 import { type CanonicalSql, expectedSql } from './codecs/codec.js';
 import { quoteMysql, quotePg } from './identifiers.js';
 import type { Policies } from './policies.js';
-import { rowsOfRange, targetTable } from './range-rows.js';
+import { quoted, requireRangeKey, rowsOfRange, targetTable } from './range-rows.js';
 import { type KeyRange, rangeCondition } from './ranges.js';
 import type { ColumnPlan, TableDescription } from './schema.js';
 
@@ -73,7 +73,7 @@ export function partsOf(range: Bounds, cuts: string[]): Bounds[] {
 }
 
 /** Which of the parts a row is in, as SQL over the quoted key; the last part takes what the others do not. */
-const partOf = (quotedKey: string, parts: Bounds[]) =>
+const partOf = (quotedKey: string | null, parts: Bounds[]) =>
   parts.length === 1
     ? '0'
     : `CASE ${parts
@@ -100,7 +100,7 @@ export async function sourceSums(
   const parts = partsOf(range, cuts);
   const [rows] = await source.promise().query({
     sql:
-      `SELECT ${partOf(quoteMysql(description.primaryKey), parts)}, CAST(COUNT(*) AS CHAR), CAST(SUM(${hash.source}) AS CHAR)` +
+      `SELECT ${partOf(quoted(quoteMysql, description), parts)}, CAST(COUNT(*) AS CHAR), CAST(SUM(${hash.source}) AS CHAR)` +
       ` FROM ${quoteMysql(description.table)} WHERE ${where.sql} GROUP BY 1`,
     values: where.values,
     rowsAsArray: true,
@@ -116,7 +116,7 @@ export async function targetSums(
   range: Bounds,
   cuts: string[] = [],
 ): Promise<RangeSums[]> {
-  const key = quotePg(description.primaryKey);
+  const key = quoted(quotePg, description);
   const parts = partsOf(range, cuts);
   const { rows } = await target.query<[unknown, unknown, unknown]>({
     text:
@@ -140,7 +140,7 @@ export async function sourceCuts(
   range: Bounds,
   step: number,
 ): Promise<string[]> {
-  const key = quoteMysql(description.primaryKey);
+  const key = quoteMysql(requireRangeKey(description));
   const where = rowsOfRange(description, range);
   const [rows] = await source.promise().query({
     sql:
@@ -160,7 +160,7 @@ export async function targetCuts(
   range: Bounds,
   step: number,
 ): Promise<string[]> {
-  const key = quotePg(description.primaryKey);
+  const key = quotePg(requireRangeKey(description));
   const { rows } = await target.query<[string]>({
     text:
       `SELECT k::text FROM (SELECT ${key} AS k, row_number() OVER (ORDER BY ${key}) AS n` +

@@ -238,3 +238,57 @@ export function describeDifferences(comparison: RangeComparison, { values = true
     more
   );
 }
+
+/**
+ * Compares two sides' rows as multisets, in whatever order they come: what a table without a key
+ * is checked by (its one range, whole). Each row counts by the hash of its canonical form, so a
+ * row twice in the source must be twice in the target. Holds one count per distinct row.
+ */
+export async function compareMultisets(
+  source: RowBatches,
+  target: RowBatches,
+  options: Pick<ComparisonOptions, 'listed'>,
+): Promise<RangeComparison> {
+  const counts = new Map<string, number>();
+  // Order-free checksum of the target's rows: the sum of their hashes, modulo 2^256.
+  let targetSum = 0n;
+  const tally = async (batches: RowBatches, step: 1 | -1) => {
+    let rows = 0;
+    for await (const batch of batches) {
+      for (const row of batch) {
+        const digest = createHash('sha256').update(JSON.stringify(row)).digest();
+        const hash = digest.toString('base64');
+        counts.set(hash, (counts.get(hash) ?? 0) + step);
+        if (step < 0) targetSum = (targetSum + BigInt(`0x${digest.toString('hex')}`)) & HASH_SPACE;
+        rows++;
+      }
+    }
+    return rows;
+  };
+  const [sourceRows, targetRows] = [await tally(source, 1), await tally(target, -1)];
+  const listed = options.listed ?? 5;
+  const differences: Difference[] = [];
+  let [missing, extra] = [0, 0];
+  for (const [hash, count] of counts) {
+    if (count === 0) continue;
+    const key = `(no key; a row hashed ${hash.slice(0, 12)})`;
+    for (let i = 0; i < Math.abs(count); i++) {
+      if (count > 0) missing++;
+      else extra++;
+      if (differences.length < listed) differences.push({ kind: count > 0 ? 'missing' : 'extra', key });
+    }
+  }
+  return {
+    sourceRows,
+    targetRows,
+    unsettled: 0,
+    missing,
+    extra,
+    changed: 0,
+    differences,
+    omitted: missing + extra - differences.length,
+    checksum: targetSum.toString(16).padStart(64, '0'),
+  };
+}
+
+const HASH_SPACE = (1n << 256n) - 1n;

@@ -15,6 +15,19 @@ export function targetTable(description: TableDescription): string {
   return `${quotePg(TARGET_SCHEMA)}.${quotePg(description.table)}`;
 }
 
+/** The range key quoted for one side; null when the table has none (it is one range, whole). */
+export const quoted = (quote: (name: string) => string, description: TableDescription) =>
+  description.primaryKey === null ? null : quote(description.primaryKey);
+
+// A table without a range key is read in no order: its one range is compared as a multiset.
+const keyOrder = (key: string | null) => (key === null ? '' : ` ORDER BY ${key}`);
+
+/** The range key, for what only a table with one can do (look rows up by key, upsert). */
+export function requireRangeKey(description: TableDescription): string {
+  if (description.primaryKey === null) throw new Error(`${description.table} has no key to look rows up by`);
+  return description.primaryKey;
+}
+
 /** The MySQL condition selecting a range's rows, and only those meeting `condition` when one is given. */
 export function rowsOfRange(
   description: TableDescription,
@@ -22,9 +35,7 @@ export function rowsOfRange(
   condition: RowCondition | null = null,
 ): RowCondition {
   return {
-    sql: [rangeCondition(quoteMysql(description.primaryKey), range), ...(condition ? [condition.sql] : [])].join(
-      ' AND ',
-    ),
+    sql: [rangeCondition(quoted(quoteMysql, description), range), ...(condition ? [condition.sql] : [])].join(' AND '),
     values: condition?.values ?? [],
   };
 }
@@ -50,7 +61,7 @@ export function sourceRangeRows(
   const query = source.query({
     sql:
       `SELECT ${columns.map((column) => column.read).join(', ')} FROM ${quoteMysql(description.table)}` +
-      ` WHERE ${where.sql} ORDER BY ${quoteMysql(description.primaryKey)}`,
+      ` WHERE ${where.sql}${keyOrder(quoted(quoteMysql, description))}`,
     values: where.values,
     rowsAsArray: true,
     typeCast: (field, next) => {
@@ -93,11 +104,11 @@ export async function* targetRangeRows(
   description: TableDescription,
   range: Bounds,
 ): AsyncGenerator<(string | null)[][]> {
-  const key = quotePg(description.primaryKey);
+  const key = quoted(quotePg, description);
   const cursor = target.query(
     new Cursor<(string | null)[]>(
       `SELECT ${description.columns.map((column) => quotePg(column.name)).join(', ')} FROM ${targetTable(description)}` +
-        ` WHERE ${rangeCondition(key, range)} ORDER BY ${key}`,
+        ` WHERE ${rangeCondition(key, range)}${keyOrder(key)}`,
       [],
       { rowMode: 'array', types: AS_TEXT },
     ),
@@ -174,7 +185,7 @@ export async function targetRowsWithKeys(
   description: TableDescription,
   keys: string[],
 ): Promise<(string | null)[][]> {
-  const key = quotePg(description.primaryKey);
+  const key = quotePg(requireRangeKey(description));
   // Cast to the key's own type, so the primary-key index serves the lookup.
   const keyType = description.columns[description.primaryKeyIndex]!.codec.pgType;
   const { rows } = await target.query<(string | null)[]>({

@@ -50,8 +50,16 @@ export function formatRange(range: Pick<KeyRange, 'lo' | 'hi'>): string {
   return `[${range.lo ?? '-inf'}, ${range.hi ?? '+inf'})`;
 }
 
-/** The SQL condition selecting a range's rows, for either database (keys are plain integer literals). */
-export function rangeCondition(quotedKey: string, range: Pick<KeyRange, 'lo' | 'hi'>): string {
+/**
+ * The SQL condition selecting a range's rows, for either database (keys are plain integer literals).
+ * A table without a range key (null) has one range, the whole table.
+ */
+export function rangeCondition(quotedKey: string | null, range: Pick<KeyRange, 'lo' | 'hi'>): string {
+  if (quotedKey === null) {
+    if (range.lo !== null || range.hi !== null)
+      throw new RangeError(`A table without a range key has no range ${formatRange(range)}`);
+    return 'TRUE';
+  }
   const parts: string[] = [];
   if (range.lo !== null) parts.push(`${quotedKey} >= ${keyLiteral(range.lo)}`);
   if (range.hi !== null) parts.push(`${quotedKey} < ${keyLiteral(range.hi)}`);

@@ -10,13 +10,13 @@ import {
 import { z } from 'zod';
 import { InputValidationError } from './errors.js';
 import { failedBatchMessageSchema } from './failed-batch.js';
-import { IDENTIFIER } from './identifiers.js';
+import { NAME, NAME_RULE } from './identifiers.js';
 import { type ExecutionInput, executionInputSchema, formatIssues } from './input.js';
 import { mergeRanges } from './ranges.js';
 
 /** What to redrive: the failed ranges of one table, optionally with another concurrency. */
 export const redriveRequestSchema = z.strictObject({
-  table: z.string().regex(IDENTIFIER, 'must be a plain identifier: the table whose failed ranges to copy again'),
+  table: z.string().regex(NAME, `${NAME_RULE}: the table whose failed ranges to copy again`),
   concurrency: executionInputSchema.shape.concurrency,
 });
 
@@ -130,7 +130,8 @@ function readMessage(message: Message) {
 function executionName(table: string, messages: Message[]): string {
   const ids = messages.map((message) => message.MessageId ?? '').sort();
   const digest = createHash('sha256').update(ids.join('\n')).digest('hex').slice(0, 16);
-  return `redrive-${table.slice(0, 50)}-${digest}`;
+  // Execution names take no spaces, quotes, slashes and the like; the digest keeps them apart.
+  return `redrive-${table.replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 50)}-${digest}`;
 }
 
 async function start({ sfn, stateMachineArn }: RedriveTargets, name: string, input: ExecutionInput): Promise<string> {

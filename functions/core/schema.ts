@@ -47,13 +47,34 @@ export interface ColumnPlan {
 export interface TableDescription {
   table: string;
   columns: ColumnPlan[];
-  primaryKey: string;
-  /** Position of the primary key in `columns`, to name the failing row's key in errors. */
+  /**
+   * The single integer key ranges are cut on: the primary key, or a unique NOT NULL key when
+   * there is no primary key. Null when the table has none: it is copied as one range, whole.
+   */
+  primaryKey: string | null;
+  /** Position of the range key in `columns`, to name the failing row's key in errors; -1 without one. */
   primaryKeyIndex: number;
+  /** The key the source enforces (its primary key, or else the unique NOT NULL key), which the target table gets too. */
+  key: { kind: 'primary' | 'unique'; columns: string[] } | null;
+  /** Why the table is one range replaced whole (no single integer key to cut ranges on); null when it is split. */
+  whole: string | null;
 }
+
+/** The longest name PostgreSQL keeps (NAMEDATALEN - 1), in bytes. */
+const PG_NAME_BYTES = 63;
 
 // Ranges are split on the key as MySQL holds it: an integer, tinyint(1) included.
 const INTEGER_TYPES = new Set(['tinyint', 'smallint', 'mediumint', 'int', 'bigint']);
+
+/**
+ * Whether ranges can be cut on the column as an integer: an integer type, or a DECIMAL without
+ * fraction digits short enough for the ledger's keys (both sides compare it exactly with an
+ * integer literal, and print it as one).
+ */
+function isIntegerKey(column: SourceColumn): boolean {
+  if (INTEGER_TYPES.has(column.dataType)) return true;
+  return column.dataType === 'decimal' && column.numericScale === 0 && (column.numericPrecision ?? 99) <= 19;
+}
 
 const refusal = (column: SourceColumn, { refused }: Refused) => `${column.name} (${column.columnType}): ${refused}`;
 
@@ -86,6 +107,19 @@ interface ColumnRow {
   generation: string | null;
 }
 
+/** The source database's base tables (views left out), by name. */
+export async function listSourceTables(source: mysql.Connection): Promise<string[]> {
+  try {
+    const [rows] = await source.promise().query(
+      `SELECT TABLE_NAME AS name FROM information_schema.TABLES
+        WHERE TABLE_SCHEMA = DATABASE() AND TABLE_TYPE = 'BASE TABLE' ORDER BY TABLE_NAME`,
+    );
+    return (rows as { name: string }[]).map((row) => row.name);
+  } catch (error) {
+    throw classifyDatabaseError(error, 'source');
+  }
+}
+
 /**
  * Reads the table's columns and primary key from the source's information_schema, and maps them
  * for the target (whose extensions decide some types).
@@ -97,6 +131,7 @@ export async function describeSourceTable(
 ): Promise<TableDescription> {
   let rows: ColumnRow[];
   let primaryKey: string[];
+  let uniqueKeys: string[][];
   let jsonColumns: Set<string>;
   let mariadb: boolean;
   try {
@@ -119,6 +154,7 @@ export async function describeSourceTable(
       [table],
     );
     primaryKey = (keyRows as { name: string }[]).map((row) => row.name);
+    uniqueKeys = primaryKey.length ? [] : await uniqueNotNullKeys(source, table);
     const [[version]] = (await db.query('SELECT VERSION() AS version')) as unknown as [[{ version: string }]];
     mariadb = /mariadb/i.test(version.version);
     jsonColumns = mariadb ? await mariadbJsonColumns(source, table) : new Set();
@@ -132,6 +168,15 @@ export async function describeSourceTable(
   }
   const columns = rows.map((row) => toSourceColumn(row, jsonColumns.has(row.name), mariadb));
   const features = await readTargetFeatures(target);
+  // PostgreSQL cuts longer names to 63 bytes without an error: two names could become one.
+  const tooLong = [table, ...columns.map((column) => column.name)].filter(
+    (name) => Buffer.byteLength(name) > PG_NAME_BYTES,
+  );
+  if (tooLong.length > 0) {
+    throw new SchemaError(
+      `Table ${table} has name${tooLong.length > 1 ? 's' : ''} longer than PostgreSQL's ${PG_NAME_BYTES} bytes: ${tooLong.join(', ')}; rename ${tooLong.length > 1 ? 'them' : 'it'} in the source`,
+    );
+  }
   const refused = columns.flatMap((column) => {
     const codec = codecOf(column, features);
     return 'refused' in codec ? [refusal(column, codec)] : [];
@@ -141,25 +186,50 @@ export async function describeSourceTable(
       `Table ${table} has column${refused.length > 1 ? 's' : ''} this tool cannot migrate: ${refused.join('; ')}`,
     );
   }
-  if (primaryKey.length !== 1) {
-    throw new SchemaError(
-      `Table ${table} has ${primaryKey.length === 0 ? 'no primary key' : `a composite primary key (${primaryKey.join(', ')})`}: ` +
-        'ranges are split on a single integer primary key',
-    );
-  }
-  const [keyName] = primaryKey as [string];
-  const keyColumn = columns.find((column) => column.name === keyName)!;
-  if (!INTEGER_TYPES.has(keyColumn.dataType)) {
-    throw new SchemaError(
-      `Table ${table} has primary key ${keyName} of type ${keyColumn.columnType}: ranges are split on an integer primary key`,
-    );
-  }
+  const isInteger = (name: string) => isIntegerKey(columns.find((column) => column.name === name)!);
+  // A unique NOT NULL key stands in for a missing primary key; one integer column is best, it cuts ranges.
+  const unique = uniqueKeys.find((key) => key.length === 1 && isInteger(key[0]!)) ?? uniqueKeys[0];
+  const key = primaryKey.length ? { kind: 'primary' as const, columns: primaryKey } : uniqueKey(unique);
+  const rangeKey = key?.columns.length === 1 && isInteger(key.columns[0]!) ? key.columns[0]! : null;
   return {
     table,
     columns: columns.map((column) => mapColumn(column, features)),
-    primaryKey: keyName,
-    primaryKeyIndex: columns.indexOf(keyColumn),
+    primaryKey: rangeKey,
+    primaryKeyIndex: rangeKey === null ? -1 : columns.findIndex((column) => column.name === rangeKey),
+    key,
+    whole: rangeKey === null ? wholeReason(key) : null,
   };
+}
+
+const uniqueKey = (columns: string[] | undefined) => (columns ? { kind: 'unique' as const, columns } : null);
+
+/** Why a table is copied as one range, in the words the summary shows. */
+function wholeReason(key: TableDescription['key']): string {
+  if (!key)
+    return 'no primary key and no unique NOT NULL key: one range, replaced whole, verified as a multiset of rows';
+  const what = key.kind === 'primary' ? 'primary key' : 'unique key';
+  return `${what} (${key.columns.join(', ')}) is not a single integer column: one range, replaced whole`;
+}
+
+/** The table's unique keys whose every column is NOT NULL, each as its columns in key order. */
+async function uniqueNotNullKeys(source: mysql.Connection, table: string): Promise<string[][]> {
+  const [rows] = await source.promise().query(
+    `SELECT s.INDEX_NAME AS indexName, s.COLUMN_NAME AS name, c.IS_NULLABLE AS nullable
+       FROM information_schema.STATISTICS s
+       JOIN information_schema.COLUMNS c
+         ON c.TABLE_SCHEMA = s.TABLE_SCHEMA AND c.TABLE_NAME = s.TABLE_NAME AND c.COLUMN_NAME = s.COLUMN_NAME
+      WHERE s.TABLE_SCHEMA = DATABASE() AND s.TABLE_NAME = ? AND s.NON_UNIQUE = 0 AND s.SUB_PART IS NULL
+      ORDER BY s.INDEX_NAME, s.SEQ_IN_INDEX`,
+    [table],
+  );
+  const keys = new Map<string, { columns: string[]; nullable: boolean }>();
+  for (const row of rows as { indexName: string; name: string; nullable: string }[]) {
+    const key = keys.get(row.indexName) ?? { columns: [], nullable: false };
+    key.columns.push(row.name);
+    key.nullable ||= row.nullable === 'YES';
+    keys.set(row.indexName, key);
+  }
+  return [...keys.values()].filter((key) => !key.nullable).map((key) => key.columns);
 }
 
 /** MariaDB's JSON is LONGTEXT with a `json_valid(col)` CHECK; MySQL has a real JSON type. */

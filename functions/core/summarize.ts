@@ -1,11 +1,11 @@
 import type pg from 'pg';
 import { type AppliedChanges, readAppliedChanges } from './binlog/applied-changes.js';
 import { checkpointFromFullRun } from './binlog/checkpoints.js';
-import { ChangesFailedError, FinishFailedError, RangesFailedError } from './errors.js';
+import { ChangesFailedError, FinishFailedError, RangesFailedError, SchemaError } from './errors.js';
 import { type FinishSummary, readFinishSummary } from './finish/record.js';
-import { advanceWatermark } from './incremental.js';
-import { releaseLease } from './lease.js';
-import { finishRun, inTransaction, type RunStatus, type RunSummary, summarizeRun } from './ledger.js';
+import { advanceWatermarks } from './incremental.js';
+import { releaseLeases } from './lease.js';
+import { finishRun, inTransaction, landedTables, type RunStatus, type RunSummary, summarizeRun } from './ledger.js';
 import { formatRange } from './ranges.js';
 
 export interface SummarizeEvent {
@@ -27,9 +27,10 @@ export async function dataOutcome(
 }
 
 /**
- * Closes the run in the ledger and returns its totals: a run whose every range landed moves the
- * table's watermark (and, a full run, its binlog checkpoint), and either way the table's lease is
- * released. Fails the execution when a range, or a binlog run's changes, failed.
+ * Closes the run in the ledger and returns its totals: each table whose every range landed moves
+ * its watermark, a full run whose every table landed moves their binlog checkpoints, and either
+ * way the run's leases are released. Fails the execution when a range, a table (refused), or a
+ * binlog run's changes failed.
  */
 export async function summarize(
   event: SummarizeEvent,
@@ -41,14 +42,13 @@ export async function summarize(
   // A finishing step that failed, or never reported back, leaves a target the application cannot switch to.
   const finish = await readFinishSummary(target, event.runId);
   const finishFailed = finish?.status === 'failed' || finish?.status === 'running';
-  const status: RunStatus = totals.failed === 0 && !changesFailed && !finishFailed ? 'succeeded' : 'failed';
+  const status: RunStatus =
+    totals.failed === 0 && totals.refusedTables === 0 && !changesFailed && !finishFailed ? 'succeeded' : 'failed';
   const seconds = await inTransaction(target, async () => {
     const seconds = await finishRun(target, event.runId, status);
-    if (status === 'succeeded') {
-      await advanceWatermark(target, event.runId);
-      await checkpointFromFullRun(target, event.runId);
-    }
-    await releaseLease(target, totals.table, event.runId);
+    if (!changesFailed) await advanceWatermarks(target, event.runId, await landedTables(target, event.runId));
+    if (status === 'succeeded') await checkpointFromFullRun(target, event.runId);
+    await releaseLeases(target, event.runId);
     return seconds;
   });
   // A binlog run's output says what it applied; other runs' output stays as it was.
@@ -61,12 +61,27 @@ export async function summarize(
   if (finishFailed && totals.failed === 0) {
     throw new FinishFailedError(`The finishing step of ${summary.table} did not complete: ${finish.error}`);
   }
-  if (status === 'failed') {
-    const listed = summary.failedRanges.map((r) => `${formatRange(r)} ${r.error ?? r.status}`).join('; ');
+  const refused = summary.tables
+    .filter((table) => table.refused !== null)
+    .map((table) => `${table.table}: ${table.refused}`);
+  const count = summary.refusedTables;
+  const more = count > refused.length ? `; and ${count - refused.length} more (migration.run_tables has them)` : '';
+  const refusals = count
+    ? `${count} table${count > 1 ? 's' : ''} not migrated (leave ${count > 1 ? 'them' : 'it'} out with "excludeTables", or fix the source): ${refused.join('; ')}${more}`
+    : '';
+  if (summary.failed > 0) {
+    const listed = summary.failedRanges
+      .map((r) => `${tableOf(summary, r.table)}${formatRange(r)} ${r.error ?? r.status}`)
+      .join('; ');
     throw new RangesFailedError(
-      `${summary.failed} of ${summary.ranges} ranges of ${summary.table} failed: ${listed}`,
+      `${summary.failed} of ${summary.ranges} ranges of ${summary.table} failed: ${listed}${refusals ? `; ${refusals}` : ''}`,
       summary.failed,
     );
   }
+  const migrated = summary.tableCount - count;
+  if (refusals) throw new SchemaError(`${migrated} table${migrated === 1 ? '' : 's'} migrated; ${refusals}`);
   return summary;
 }
+
+/** A range's table, named when the run has several. */
+const tableOf = (summary: RunSummary, table: string) => (summary.tableCount > 1 ? `${table} ` : '');

@@ -81,7 +81,10 @@ function columnDefinition(column: ColumnPlan): { sql: string; notes: string[] } 
 /** The CREATE TABLE for the target from the mapped columns, and what it leaves out of the source's definition. */
 export function createTableSql(description: TableDescription, targetSchema: string): { sql: string; notes: string[] } {
   const columns = description.columns.map(columnDefinition);
-  const lines = [...columns.map((column) => column.sql), `  PRIMARY KEY (${quotePg(description.primaryKey)})`];
+  const key = description.key;
+  const constraint =
+    key && `  ${key.kind === 'primary' ? 'PRIMARY KEY' : 'UNIQUE'} (${key.columns.map(quotePg).join(', ')})`;
+  const lines = [...columns.map((column) => column.sql), ...(constraint ? [constraint] : [])];
   return {
     sql: `CREATE TABLE ${quotePg(targetSchema)}.${quotePg(description.table)} (\n${lines.join(',\n')}\n)`,
     notes: columns.flatMap((column) => column.notes),

@@ -36,6 +36,7 @@ import {
 } from './range-checksum.js';
 import {
   type ComparisonOptions,
+  compareMultisets,
   compareRanges,
   describeDifferences,
   RangeComparer,
@@ -106,7 +107,7 @@ export async function verifyRange(
   try {
     const description = await describeSourceTable(source, table, target);
     const forms = canonicalForms(description.columns, policies);
-    const run = await readRunHighWatermark(target, runId);
+    const run = await readRunHighWatermark(target, runId, table);
     const optionsFor = (part: TableDescription): ComparisonOptions => ({
       names: part.columns.map((column) => column.name),
       keyIndex: part.primaryKeyIndex,
@@ -139,7 +140,8 @@ export async function verifyRange(
             (keys) => targetRows(target, description, forms, keys),
             optionsFor(description),
           )
-        : await compareRanges(
+        : // Without a key, rows have no order both sides agree on: the range is compared as a multiset.
+          await (description.primaryKey === null ? compareMultisets : compareRanges)(
             sourceRows(),
             canonicalTargetRows(target, description, forms, range),
             optionsFor(description),
@@ -233,6 +235,22 @@ async function compareByChecksum(
     for (const [i, part] of parts.entries()) await narrow(part, sourceParts[i]!, targetParts[i]!);
   };
   const [[sourceWhole], [targetWhole]] = await sums(range);
+  // A table without a key is one range, in no order both sides agree on: its sums tell whether it
+  // is exact, and a difference is found by comparing its rows as a multiset (there is no key to cut on).
+  if (description.primaryKey === null) {
+    const exact = sameSums(sourceWhole!, targetWhole!) && hash.uncovered.length === 0;
+    const comparison = exact
+      ? await compareMultisets([], [], optionsFor(description))
+      : await compareMultisets(
+          canonical(sourceRangeRows(source, description, range), 'source', (row: SourceValue[]) =>
+            canonicalSourceRow(forms, row),
+          ),
+          canonicalTargetRows(target, description, forms, range),
+          optionsFor(description),
+        );
+    const rows = { sourceRows: Number(sourceWhole!.rows), targetRows: Number(targetWhole!.rows) };
+    return { comparison: { ...comparison, ...rows }, checksum: `sum60:${targetWhole!.sum}`, compared: rows.targetRows };
+  }
   await narrow(range, sourceWhole!, targetWhole!);
   const checked = comparer.finish();
   const comparison = {

@@ -25,7 +25,12 @@ const tlsMode = z.enum(TLS_MODES).default('verify-full');
  * `cdk synth` works on a fresh clone with no AWS account.
  */
 export const stackConfigSchema = z.object({
-  table: z.string().default('users'),
+  /** The tables a run migrates when its input names none; every base table of the source when neither is set. */
+  table: z.string().optional(),
+  /** Several tables (a list in cdk.json, or comma-separated with -c); give `table` or `tables`, not both. */
+  tables: list.optional(),
+  /** Tables left out of every run that does not name its own, by name or `*`/`?` pattern, comma-separated. */
+  excludeTables: z.string().optional(),
   chunkRows: count.default(100_000),
   concurrency: count.default(4),
   /** Secrets Manager secret (name or ARN) holding the source's RDS secret JSON. */
@@ -102,19 +107,33 @@ export const stackConfigSchema = z.object({
   alarmEmail: z.email('must be an email address').optional(),
 });
 
-export type StackConfig = z.infer<typeof stackConfigSchema> & { vpcEndpoints: string[] };
+export type StackConfig = z.infer<typeof stackConfigSchema> & {
+  vpcEndpoints: string[];
+  /** The tables runs without their own take, when configured; every table otherwise. */
+  defaultTables?: string[];
+};
 
 /** Reads and checks the context, refusing with the key's name and the fix. */
 export function stackConfigFrom(context: Record<string, unknown>): StackConfig {
   const parsed = stackConfigSchema.safeParse(context);
   if (!parsed.success) throw new Error(`Invalid context: ${formatIssues(parsed.error)}`);
   const config = parsed.data;
+  if (config.table !== undefined && config.tables !== undefined) {
+    throw new Error('Invalid context: give "table" or "tables", not both');
+  }
   const defaults = runDefaultsSchema.safeParse({
-    table: config.table,
+    tables: config.table === undefined ? config.tables : [config.table],
+    excludeTables: config.excludeTables,
     chunkRows: config.chunkRows,
     concurrency: config.concurrency,
   });
-  if (!defaults.success) throw new Error(`Invalid context: ${formatIssues(defaults.error)}`);
+  if (!defaults.success) {
+    // A single `table` is checked as a list of one: name it as it was given.
+    const issues = formatIssues(defaults.error);
+    throw new Error(
+      `Invalid context: ${config.table === undefined ? issues : issues.replace(/"tables\.0"/g, '"table"')}`,
+    );
+  }
   if (config.vpcId && config.subnetIds.length === 0) {
     throw new Error(
       'Invalid context: "vpcId" is set but "subnetIds" is empty: give the private subnets the functions run in',
@@ -180,7 +199,7 @@ export function stackConfigFrom(context: Record<string, unknown>): StackConfig {
       throw new Error(`Invalid context: "${key}" must be rate(...) or cron(...), not ${expression}`);
     }
   }
-  return { ...config, vpcEndpoints: endpoints };
+  return { ...config, vpcEndpoints: endpoints, defaultTables: defaults.data.tables };
 }
 
 function isVpcCidr(cidr: string): boolean {

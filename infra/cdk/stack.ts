@@ -112,7 +112,8 @@ export class MigrationStack extends Stack {
     addVpcEndpoints(this, network, config.vpcEndpoints);
     // Only names and settings: the credentials stay in Secrets Manager, read at run time.
     const environment: Record<string, string> = {
-      DEFAULT_TABLE: config.table,
+      ...(config.defaultTables ? { DEFAULT_TABLES: JSON.stringify(config.defaultTables) } : {}),
+      ...(config.excludeTables ? { DEFAULT_EXCLUDE_TABLES: config.excludeTables } : {}),
       DEFAULT_CHUNK_ROWS: String(config.chunkRows),
       DEFAULT_CONCURRENCY: String(config.concurrency),
       MAX_CONCURRENCY: String(config.maxConcurrency),
@@ -307,7 +308,7 @@ function addSchedules(scope: Construct, stateMachine: sfn.IStateMachine, config:
     new scheduler.Schedule(scope, id, {
       schedule: scheduler.ScheduleExpression.expression(expression, TimeZone.of(config.scheduleTimeZone)),
       timeWindow: scheduler.TimeWindow.off(),
-      description: `${what} of ${config.table}`,
+      description: `${what} of ${config.defaultTables?.join(', ') ?? 'every table'}`.slice(0, 512),
       target: new schedulerTargets.StepFunctionsStartExecution(stateMachine, {
         input: scheduler.ScheduleTargetInput.fromObject(input),
         deadLetterQueue: deadLetters,

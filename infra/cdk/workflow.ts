@@ -106,6 +106,13 @@ function overPages(
   return first.next(read).next(map).next(more);
 }
 
+// The range of a Map item, without its table and changes (which travel beside it).
+const ITEM_RANGE = {
+  index: sfn.JsonPath.numberAt('$$.Map.Item.Value.index'),
+  lo: sfn.JsonPath.stringAt('$$.Map.Item.Value.lo'),
+  hi: sfn.JsonPath.stringAt('$$.Map.Item.Value.hi'),
+};
+
 /**
  * Plan → CopyRanges (a Distributed Map of CopyRange then VerifyRange, failed ranges to the
  * queue, over the run's items a page at a time) → Finish (indexes, keys, sequences, triggers; skipped
@@ -219,13 +226,14 @@ export function buildWorkflow(scope: Construct, parts: WorkflowParts): sfn.IChai
   const copyRanges = new sfn.DistributedMap(scope, STATE.copyRanges, {
     itemsPath: PAGE_ITEMS,
     maxConcurrencyPath: '$.concurrency',
+    // Each item is a range of one of the run's tables (functions/core/plan.ts, PlannedRange).
     itemSelector: {
       runId: sfn.JsonPath.stringAt('$.runId'),
       execution: sfn.JsonPath.stringAt('$.execution'),
-      table: sfn.JsonPath.stringAt('$.table'),
-      changes: sfn.JsonPath.objectAt('$.changes'),
-      range: sfn.JsonPath.stringAt('$$.Map.Item.Value'),
-      planned: sfn.JsonPath.stringAt('$$.Map.Item.Value'),
+      table: sfn.JsonPath.stringAt('$$.Map.Item.Value.table'),
+      changes: sfn.JsonPath.objectAt('$$.Map.Item.Value.changes'),
+      range: ITEM_RANGE,
+      planned: ITEM_RANGE,
       policies: sfn.JsonPath.objectAt('$.policies'),
       verify: sfn.JsonPath.stringAt('$.verify'),
     },
@@ -254,8 +262,7 @@ export function buildWorkflow(scope: Construct, parts: WorkflowParts): sfn.IChai
     payloadResponseOnly: true,
     payload: sfn.TaskInput.fromObject({
       runId: sfn.JsonPath.stringAt('$.runId'),
-      // One table today; the run's list of tables once Plan gives several.
-      tables: sfn.JsonPath.array(sfn.JsonPath.stringAt('$.table')),
+      tables: sfn.JsonPath.listAt('$.tables'),
     }),
     resultPath: '$.finished',
   })
@@ -302,8 +309,7 @@ function changesBranch(
     taskTimeout: sfn.Timeout.duration(RANGE_TIMEOUT),
     payload: sfn.TaskInput.fromObject({
       runId: sfn.JsonPath.stringAt('$.runId'),
-      // One table today; the run's list of tables once Plan gives several.
-      tables: sfn.JsonPath.array(sfn.JsonPath.stringAt('$.table')),
+      tables: sfn.JsonPath.listAt('$.tables'),
       mode: sfn.JsonPath.stringAt('$.mode'),
       policies: sfn.JsonPath.objectAt('$.policies'),
       quietSeconds: sfn.JsonPath.numberAt('$.quietSeconds'),
@@ -330,8 +336,8 @@ function changesBranch(
     maxConcurrencyPath: '$.concurrency',
     itemSelector: {
       runId: sfn.JsonPath.stringAt('$.runId'),
-      table: sfn.JsonPath.stringAt('$.table'),
-      range: sfn.JsonPath.stringAt('$$.Map.Item.Value'),
+      table: sfn.JsonPath.stringAt('$$.Map.Item.Value.table'),
+      range: ITEM_RANGE,
       policies: sfn.JsonPath.objectAt('$.policies'),
       verify: sfn.JsonPath.stringAt('$.verify'),
     },

@@ -500,7 +500,7 @@ function rawPipe(
   psql: string,
 ): string[][] {
   const columns = description.columns.map((column) => column.name);
-  const select = `SET time_zone = '+00:00'; SELECT ${columns.map(quoteMysql).join(', ')} FROM ${quoteMysql(description.table)} ORDER BY ${quoteMysql(description.primaryKey)}`;
+  const select = `SET time_zone = '+00:00'; SELECT ${columns.map(quoteMysql).join(', ')} FROM ${quoteMysql(description.table)} ORDER BY ${quoteMysql(description.primaryKey!)}`;
   const copy = `COPY ${quotePg(TARGET_SCHEMA)}.${quotePg(PIPE_TABLE)} (${columns.map(quotePg).join(', ')}) FROM STDIN WITH (NULL 'NULL')`;
   return [
     [

@@ -3,9 +3,11 @@ import { type ExecutionInput, executionInputSchema, formatIssues } from '../../f
 import { POLICY_NAMES } from '../../functions/core/policies.js';
 import { type FlagShape, UsageError } from './flags.js';
 
-/** The execution input fields that have a CLI flag, and whether the flag's text is a number. */
+/** The execution input fields that have a CLI flag, and whether the flag's text is a number or a comma-separated list. */
 const FIELDS = {
   table: 'text',
+  tables: 'list',
+  excludeTables: 'text',
   chunkRows: 'number',
   concurrency: 'number',
   mode: 'text',
@@ -13,7 +15,7 @@ const FIELDS = {
   overlapSeconds: 'number',
   quietSeconds: 'number',
   verify: 'text',
-} as const satisfies Partial<Record<keyof ExecutionInput, 'text' | 'number'>>;
+} as const satisfies Partial<Record<keyof ExecutionInput, 'text' | 'number' | 'list'>>;
 
 /** Fields that are on unless a flag turns them off: `--no-verify` gives `verify: false`. */
 const OFF_SWITCHES = { verify: 'no-verify' } as const satisfies Partial<Record<keyof ExecutionInput, string>>;
@@ -53,7 +55,7 @@ export function executionInputFromFlags(
     if (typeof value !== 'string') continue;
     if (kind === 'number' && !/^\s*-?\d+(\.\d+)?\s*$/.test(value))
       throw new UsageError(`--${flagOf(field)} must be a whole number, not ${value}`);
-    raw[field] = kind === 'number' ? Number(value) : value;
+    raw[field] = flagValue(kind, value);
     fromFlags.add(field);
   }
   // Each policy has its own flag; those given join (or override) the base's policies.
@@ -75,4 +77,18 @@ export function executionInputFromFlags(
     );
   }
   return parsed.data;
+}
+
+function flagValue(kind: (typeof FIELDS)[keyof typeof FIELDS], text: string): unknown {
+  switch (kind) {
+    case 'number':
+      return Number(text);
+    case 'list':
+      return text
+        .split(',')
+        .map((item) => item.trim())
+        .filter(Boolean);
+    default:
+      return text;
+  }
 }

@@ -4,7 +4,7 @@ import type { AppliedChanges } from '../../functions/core/binlog/applied-changes
 import { type BinlogPosition, formatPosition } from '../../functions/core/binlog/position.js';
 import { closeSource, closeTarget, endpointFromUrl, openSource, openTarget } from '../../functions/core/connections.js';
 import type { FinishSummary } from '../../functions/core/finish/record.js';
-import { lastRunOf, type RunSummary, type UnfinishedRun } from '../../functions/core/ledger.js';
+import { lastRunOf, type RunSummary, type TableSummary, type UnfinishedRun } from '../../functions/core/ledger.js';
 import { DEFAULT_POLICIES, POLICY_NAMES } from '../../functions/core/policies.js';
 import { formatRange } from '../../functions/core/ranges.js';
 import { STATE } from '../cdk/states.js';
@@ -14,7 +14,7 @@ import { parseFlags, sourceUrlFlag, TLS_FLAGS, targetUrlFlag, tlsVariables, Usag
 import { executionInputFromFlags, INPUT_FLAGS } from './input-flags.js';
 
 const USAGE = `Usage: npm run migrate -- --source mysql://user[:pass]@host:port/db --target postgres://user[:pass]@host:port/db
-                           --table users [--chunk-rows 100000] [--concurrency 4] [--retry-failed] [--verify checksum|rows] [--no-verify] [--json]
+                           [--table users | --tables users,orders] [--exclude-tables 'audit_*,tmp'] [--chunk-rows 100000] [--concurrency 4] [--retry-failed] [--verify checksum|rows] [--no-verify] [--json]
                            [--source-tls verify-full|require|off] [--target-tls verify-full|require|off] [--ca-bundle ca.pem]
                            [--mode full|incremental|binlog|cutover] [--change-column updated_at] [--overlap-seconds 60] [--quiet-seconds 10]
                            [--zero-dates null|fail] [--nul-bytes fail|strip] [--tinyint1 fail|nonzero-true] [--empty-enum keep|null|fail]
@@ -32,7 +32,6 @@ const MIGRATE_FLAGS = {
   target: targetUrlFlag(),
   ...INPUT_FLAGS,
   ...TLS_FLAGS,
-  table: z.string({ error: 'is required' }),
   'retry-failed': z.boolean().default(false),
   json: z.boolean().default(false),
 };
@@ -67,7 +66,7 @@ export function migrateFlags(argv: string[], env: NodeJS.ProcessEnv = process.en
 }
 
 /** The ranges the table's last run left unfinished, from the ledger in the target; null when it has no run of the table. */
-async function lastRunOfTable(targetUrl: string, table: string): Promise<UnfinishedRun | null> {
+async function lastRunOfTable(targetUrl: string, table: string | null): Promise<UnfinishedRun | null> {
   const target = await openTarget(endpointFromUrl(targetUrl, 'target'));
   try {
     return await lastRunOf(target, table);
@@ -111,13 +110,14 @@ async function checkReachable(sourceUrl: string, targetUrl: string): Promise<voi
 
 /**
  * A progress bar on stderr fed by the workflow's own events: ranges done (a Map iteration ends
- * after CopyRange and VerifyRange, or after its failure is queued) of planned, rows, rows/s, ETA.
+ * after CopyRange and VerifyRange, or after its failure is queued) of planned, tables done of
+ * planned and the biggest ones still going, rows, rows/s, ETA.
  */
 function progressBar(enabled: boolean) {
   const bar = new cliProgress.SingleBar(
     {
       format:
-        'CopyRanges [{bar}] {value}/{total} ranges ({failed} failed) | {rows} rows | {rate} rows/s | ETA {eta_formatted}',
+        'CopyRanges [{bar}] {value}/{total} ranges ({failed} failed) | {tables} | {rows} rows | {rate} rows/s | ETA {eta_formatted}',
       hideCursor: true,
       stream: process.stderr,
     },
@@ -126,11 +126,13 @@ function progressBar(enabled: boolean) {
   let rows = 0;
   let failed = 0;
   let started = 0;
+  const tables = new TableProgress();
   const rate = () => Math.round(rows / Math.max(0.001, (Date.now() - started) / 1000));
   const onEvent = (event: WorkflowEvent) => {
     if (!enabled) return;
     if (event.type === 'MapIterationSucceeded' || event.type === 'MapIterationFailed') {
-      bar.increment(1, { rows, failed, rate: rate() });
+      tables.rangeDone(event.index);
+      bar.increment(1, { rows, failed, rate: rate(), tables: tables.describe() });
       return;
     }
     if (event.type !== 'StateExited' || !('state' in event) || !event.state) return;
@@ -139,7 +141,11 @@ function progressBar(enabled: boolean) {
     const planned = name === STATE.plan ? (output as { items?: number }).items : undefined;
     if (planned !== undefined) {
       started = Date.now();
-      bar.start(planned, 0, { rows, failed, rate: 0 });
+      tables.expect((output as { tables: string[] }).tables.length);
+      bar.start(planned, 0, { rows, failed, rate: 0, tables: tables.describe() });
+    } else if (name === STATE.readItems) {
+      // Each page of items names the table of every range the Map is about to run.
+      tables.page((output as { page: { items: { table: string }[] } }).page.items.map((item) => item.table));
     } else if (name === STATE.copyRange) {
       rows += (output as { copied: { rows: number } }).copied.rows;
       bar.update({ rows, rate: rate() });
@@ -148,6 +154,50 @@ function progressBar(enabled: boolean) {
     }
   };
   return { onEvent, stop: () => enabled && bar.stop() };
+}
+
+/**
+ * Tables done of planned, from the pages of items the Map runs: which table each range of the
+ * current page is of, and how many of each table's ranges seen so far are left.
+ */
+export class TableProgress {
+  private planned = 0;
+  private tableOfRange: string[] = [];
+  private readonly left = new Map<string, number>();
+  private readonly total = new Map<string, number>();
+
+  /** How many tables the run has (Plan's tables). */
+  expect(tables: number): void {
+    this.planned = tables;
+  }
+
+  /** The next page of items, each named by its table: the Map's iterations are numbered within it. */
+  page(tableOfRange: string[]): void {
+    this.tableOfRange = tableOfRange;
+    for (const table of tableOfRange) {
+      this.left.set(table, (this.left.get(table) ?? 0) + 1);
+      this.total.set(table, (this.total.get(table) ?? 0) + 1);
+    }
+  }
+
+  rangeDone(index: number): void {
+    const table = this.tableOfRange[index];
+    if (table !== undefined) this.left.set(table, (this.left.get(table) ?? 1) - 1);
+  }
+
+  /** `3/16 tables; film 4/9, rental 2/6`: tables done of planned, then the two with most ranges left. */
+  describe(): string {
+    const done = [...this.left.values()].filter((left) => left === 0).length;
+    const going = [...this.left]
+      .filter(([, left]) => left > 0)
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 2)
+      .map(([table, left]) => {
+        const total = this.total.get(table)!;
+        return `${table} ${total - left}/${total}`;
+      });
+    return `${done}/${Math.max(this.planned, this.total.size)} tables${going.length ? `; ${going.join(', ')}` : ''}`;
+  }
 }
 
 /** Left-aligned columns, two spaces apart. */
@@ -167,6 +217,39 @@ function verificationResult(summary: RunSummary): string {
   // A cut-over verifies ranges it did not copy: the ledger counts rows only for copied ones.
   const rows = summary.verifiedRows > 0 ? ` (${summary.verifiedRows} rows)` : '';
   return `${summary.verifiedRanges} of ${summary.ranges} ranges verified${rows}${mismatched}`;
+}
+
+/** `14 of 16 migrated, 2 refused`: the run's tables at a glance. */
+function tablesDone(summary: RunSummary): string {
+  const done = summary.tableCount - summary.refusedTables - summary.failedTables;
+  const refused = summary.refusedTables > 0 ? `, ${summary.refusedTables} refused` : '';
+  return `${done} of ${summary.tableCount} migrated${refused}`;
+}
+
+/** One line per table: rows, ranges, what verification found, or why the table was refused. */
+function tableReport(summary: RunSummary): string[] {
+  return columns([
+    ['table', 'rows', 'ranges', 'verification', 'note'],
+    ...summary.tables.map((table) => [
+      table.table,
+      table.refused === null ? table.rows : '-',
+      table.refused === null ? `${table.ranges - table.failed} of ${table.ranges} ok` : '-',
+      tableVerification(summary, table),
+      tableNote(table),
+    ]),
+  ]);
+}
+
+function tableNote(table: TableSummary): string {
+  if (table.refused !== null) return `refused: ${table.refused}`;
+  return table.whole ?? '';
+}
+
+function tableVerification(summary: RunSummary, table: TableSummary): string {
+  if (table.refused !== null) return '-';
+  if (!summary.verify) return 'off';
+  if (table.mismatchedRanges > 0) return `${table.mismatchedRanges} ranges differ`;
+  return table.verifiedRanges === table.ranges ? 'exact' : `${table.verifiedRanges} of ${table.ranges} verified`;
 }
 
 /** What a binlog run or a cut-over applied from the binary log, and how far behind the target is. */
@@ -210,7 +293,7 @@ function report(outcome: LocalMigrationResult): string {
   const copiesRanges = changes === null;
   const lines = columns([
     ['run', summary.runId],
-    ['table', summary.table],
+    summary.tableCount > 1 ? ['tables', tablesDone(summary)] : ['table', summary.table],
     ['mode', summary.mode],
     ['status', summary.status],
     // A binlog run copies no range; a cut-over's ranges are verified, not copied.
@@ -234,13 +317,21 @@ function report(outcome: LocalMigrationResult): string {
       summary.policyCounts[name] + (changes?.policyCounts[name] ?? 0),
     ]),
   ]);
+  if (summary.tableCount > 1) lines.push('', ...tableReport(summary).map((line) => `  ${line}`));
+  if (summary.tableCount > summary.tables.length) {
+    lines.push(
+      `  ... ${summary.tableCount - summary.tables.length} more: SELECT * FROM migration.run_tables WHERE run_id = '${summary.runId}';`,
+    );
+  }
   if (summary.ranges === 0) return lines.join('\n');
+  const several = summary.tableCount > 1;
   lines.push(
     '',
     ...columns([
-      ['range', 'lo', 'hi', 'status', 'rows', 'seconds', 'verification', 'checksum'],
+      ['range', ...(several ? ['table'] : []), 'lo', 'hi', 'status', 'rows', 'seconds', 'verification', 'checksum'],
       ...summary.rangeResults.map((r) => [
         `#${r.index}`,
+        ...(several ? [r.table] : []),
         r.lo ?? '-inf',
         r.hi ?? '+inf',
         r.status,
@@ -270,9 +361,45 @@ function report(outcome: LocalMigrationResult): string {
         : 'Ranges that differ (--retry-failed without --mode copies them again; then cut over again):',
     );
     for (const range of summary.failedRanges)
-      lines.push(`  #${range.index} ${formatRange(range)}  ${range.error ?? range.status}`);
+      lines.push(
+        `  #${range.index} ${several ? `${range.table} ` : ''}${formatRange(range)}  ${range.error ?? range.status}`,
+      );
   }
   return lines.join('\n');
+}
+
+/**
+ * Turns the input into a retry of what the last run left unfinished: of `--table`, or of the last
+ * run of any tables (a whole database's) when no table is named. Returns an exit code when there
+ * is nothing to run, null when the input is ready.
+ */
+async function retryInput(flags: ReturnType<typeof migrateFlags>): Promise<number | null> {
+  const { table, tables } = flags.input;
+  if (tables !== undefined) {
+    console.error(`--retry-failed retries the last run as it was: give --table, or no table at all\n${USAGE}`);
+    return EXIT.usage;
+  }
+  const what = table ?? 'any table';
+  const last = await lastRunOfTable(flags.targetUrl, table ?? null);
+  if (!last) {
+    console.error(`The ledger has no run of ${what}: there is nothing to retry; run without --retry-failed`);
+    return EXIT.usage;
+  }
+  if (last.ranges.length === 0) {
+    console.error(`Run ${last.runId} of ${table ?? last.tables.join(', ')} left no range unfinished: nothing to retry`);
+    return EXIT.ok;
+  }
+  console.error(
+    `Retrying the ${last.ranges.length} unfinished range${last.ranges.length > 1 ? 's' : ''} of run ${last.runId}`,
+  );
+  if (table !== undefined) {
+    flags.input.ranges = last.ranges.map(({ lo, hi }) => ({ lo, hi }));
+  } else {
+    // Each range names its table: the run copies those tables' ranges and nothing else.
+    flags.input.tables = [...new Set(last.ranges.map((range) => range.table))];
+    flags.input.ranges = last.ranges.map(({ table: of, lo, hi }) => ({ table: of, lo, hi }));
+  }
+  return null;
 }
 
 /**
@@ -312,21 +439,8 @@ async function migrate(argv: string[]): Promise<number> {
     return EXIT.unreachable;
   }
   if (flags.retryFailed) {
-    const last = await lastRunOfTable(flags.targetUrl, flags.input.table!);
-    if (!last) {
-      console.error(
-        `The ledger has no run of ${flags.input.table}: there is nothing to retry; run without --retry-failed`,
-      );
-      return EXIT.usage;
-    }
-    if (last.ranges.length === 0) {
-      console.error(`Run ${last.runId} of ${flags.input.table} left no range unfinished: nothing to retry`);
-      return EXIT.ok;
-    }
-    console.error(
-      `Retrying the ${last.ranges.length} unfinished range${last.ranges.length > 1 ? 's' : ''} of run ${last.runId}`,
-    );
-    flags.input.ranges = last.ranges;
+    const code = await retryInput(flags);
+    if (code !== null) return code;
   }
   const progress = progressBar(process.stderr.isTTY === true);
   const outcome = await migrateLocally({
@@ -346,7 +460,8 @@ async function migrate(argv: string[]): Promise<number> {
       JSON.stringify({
         runId: outcome.run.runId,
         status,
-        table: flags.input.table,
+        table: summary?.table ?? flags.input.table ?? null,
+        tables: summary?.tables ?? [],
         mode: flags.input.mode ?? 'full',
         rows: summary?.rows ?? 0,
         ranges: summary?.ranges ?? 0,

@@ -49,7 +49,10 @@ const LAMBDA_SECONDS = 15 * 60;
 export function rangeBytes(keyDigits: number): number {
   const base = 10n ** BigInt(keyDigits - 1);
   const boundaries = Array.from({ length: 1_000 }, (_, i) => String(base + BigInt(i * 7)));
-  const ranges = rangesBetween(boundaries).slice(1, -1);
+  // An item names its table (and, in an incremental run, its changed rows): as Plan records it.
+  const ranges = rangesBetween(boundaries)
+    .slice(1, -1)
+    .map((range) => ({ table: 'users', ...range, changes: null }));
   return ranges.reduce((sum, range) => sum + Buffer.byteLength(JSON.stringify(range)) + 1, 0) / ranges.length;
 }
 

@@ -387,7 +387,7 @@ describe('faults injected while the workflow runs against the real databases', (
       const retried = summary();
       assert.deepEqual([retried.status, retried.ranges, retried.rows], ['succeeded', 1, 1_000]);
       const { rows } = await pair.target.query(
-        `SELECT lo::text, hi::text FROM migration.ranges r JOIN migration.runs USING (run_id) WHERE table_name = $1 ORDER BY started_at DESC LIMIT 1`,
+        `SELECT lo::text, hi::text FROM migration.ranges r JOIN migration.runs USING (run_id) WHERE r.table_name = $1 ORDER BY started_at DESC LIMIT 1`,
         [TABLE],
       );
       assert.deepEqual(rows, [{ lo: first.failedRanges[0]!.lo, hi: first.failedRanges[0]!.hi }]);

@@ -30,7 +30,7 @@ describe('binlog runs and cut-over in the workflow', () => {
     assert.equal(entryOf(apply), 'functions/apply-changes/handler.ts');
     assert.deepEqual(apply.Parameters, {
       'runId.$': '$.runId',
-      'tables.$': 'States.Array($.table)',
+      'tables.$': '$.tables',
       'mode.$': '$.mode',
       'policies.$': '$.policies',
       'quietSeconds.$': '$.quietSeconds',

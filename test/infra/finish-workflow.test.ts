@@ -21,7 +21,7 @@ describe('the finishing step in the workflow', () => {
 
   test("Finish invokes the finish handler with the run's id and its list of tables", () => {
     assert.equal(workflow.handlerEntries.get(finish.Resource!), 'functions/finish/handler.ts');
-    assert.deepEqual(finish.Parameters, { 'runId.$': '$.runId', 'tables.$': 'States.Array($.table)' });
+    assert.deepEqual(finish.Parameters, { 'runId.$': '$.runId', 'tables.$': '$.tables' });
     assert.equal(finish.ResultPath, '$.finished');
   });
 

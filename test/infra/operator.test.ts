@@ -78,7 +78,7 @@ describe('operator start', () => {
   test('refuses an invalid input, naming the flag or field, without calling Step Functions', async () => {
     for (const [argv, message] of [
       [['--chunk-rows', '0'], /--chunk-rows must be greater than 0/],
-      [['--table', 'users; drop'], /--table must be a plain identifier/],
+      [['--table', 'users '], /--table must be a MySQL name/],
       [['--input', '{"chunkrows":5}'], /unknown field "chunkrows"/],
       [['--input', '{"concurrency":2.5}'], /"concurrency" must be a whole number/],
       [['--input', 'table=users'], /--input is not JSON/],

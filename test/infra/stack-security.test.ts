@@ -200,6 +200,21 @@ describe('the stack with its defaults (a VPC of its own)', () => {
     assert.equal(byId.Plan!.ReservedConcurrentExecutions, undefined);
   });
 
+  test("runs' default tables reach the functions: none configured is every table; tables and excludeTables as given", () => {
+    const planEnv = (context: Record<string, unknown>) => {
+      const [, plan] = synth(context).functions.find(([id]) => nameOf(id) === 'Plan')!;
+      return plan.Properties.Environment.Variables as Record<string, string>;
+    };
+    const none = planEnv({});
+    assert.deepEqual([none.DEFAULT_TABLES, none.DEFAULT_EXCLUDE_TABLES], [undefined, undefined]);
+    const some = planEnv({ tables: 'film,Order-Lines', excludeTables: 'tmp_*' });
+    assert.deepEqual(
+      [JSON.parse(some.DEFAULT_TABLES!), some.DEFAULT_EXCLUDE_TABLES],
+      [['film', 'Order-Lines'], 'tmp_*'],
+    );
+    assert.deepEqual(JSON.parse(planEnv({ table: 'users' }).DEFAULT_TABLES!), ['users']);
+  });
+
   test('logs every state machine event and traces it with X-Ray', () => {
     stack.template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
       TracingConfiguration: { Enabled: true },

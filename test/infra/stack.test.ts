@@ -75,7 +75,7 @@ describe('the default stack (no optional context)', () => {
   });
 
   test("each range is told which rows changed: an incremental run's changes, null in a full run", () => {
-    assert.equal((copyRanges.ItemSelector as Record<string, unknown>)['changes.$'], '$.changes');
+    assert.equal((copyRanges.ItemSelector as Record<string, unknown>)['changes.$'], '$$.Map.Item.Value.changes');
   });
 
   test("every range gets the run's value policies from Plan's output", () => {
@@ -299,7 +299,8 @@ describe('invalid context is refused before anything is built, naming the key', 
     [{ chunkRows: 0 }, /"chunkRows"/],
     [{ chunkRows: 'many' }, /"chunkRows"/],
     [{ concurrency: '5000' }, /"concurrency"/],
-    [{ table: 'users; drop table x' }, /"table"/],
+    [{ table: 'trailing space ' }, /"table" must be a MySQL name/],
+    [{ tables: 'users,orders', table: 'users' }, /"table" or "tables", not both/],
   ];
   for (const [context, key] of CASES) {
     test(`${JSON.stringify(context)} throws naming ${key.source}`, () => {

@@ -28,9 +28,15 @@ describe('VerifyRange in the workflow', () => {
   });
 
   test('VerifyRange gets the range as planned, even after a continuation moved its start', () => {
-    const itemSelector = map.ItemSelector as Record<string, string>;
-    assert.equal(itemSelector['planned.$'], '$$.Map.Item.Value');
-    assert.equal(itemSelector['range.$'], '$$.Map.Item.Value');
+    const itemSelector = map.ItemSelector as Record<string, unknown>;
+    const itemRange = {
+      'index.$': '$$.Map.Item.Value.index',
+      'lo.$': '$$.Map.Item.Value.lo',
+      'hi.$': '$$.Map.Item.Value.hi',
+    };
+    assert.deepEqual(itemSelector.planned, itemRange);
+    assert.deepEqual(itemSelector.range, itemRange);
+    assert.equal(itemSelector['table.$'], '$$.Map.Item.Value.table');
     const resume = states[STATE.resumeRange]!.Parameters as Record<string, unknown>;
     assert.equal(resume['planned.$'], '$.planned');
     assert.equal(resume['verify.$'], '$.verify');

@@ -24,7 +24,7 @@ import { closePair, dropTables, openPair, readBothSides } from '../support/datab
 
 const USERS = 'bl_users';
 const ORDERS = 'bl_orders';
-const DEFAULTS = { table: USERS, chunkRows: 40, concurrency: 2 };
+const DEFAULTS = { tables: [USERS], chunkRows: 40, concurrency: 2 };
 const LIMITS: ChangesLimits = { maxReadMs: 60_000, maxKeys: 100_000, idleMs: 10_000 };
 const BUDGET = { remainingMs: () => 10 * 60_000, marginMs: 0 };
 const TOP = '18446744073709551615';

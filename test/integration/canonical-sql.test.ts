@@ -189,8 +189,10 @@ describe('the sums of a table without a key are of its rows as a multiset', () =
   const description: TableDescription = {
     table: KEYLESS,
     columns: [columnOfType('n', 'int'), columnOfType('s', 'varchar(10)')].map((column) => mapColumn(column)),
-    primaryKey: '',
+    primaryKey: null,
     primaryKeyIndex: -1,
+    key: null,
+    whole: 'no primary key and no unique NOT NULL key',
   };
   const hash = rowHash(description, DEFAULT_POLICIES);
 

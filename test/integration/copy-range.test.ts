@@ -4,6 +4,8 @@ import { after, before, beforeEach, describe, test } from 'node:test';
 import { handler as copyRangeHandler } from '../../functions/copy-range/handler.js';
 import type { ConnectionPair } from '../../functions/core/connections.js';
 import { copyRange } from '../../functions/core/copy-range.js';
+import { quoteMysql } from '../../functions/core/identifiers.js';
+import { releaseLeases } from '../../functions/core/lease.js';
 import { type PlanResult, plan } from '../../functions/core/plan.js';
 import type { KeyRange } from '../../functions/core/ranges.js';
 import { seededId, seedUsers } from '../../infra/local/seed.js';
@@ -20,7 +22,7 @@ import { readBothSides } from '../support/exactness.js';
 
 const TABLE = 'it_copy_range';
 const ROWS = 3_000;
-const DEFAULTS = { table: TABLE, chunkRows: 1_000, concurrency: 2 };
+const DEFAULTS = { tables: [TABLE], chunkRows: 1_000, concurrency: 2 };
 const LAMBDA_CONTEXT = { getRemainingTimeInMillis: () => 15 * 60_000 } as never;
 
 const inRange = (range: KeyRange) => (id: string) =>
@@ -229,28 +231,73 @@ describe('Plan refuses what it cannot migrate before writing anything', () => {
     );
   });
 
-  test('a composite or non-integer primary key is refused with the reason', async () => {
-    await pair.source.promise().query('DROP TABLE IF EXISTS it_composite');
-    await pair.source.promise().query('CREATE TABLE it_composite (a INT, b INT, PRIMARY KEY (a, b))');
-    await pair.source.promise().query('DROP TABLE IF EXISTS it_text_key');
-    await pair.source.promise().query('CREATE TABLE it_text_key (code VARCHAR(10) PRIMARY KEY)');
+  test('a composite, non-integer or missing key makes one range replaced whole; a unique NOT NULL integer key is split on', async () => {
+    const db = pair.source.promise();
+    const tables = ['it_composite', 'it_text_key', 'it_no_key', 'it_unique', 'it_no_key_long', 'it_decimal'];
+    for (const table of tables) await dropTables(pair, table);
+    await db.query('CREATE TABLE it_composite (a INT, b INT, PRIMARY KEY (a, b))');
+    await db.query('CREATE TABLE it_text_key (code VARCHAR(10) PRIMARY KEY)');
+    await db.query('CREATE TABLE it_no_key (v INT, u INT UNIQUE)');
+    await db.query('CREATE TABLE it_unique (code VARCHAR(10) NOT NULL UNIQUE, n INT NOT NULL, UNIQUE KEY (n))');
+    await db.query('INSERT INTO it_unique VALUES ?', [Array.from({ length: 30 }, (_, i) => [`c${i}`, i * 2])]);
     try {
-      await assert.rejects(
-        plan({ input: { table: 'it_composite' }, runId: 'it-composite', execution: 'x' }, pair, DEFAULTS),
-        {
+      const planned = async (table: string, input: Record<string, unknown> = {}) => {
+        const runId = `it-key-${table}`;
+        try {
+          return await plan({ input: { table, chunkRows: 10, ...input }, runId, execution: 'x' }, pair, DEFAULTS);
+        } finally {
+          await releaseLeases(pair.target, runId);
+        }
+      };
+      for (const [table, reason] of [
+        ['it_composite', /primary key \(a, b\) is not a single integer column: one range, replaced whole/],
+        ['it_text_key', /primary key \(code\) is not a single integer column/],
+        ['it_no_key', /no primary key and no unique NOT NULL key: one range, replaced whole, verified as a multiset/],
+      ] as const) {
+        const { ranges } = await planned(table);
+        assert.deepEqual(
+          ranges.map(({ lo, hi }) => [lo, hi]),
+          [[null, null]],
+          table,
+        );
+        const { rows } = await pair.target.query('SELECT whole FROM migration.run_tables WHERE run_id = $1', [
+          `it-key-${table}`,
+        ]);
+        assert.match(rows[0].whole, reason);
+        await assert.rejects(planned(table, { mode: 'incremental' }), {
           name: 'SchemaError',
-          message: /composite primary key \(a, b\)/,
-        },
+          message: /no single integer key to upsert changed rows by .*run "mode": "full" for it/,
+        });
+      }
+      // PostgreSQL would cut a name of more than 63 bytes short: refused, named.
+      await db.query(`CREATE TABLE it_no_key_long (${quoteMysql('ö'.repeat(40))} INT)`);
+      await assert.rejects(planned('it_no_key_long'), {
+        name: 'SchemaError',
+        message: /longer than PostgreSQL's 63 bytes: ö{40}; rename it in the source/,
+      });
+      // A DECIMAL(18,0) key is cut like an integer one, beyond 2^53 and below zero.
+      await db.query('CREATE TABLE it_decimal (price DECIMAL(18,0) NOT NULL PRIMARY KEY)');
+      await db.query('INSERT INTO it_decimal VALUES ?', [Array.from({ length: 25 }, (_, i) => [`${(i - 12) * 1e15}`])]);
+      assert.deepEqual(
+        (await planned('it_decimal')).ranges.map(({ lo, hi }) => [lo, hi]),
+        [
+          [null, '-2000000000000000'],
+          ['-2000000000000000', '8000000000000000'],
+          ['8000000000000000', null],
+        ],
       );
-      await assert.rejects(
-        plan({ input: { table: 'it_text_key' }, runId: 'it-text-key', execution: 'x' }, pair, DEFAULTS),
-        {
-          name: 'SchemaError',
-          message: /primary key code of type varchar\(10\)/,
-        },
+      // The integer unique key n is the one ranges are cut on, and the target enforces it.
+      const unique = await planned('it_unique');
+      assert.deepEqual(
+        unique.ranges.map(({ lo, hi }) => [lo, hi]),
+        [
+          [null, '20'],
+          ['20', '40'],
+          ['40', null],
+        ],
       );
     } finally {
-      await pair.source.promise().query('DROP TABLE IF EXISTS it_composite, it_text_key');
+      for (const table of tables) await dropTables(pair, table);
     }
   });
 });

@@ -71,7 +71,7 @@ describe('a connection that dies, loudly or silently, ends the invocation within
     await dropTables(pair, TABLE);
     await seedUsers(pair.source, { table: TABLE, rows: 3_000 });
     planned = await plan({ input: {}, runId: `it-dead-${process.pid}`, execution: 'local:it-dead' }, pair, {
-      table: TABLE,
+      tables: [TABLE],
       chunkRows: 1_000,
       concurrency: 1,
     });

@@ -13,7 +13,7 @@ const USERS = 'sync_users';
 const PLAIN = 'sync_plain';
 const TWO = 'sync_two_changes';
 const NO_KEY = 'sync_no_target_key';
-const DEFAULTS = { table: USERS, chunkRows: 500, concurrency: 2 };
+const DEFAULTS = { tables: [USERS], chunkRows: 500, concurrency: 2 };
 
 let runs = 0;
 const planEvent = (input: Record<string, unknown>): PlanEvent => {
@@ -65,11 +65,11 @@ describe('incremental planning and the table lease, against MariaDB and PostgreS
 
   test('a first incremental run finds the ON UPDATE CURRENT_TIMESTAMP column itself and, with no watermark yet, upserts every row', async () => {
     const planned = await plan(planEvent({ mode: 'incremental' }), pair, DEFAULTS);
-    assert.deepEqual(planned.changes, { column: 'updated_at', since: null });
+    assert.deepEqual(planned.ranges[0]?.changes, { column: 'updated_at', since: null });
     assert.equal(planned.ranges.length, 3);
     for (const range of planned.ranges)
       await copyAndVerify(
-        { runId: planned.runId, table: USERS, range, changes: planned.changes, policies: planned.policies },
+        { runId: planned.runId, table: USERS, range, changes: range.changes, policies: planned.policies },
         pair,
       );
     const summary = await summarize({ runId: planned.runId }, pair.target);
@@ -94,7 +94,7 @@ describe('incremental planning and the table lease, against MariaDB and PostgreS
     });
     // Nothing above took the table: a full run plans at once.
     const planned = await plan(planEvent({ table: PLAIN }), pair, DEFAULTS);
-    assert.equal(planned.changes, null);
+    assert.equal(planned.ranges[0]?.changes, null);
     for (const range of planned.ranges)
       await copyAndVerify({ runId: planned.runId, table: PLAIN, range, policies: planned.policies }, pair);
     const summary = await summarize({ runId: planned.runId }, pair.target);
@@ -112,7 +112,11 @@ describe('incremental planning and the table lease, against MariaDB and PostgreS
       pair,
       DEFAULTS,
     );
-    assert.deepEqual(planned.changes, { column: 'modified', since: null });
+    const { rows } = await pair.target.query(
+      'SELECT change_column, changed_since FROM migration.run_tables WHERE run_id = $1',
+      [planned.runId],
+    );
+    assert.deepEqual(rows, [{ change_column: 'modified', changed_since: null }]);
     assert.deepEqual(planned.ranges, []);
     await summarize({ runId: planned.runId }, pair.target);
   });

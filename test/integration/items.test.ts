@@ -15,7 +15,7 @@ const pair = seededSuite(TABLE, ROWS);
 test('Plan keeps 5,000 ranges in the ledger and hands the workflow only their count; pages give each back once', async () => {
   const runId = `items-${process.pid}`;
   const planned = await plan({ input: { table: TABLE, chunkRows: 1 }, runId, execution: `local:${runId}` }, pair(), {
-    table: TABLE,
+    tables: [TABLE],
     chunkRows: 1,
     concurrency: 1,
   });

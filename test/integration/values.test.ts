@@ -341,7 +341,7 @@ const TABLE = 'typed_values';
 const ROWS = 6;
 const COLUMNS = Object.keys(CORPUS);
 const ALL_COLUMNS = [...COLUMNS, ...Object.keys(GENERATED)];
-const DEFAULTS = { table: TABLE, chunkRows: 100, concurrency: 1 };
+const DEFAULTS = { tables: [TABLE], chunkRows: 100, concurrency: 1 };
 
 // Binary and BIT columns are read as bytes and shown in hex, as no text form shows them faithfully.
 const BYTES = new Set(['b1', 'b10', 'b64', 'bin', 'vbin', 'blb']);

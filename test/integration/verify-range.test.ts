@@ -23,7 +23,7 @@ import {
 
 const TABLE = 'verify_range';
 const ROWS = 3_000;
-const DEFAULTS = { table: TABLE, chunkRows: 1_000, concurrency: 2 };
+const DEFAULTS = { tables: [TABLE], chunkRows: 1_000, concurrency: 2 };
 
 describe('VerifyRange against MariaDB and PostgreSQL', () => {
   let pair: ConnectionPair;
@@ -296,14 +296,14 @@ describe('VerifyRange in incremental runs and while the source changes', () => {
       DEFAULTS,
     );
     for (const range of planned.ranges)
-      await copyRange({ runId, table: LIVE, range, changes: planned.changes, policies: planned.policies }, pair);
+      await copyRange({ runId, table: LIVE, range, changes: range.changes, policies: planned.policies }, pair);
     return planned;
   }
   const verifyAll = (planned: PlanResult) =>
     Promise.all(
       planned.ranges.map((range) =>
         verifyRange(
-          { runId: planned.runId, table: LIVE, range, changes: planned.changes, policies: planned.policies },
+          { runId: planned.runId, table: LIVE, range, changes: range.changes, policies: planned.policies },
           pair,
         ),
       ),
@@ -347,7 +347,7 @@ describe('VerifyRange in incremental runs and while the source changes', () => {
     const range = incremental.ranges.find((r) => r.hi === null)!;
     await assert.rejects(
       verifyRange(
-        { runId: incremental.runId, table: LIVE, range, changes: incremental.changes, policies: incremental.policies },
+        { runId: incremental.runId, table: LIVE, range, changes: range.changes, policies: incremental.policies },
         pair,
       ),
       {
@@ -360,7 +360,7 @@ describe('VerifyRange in incremental runs and while the source changes', () => {
     await pair.target.query(`DELETE FROM public.${LIVE} WHERE id = $1`, [seededId(900, ROWS_LIVE)]);
     await assert.rejects(
       verifyRange(
-        { runId: incremental.runId, table: LIVE, range, changes: incremental.changes, policies: incremental.policies },
+        { runId: incremental.runId, table: LIVE, range, changes: range.changes, policies: incremental.policies },
         pair,
       ),
       {

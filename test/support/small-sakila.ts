@@ -113,7 +113,7 @@ export async function dropSmallSakila(pair: ConnectionPair, prefix: string): Pro
 /** A full run of one table, Plan, CopyRange and Summarize called directly; returns its run id. */
 export async function migrateTable(pair: ConnectionPair, table: string, runId: string, chunkRows = 2): Promise<string> {
   const planned = await plan({ input: { table, verify: false }, runId, execution: `local:${runId}` }, pair, {
-    table,
+    tables: [table],
     chunkRows,
     concurrency: 1,
   });

@@ -113,6 +113,8 @@ describe('keys read from the binary log', () => {
     columns: [mapColumn(sourceColumn('k', dataType, columnType)), mapColumn(sourceColumn('v', 'text'))],
     primaryKey: 'k',
     primaryKeyIndex: 0,
+    key: { kind: 'primary', columns: ['k'] },
+    whole: null,
   });
 
   test('integer, decimal, text, binary and date keys are followed; others are refused with the column named', () => {

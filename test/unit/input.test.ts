@@ -7,13 +7,14 @@ import { InputValidationError } from '../../functions/core/errors.js';
 import {
   DEFAULT_OVERLAP_SECONDS,
   defaultsFromEnvironment,
+  excludedBy,
   type RunDefaults,
   resolveRunSettings,
 } from '../../functions/core/input.js';
 import { DEFAULT_POLICIES } from '../../functions/core/policies.js';
 import { migrateFlags } from '../../infra/cli/migrate.js';
 
-const DEFAULTS: RunDefaults = { table: 'users', chunkRows: 50_000, concurrency: 8 };
+const DEFAULTS: RunDefaults = { tables: ['users'], chunkRows: 50_000, concurrency: 8 };
 /** What every run is unless its input says otherwise: a full, verified run with the default overlap and value policies. */
 const FULL_RUN = {
   mode: 'full',
@@ -73,11 +74,52 @@ describe('resolveRunSettings', () => {
     assertRefused({ table: 'users', chunk_rows: 5, extra: true }, /"chunk_rows".*"extra"|"extra".*"chunk_rows"/);
   });
 
-  for (const table of ['users; drop table x', '1abc', 'a'.repeat(65), '', 'public.users', 'users"']) {
-    test(`table name ${JSON.stringify(table.length > 20 ? `${table.slice(0, 8)}…(${table.length} chars)` : table)} is refused as not a plain identifier, naming "table"`, () => {
-      assertRefused({ table }, /"table"/);
+  for (const table of ['a'.repeat(65), '', 'trailing ', 'nul\u0000byte']) {
+    test(`table name ${JSON.stringify(table.length > 20 ? `${table.slice(0, 8)}…(${table.length} chars)` : table)} is refused as no MySQL name, naming "table"`, () => {
+      assertRefused({ table }, /"table" must be a MySQL name/);
     });
   }
+
+  for (const table of ['users; drop table x', '1abc', 'public.users', 'users"', 'order-lines', 'Größe', 'with space']) {
+    test(`table name ${JSON.stringify(table)} is taken as it is: MySQL allows it, and it is only ever quoted`, () => {
+      assert.equal(resolveRunSettings({ table }, DEFAULTS).table, table);
+    });
+  }
+
+  test('the configured tables are the run\'s unless the input names its own: "table", or "tables", not both', () => {
+    assert.deepEqual(resolveRunSettings({}, DEFAULTS).tables, ['users']);
+    const one = resolveRunSettings({ table: 'film' }, DEFAULTS);
+    assert.deepEqual([one.table, one.tables], ['film', undefined]);
+    assert.deepEqual(resolveRunSettings({ tables: ['film', 'actor'] }, DEFAULTS).tables, ['film', 'actor']);
+    const all = resolveRunSettings({ excludeTables: 'audit_*' }, { chunkRows: 10, concurrency: 1 });
+    assert.deepEqual([all.table, all.tables, all.excludeTables], [undefined, undefined, 'audit_*']);
+    assertRefused({ table: 'film', tables: ['actor'] }, /give "table" or "tables", not both/);
+    assertRefused({ tables: [] }, /"tables" must list at least one table/);
+    assertRefused({ tables: ['film', 'film'] }, /"tables" lists a table twice/);
+    assertRefused({ excludeTables: ' ' }, /"excludeTables" must name at least one table or pattern/);
+    assertRefused(
+      { tables: ['film', 'actor'], ranges: [{ lo: null, hi: '5' }] },
+      /"ranges" without "table" are ranges of one table/,
+    );
+  });
+
+  test('ranges that name their tables retry several tables in one run: each table in order, every table named', () => {
+    const ranges = [
+      { table: 'film', lo: '10', hi: '20' },
+      { table: 'film', lo: '30', hi: null },
+      { table: 'actor', lo: null, hi: '5' },
+    ];
+    assert.deepEqual(resolveRunSettings({ tables: ['film', 'actor'], ranges }, DEFAULTS).ranges, ranges);
+    assertRefused({ tables: ['film'], ranges }, /"ranges" name actor, which "table"\/"tables" do not/);
+    assertRefused(
+      { tables: ['film', 'actor'], ranges: [ranges[1], ranges[0]] },
+      /"ranges.1" overlaps or precedes the range before it/,
+    );
+    assertRefused(
+      { tables: ['film', 'actor'], ranges: [ranges[0], { lo: '40', hi: null }] },
+      /"ranges.1.table" is given for some ranges only/,
+    );
+  });
 
   test('a 64-character table name (MySQL’s limit) is accepted', () => {
     const table = `t${'a'.repeat(63)}`;
@@ -103,7 +145,7 @@ describe('resolveRunSettings', () => {
   }
 
   test('one error names every bad field at once', () => {
-    assertRefused({ table: '1abc', chunkRows: 0, concurrency: 5000 }, /"table".*"chunkRows".*"concurrency"/);
+    assertRefused({ table: '', chunkRows: 0, concurrency: 5000 }, /"table".*"chunkRows".*"concurrency"/);
   });
 
   test('an input that is not an object is refused', () => {
@@ -133,8 +175,8 @@ describe('resolveRunSettings: mode, changeColumn and overlapSeconds', () => {
 
   test('bad values are refused, naming each field', () => {
     assertRefused(
-      { mode: 'delta', changeColumn: 'updated at', overlapSeconds: -1 },
-      /"mode" must be "full", "incremental", "binlog", "cutover".*"changeColumn" must be a plain identifier.*"overlapSeconds" must be 0 or more/,
+      { mode: 'delta', changeColumn: 'updated at ', overlapSeconds: -1 },
+      /"mode" must be "full", "incremental", "binlog", "cutover".*"changeColumn" must be a MySQL name.*"overlapSeconds" must be 0 or more/,
     );
     assertRefused({ overlapSeconds: 1.5 }, /"overlapSeconds" must be a whole number/);
   });
@@ -209,15 +251,21 @@ describe('the migrate command flags', () => {
 });
 
 describe('defaultsFromEnvironment', () => {
-  test('an empty environment gives users, 100000 rows per range and concurrency 4', () => {
-    assert.deepEqual(defaultsFromEnvironment({}), { table: 'users', chunkRows: 100_000, concurrency: 4 });
+  test('an empty environment gives every table, 100000 rows per range and concurrency 4', () => {
+    assert.deepEqual(defaultsFromEnvironment({}), { chunkRows: 100_000, concurrency: 4 });
   });
 
   test('DEFAULT_* variables (strings, as Lambda sets them) become typed defaults', () => {
     assert.deepEqual(
-      defaultsFromEnvironment({ DEFAULT_TABLE: 'orders', DEFAULT_CHUNK_ROWS: '2500', DEFAULT_CONCURRENCY: '16' }),
+      defaultsFromEnvironment({
+        DEFAULT_TABLES: '["orders","order, lines"]',
+        DEFAULT_EXCLUDE_TABLES: 'tmp_*',
+        DEFAULT_CHUNK_ROWS: '2500',
+        DEFAULT_CONCURRENCY: '16',
+      }),
       {
-        table: 'orders',
+        tables: ['orders', 'order, lines'],
+        excludeTables: 'tmp_*',
         chunkRows: 2500,
         concurrency: 16,
       },
@@ -228,7 +276,8 @@ describe('defaultsFromEnvironment', () => {
     for (const [env, field] of [
       [{ DEFAULT_CHUNK_ROWS: 'lots' }, 'chunkRows'],
       [{ DEFAULT_CONCURRENCY: '0' }, 'concurrency'],
-      [{ DEFAULT_TABLE: 'users; drop table x' }, 'table'],
+      [{ DEFAULT_TABLES: '["trailing "]' }, 'tables.0'],
+      [{ DEFAULT_TABLES: 'users' }, 'tables'],
     ] as const) {
       assert.throws(
         () => defaultsFromEnvironment(env),
@@ -243,7 +292,12 @@ describe('defaultsFromEnvironment', () => {
 });
 
 describe("the stack's maxConcurrency (MAX_CONCURRENCY)", () => {
-  const env = { DEFAULT_TABLE: 'users', DEFAULT_CHUNK_ROWS: '100000', DEFAULT_CONCURRENCY: '4', MAX_CONCURRENCY: '16' };
+  const env = {
+    DEFAULT_TABLES: '["users"]',
+    DEFAULT_CHUNK_ROWS: '100000',
+    DEFAULT_CONCURRENCY: '4',
+    MAX_CONCURRENCY: '16',
+  };
 
   test('a concurrency above it is refused with the fix; at it, accepted', () => {
     const defaults = defaultsFromEnvironment(env);
@@ -265,3 +319,14 @@ describe("the stack's maxConcurrency (MAX_CONCURRENCY)", () => {
 function assertRefusedWith(run: () => unknown, message: RegExp): void {
   assert.throws(run, (error: unknown) => error instanceof InputValidationError && message.test(error.message));
 }
+
+describe('excludeTables patterns', () => {
+  test('names and * / ? patterns, comma-separated, match whole names case-sensitively; other characters are literal', () => {
+    const patterns = 'audit_*, tmp?,order-lines,a.b';
+    for (const table of ['audit_2024', 'audit_', 'tmp1', 'order-lines', 'a.b'])
+      assert.equal(excludedBy(patterns, table), true, table);
+    for (const table of ['x_audit_1', 'tmp12', 'Audit_x', 'axb', 'order-lines2'])
+      assert.equal(excludedBy(patterns, table), false, table);
+    assert.equal(excludedBy(undefined, 'users'), false);
+  });
+});

@@ -4,7 +4,7 @@ import { resolveRunSettings } from '../../functions/core/input.js';
 import { DEFAULT_POLICIES } from '../../functions/core/policies.js';
 import { migrateFlags } from '../../infra/cli/migrate.js';
 
-const DEFAULTS = { table: 'users', chunkRows: 1000, concurrency: 2 };
+const DEFAULTS = { tables: ['users'], chunkRows: 1000, concurrency: 2 };
 const URLS = [
   '--source',
   'mysql://root@127.0.0.1:3306/test',

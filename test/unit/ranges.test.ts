@@ -198,7 +198,7 @@ test('splitKeySpace refuses a chunk size that would never advance the walk', asy
   for (const chunkRows of [0, -1, 1.5]) await assert.rejects(splitKeySpace(never, chunkRows), RangeError);
 });
 
-const DEFAULTS = { table: 'users', chunkRows: 1000, concurrency: 4 };
+const DEFAULTS = { tables: ['users'], chunkRows: 1000, concurrency: 4 };
 
 describe('mergeRanges', () => {
   test('keeps disjoint ranges, in key order', () => {

@@ -82,9 +82,9 @@ describe('the Redrive Lambda, invoked as the console or `aws lambda invoke` woul
   test('a request that is not a table name is refused before the queue is read', async () => {
     process.env.FAILED_BATCHES_QUEUE = QUEUE;
     process.env.STATE_MACHINE_ARN = STATE_MACHINE;
-    await assert.rejects(invoke({ table: 'users; DROP TABLE users' }), {
+    await assert.rejects(invoke({ table: 'users ' }), {
       name: 'InputValidationError',
-      message: /Invalid redrive request: "table" must be a plain identifier/,
+      message: /Invalid redrive request: "table" must be a MySQL name/,
     });
     await assert.rejects(invoke({ table: 'users', extra: 1 }), { name: 'InputValidationError' });
     assert.equal(sqs.calls().length + sfn.calls().length, 0);

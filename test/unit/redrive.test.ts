@@ -150,10 +150,25 @@ describe('redrive, against mocked SQS and Step Functions', () => {
     );
   });
 
-  test('a table name that is not an identifier is refused before the queue is touched', async () => {
-    await assert.rejects(redrive({ table: 'users; drop' }, targets, 0), {
+  test('a table of any MySQL name is redriven under an execution name Step Functions takes', async () => {
+    sqsMock.reset();
+    sqsMock
+      .on(ReceiveMessageCommand)
+      .resolvesOnce({ Messages: [asMessage(failedBatch('Order Lines/größe', 0, null, '20'), 'x')] })
+      .resolves({ Messages: [] });
+    sqsMock.on(DeleteMessageBatchCommand).resolves({ Successful: [], Failed: [] });
+    sqsMock.on(ChangeMessageVisibilityBatchCommand).resolves({});
+    sfnMock.on(StartExecutionCommand).resolves({ executionArn: 'arn:execution:2', startDate: new Date() });
+    await redrive({ table: 'Order Lines/größe' }, targets, 0);
+    const { name, input } = sfnMock.commandCalls(StartExecutionCommand)[0]!.args[0].input;
+    assert.match(name!, /^redrive-Order_Lines_gr__e-[0-9a-f]{16}$/);
+    assert.equal(JSON.parse(input!).table, 'Order Lines/größe');
+  });
+
+  test('a table name MySQL cannot have is refused before the queue is touched', async () => {
+    await assert.rejects(redrive({ table: 'x'.repeat(65) }, targets, 0), {
       name: 'InputValidationError',
-      message: /"table" must be a plain identifier/,
+      message: /"table" must be a MySQL name/,
     });
     assert.equal(sqsMock.calls().length, 0);
   });

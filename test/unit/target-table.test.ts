@@ -10,6 +10,8 @@ function describeTable(...columns: Parameters<typeof sourceColumn>[]): TableDesc
     columns: columns.map((args) => mapColumn(sourceColumn(...args))),
     primaryKey: 'id',
     primaryKeyIndex: 0,
+    key: { kind: 'primary', columns: ['id'] },
+    whole: null,
   };
 }
 
@@ -70,9 +72,22 @@ describe('the CREATE TABLE', () => {
   test('quotes every identifier, doubling a double quote inside a name so it cannot break out of its quotes', () => {
     const description = describeTable(['a"b', 'int', 'int(11)', { nullable: false }], ['Display Name', 'text', 'text']);
     assert.equal(
-      createTableSql({ ...description, table: 'we"ird', primaryKey: 'a"b' }, 'sch"ema').sql,
+      createTableSql(
+        { ...description, table: 'we"ird', primaryKey: 'a"b', key: { kind: 'primary', columns: ['a"b'] } },
+        'sch"ema',
+      ).sql,
       'CREATE TABLE "sch""ema"."we""ird" (\n  "a""b" integer NOT NULL,\n  "Display Name" text,\n  PRIMARY KEY ("a""b")\n)',
     );
+  });
+});
+
+describe('the key the target table gets', () => {
+  test("the source's primary key, composite too, as PRIMARY KEY; a unique NOT NULL key as UNIQUE; none without one", () => {
+    const description = describeTable(ID, ['Order No', 'int', 'int(11)', { nullable: false }]);
+    const sql = (key: TableDescription['key']) => createTableSql({ ...description, key }, 'public').sql;
+    assert.match(sql({ kind: 'primary', columns: ['id', 'Order No'] }), /\n {2}PRIMARY KEY \("id", "Order No"\)\n\)$/);
+    assert.match(sql({ kind: 'unique', columns: ['Order No'] }), /\n {2}UNIQUE \("Order No"\)\n\)$/);
+    assert.match(sql(null), /"Order No" integer NOT NULL\n\)$/);
   });
 });
 

@@ -5,7 +5,7 @@ import * as z from 'zod/mini';
 import type { ConnectionPair } from '../connections.js';
 import type { TimeBudget } from '../copy-range.js';
 import { classifyDatabaseError, InputValidationError, WritesContinueError } from '../errors.js';
-import { IDENTIFIER, TARGET_SCHEMA } from '../identifiers.js';
+import { NAME, NAME_RULE, TARGET_SCHEMA } from '../identifiers.js';
 import { renewLease } from '../lease.js';
 import { inTransaction } from '../ledger.js';
 import { policiesSchema } from '../policies.js';
@@ -37,7 +37,7 @@ export const DEFAULT_QUIET_SECONDS = 10;
 /** One ApplyChanges invocation: a binlog run's tables, or a cut-over's. */
 export const applyChangesEventSchema = z.object({
   runId: z.string().check(z.minLength(1)),
-  tables: z.array(z.string().check(z.regex(IDENTIFIER))).check(z.minLength(1)),
+  tables: z.array(z.string().check(z.regex(NAME, NAME_RULE))).check(z.minLength(1)),
   mode: z.enum(CHANGES_MODES),
   policies: policiesSchema,
   /** At cut-over: how long the source must take no write to the tables. */

@@ -64,17 +64,28 @@ export async function checkpointFromFullRun(target: pg.Client, runId: string): P
     own: BinlogPosition | null;
     latest: BinlogPosition | null;
   }>(
-    `SELECT r.table_name, r.binlog_start AS own,
+    `SELECT t.table_name, r.binlog_start AS own,
             CASE WHEN r.input ? 'ranges' THEN
-              (SELECT f.binlog_start FROM ${LEDGER_SCHEMA}.runs f
-                WHERE f.table_name = r.table_name AND f.mode = 'full' AND f.binlog_start IS NOT NULL
+              (SELECT f.binlog_start FROM ${LEDGER_SCHEMA}.runs f JOIN ${LEDGER_SCHEMA}.run_tables ft USING (run_id)
+                WHERE ft.table_name = t.table_name AND f.mode = 'full' AND f.binlog_start IS NOT NULL
                 ORDER BY f.started_at DESC LIMIT 1) END AS latest
-       FROM ${LEDGER_SCHEMA}.runs r WHERE r.run_id = $1 AND r.mode = 'full'`,
+       FROM ${LEDGER_SCHEMA}.runs r JOIN ${LEDGER_SCHEMA}.run_tables t USING (run_id)
+      WHERE r.run_id = $1 AND r.mode = 'full' AND t.refused IS NULL`,
     [runId],
   );
-  const run = rows[0];
-  const start = run?.own ?? run?.latest;
-  if (!run || !start) return;
+  for (const run of rows) {
+    const start = run.own ?? run.latest;
+    if (start) await moveCheckpointTo(target, run.table_name, start, runId, run.own !== null);
+  }
+}
+
+async function moveCheckpointTo(
+  target: pg.Client,
+  table: string,
+  start: BinlogPosition,
+  runId: string,
+  own: boolean,
+): Promise<void> {
   await target.query(
     `INSERT INTO ${LEDGER_SCHEMA}.binlog_checkpoints AS c (table_name, binlog_file, binlog_position, gtid, run_id)
      VALUES ($1, $2, $3, $4, $5)
@@ -82,6 +93,6 @@ export async function checkpointFromFullRun(target: pg.Client, runId: string): P
         SET binlog_file = EXCLUDED.binlog_file, binlog_position = EXCLUDED.binlog_position, gtid = EXCLUDED.gtid,
             run_id = EXCLUDED.run_id, updated_at = clock_timestamp()
       WHERE $6 OR (c.binlog_file, c.binlog_position) < (EXCLUDED.binlog_file, EXCLUDED.binlog_position)`,
-    [run.table_name, start.file, start.position, start.gtid, runId, run.own !== null],
+    [table, start.file, start.position, start.gtid, runId, own],
   );
 }

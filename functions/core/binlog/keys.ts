@@ -45,6 +45,11 @@ const FOLLOWED_KEY_TYPES = new Set([
  * binary, decimal keys) gives too.
  */
 export function keyedTable(description: TableDescription): KeyedTable {
+  if (description.primaryKeyIndex < 0) {
+    throw new SchemaError(
+      `Table ${description.table} has no single integer key (${description.whole}): binlog runs cannot follow its rows; use full runs for it`,
+    );
+  }
   const key = [description.columns[description.primaryKeyIndex]!];
   const refused = key.filter((column) => !FOLLOWED_KEY_TYPES.has(column.source.dataType));
   if (refused.length > 0) {

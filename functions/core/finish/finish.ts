@@ -1,7 +1,7 @@
 import * as z from 'zod';
 import type { ConnectionPair } from '../connections.js';
 import { classifyDatabaseError } from '../errors.js';
-import { IDENTIFIER, TARGET_SCHEMA } from '../identifiers.js';
+import { NAME, NAME_RULE, TARGET_SCHEMA } from '../identifiers.js';
 import { renewLease } from '../lease.js';
 import { dataOutcome } from '../summarize.js';
 import { applyConstraint, applyObject, applySequence, type FinishedObject, notCarried } from './apply.js';
@@ -12,7 +12,7 @@ import { planFinish } from './translate.js';
 export const finishEventSchema = z.object({
   runId: z.string().min(1),
   /** The run's tables: their objects are built, and the foreign keys between them and the target's other tables. */
-  tables: z.array(z.string().regex(IDENTIFIER)).min(1),
+  tables: z.array(z.string().regex(NAME, NAME_RULE)).min(1),
 });
 
 export type FinishEvent = z.infer<typeof finishEventSchema>;
