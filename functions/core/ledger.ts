@@ -741,7 +741,7 @@ export async function landedTables(target: pg.Client, runId: string): Promise<st
       WHERE t.run_id = $1 AND t.refused IS NULL
         AND NOT EXISTS (SELECT 1 FROM ${LEDGER_SCHEMA}.ranges r
                          WHERE r.run_id = t.run_id AND r.table_name = t.table_name
-                           AND NOT (r.status = 'copied' AND (NOT coalesce((runs.input->>'verify')::boolean, false) OR r.verification = 'verified')))`,
+                           AND NOT (r.status = 'copied' AND (coalesce(runs.input->>'verify', 'false') = 'false' OR r.verification = 'verified')))`,
     [runId],
   );
   return rows.map((row) => row.table_name);
