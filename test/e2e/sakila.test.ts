@@ -78,4 +78,28 @@ describe('sakila, the whole database in one run', () => {
       assert.deepEqual(target.rows, source, `${table} differs`);
     }
   });
+
+  test('after the run the application can switch: all 22 foreign keys validated, ids generated, last_update moved', async () => {
+    const keys = await pair.target.query<{ n: string; valid: string }>(
+      `SELECT count(*) AS n, count(*) FILTER (WHERE convalidated) AS valid
+         FROM pg_constraint WHERE contype = 'f' AND connamespace = 'public'::regnamespace`,
+    );
+    assert.deepEqual({ ...keys.rows[0] }, { n: '22', valid: '22' });
+    const [[{ next }]] = (await pair.source
+      .promise()
+      .query(
+        'SELECT AUTO_INCREMENT AS next FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?',
+        ['actor'],
+      )) as unknown as [[{ next: number }]];
+    const inserted = await pair.target.query<{ actor_id: number }>(
+      "INSERT INTO actor (first_name, last_name) VALUES ('NEW', 'ACTOR') RETURNING actor_id",
+    );
+    assert.equal(inserted.rows[0]!.actor_id, Number(next));
+    const moved = await pair.target.query<{ moved: boolean }>(
+      `WITH before AS (SELECT last_update FROM film WHERE film_id = 1)
+       UPDATE film SET title = title || ' (edited)' WHERE film_id = 1
+       RETURNING last_update > (SELECT last_update FROM before) AS moved`,
+    );
+    assert.equal(moved.rows[0]!.moved, true);
+  });
 });
