@@ -1,3 +1,4 @@
+import { keyedTable } from './binlog/keys.js';
 import { usesBinlog } from './binlog/modes.js';
 import { planBinlogRun, readFullRunStart, recordBinlogPlan } from './binlog/plan-binlog.js';
 import type { ConnectionPair } from './connections.js';
@@ -193,6 +194,8 @@ async function findTables({ source, target }: ConnectionPair, settings: RunSetti
           `${table} has no single integer key to upsert changed rows by (${description.whole}): run "mode": "full" for it`,
         );
       }
+      // Named tables are checked together in planBinlogRun, which names every one it refuses.
+      if (!named && usesBinlog(settings.mode)) keyedTable(description);
       const column = await findChangeColumn(source, table, settings.changeColumn);
       // A full run needs no change column; when the table has one, the run still sets its watermark.
       const changeColumn = settings.mode === 'incremental' ? requireChangeColumn(column) : changeColumnIfAny(column);

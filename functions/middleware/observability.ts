@@ -24,7 +24,7 @@ export interface ObservabilityOptions<Result> {
 
 /**
  * Structured JSON logs and CloudWatch metrics for a handler, through Powertools' own middy
- * middlewares: every line carries the Lambda context and the event's run id, table and range;
+ * middlewares: every line carries the Lambda context and the event's run id, table (or tables) and range;
  * the outcome is logged once, and the metrics it stands for are flushed after it.
  *
  * @example
@@ -63,11 +63,12 @@ export const observability = <Event, Result>(
   ];
 };
 
-/** The run id, table and range of an event, whichever it has. */
+/** The run id, table (or a binlog run's tables) and range of an event, whichever it has. */
 function logKeys(event: unknown): Record<string, unknown> {
-  const { runId, table, range, input } = (event ?? {}) as {
+  const { runId, table, tables, range, input } = (event ?? {}) as {
     runId?: unknown;
     table?: unknown;
+    tables?: unknown;
     range?: unknown;
     input?: { table?: unknown };
   };
@@ -75,6 +76,7 @@ function logKeys(event: unknown): Record<string, unknown> {
   if (typeof runId === 'string') keys.runId = runId;
   const named = typeof table === 'string' ? table : input?.table;
   if (typeof named === 'string') keys.table = named;
+  if (Array.isArray(tables) && tables.every((name) => typeof name === 'string')) keys.tables = tables;
   if (range && typeof range === 'object') keys.range = range;
   return keys;
 }

@@ -31,7 +31,12 @@ interface ColumnMeaning {
 }
 
 interface TableMeaning {
-  key: string;
+  /**
+   * Each side's text of a row's key. A one-column primary key is its own text, in the servers'
+   * order; any other key (composite, or a unique NOT NULL one) is its columns' meanings joined,
+   * and rows are put in the order of that text here (the servers' collations differ).
+   */
+  key: { source: string; target: string; serverOrder: boolean };
   columns: ColumnMeaning[];
 }
 
@@ -112,31 +117,66 @@ async function tableMeaning({ source, target }: ConnectionPair, table: string): 
        FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION`,
     [table],
   )) as unknown as [SourceType[]];
-  const [keys] = (await source.promise().query(
-    `SELECT COLUMN_NAME AS name FROM information_schema.KEY_COLUMN_USAGE
-      WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND CONSTRAINT_NAME = 'PRIMARY'`,
+  // The primary key, or else the first unique key whose every column is NOT NULL.
+  const [keyColumns] = (await source.promise().query(
+    `SELECT k.CONSTRAINT_NAME AS constraintName, k.COLUMN_NAME AS name, c.IS_NULLABLE AS nullable
+       FROM information_schema.KEY_COLUMN_USAGE k
+       JOIN information_schema.TABLE_CONSTRAINTS t USING (CONSTRAINT_SCHEMA, CONSTRAINT_NAME, TABLE_NAME)
+       JOIN information_schema.COLUMNS c
+         ON c.TABLE_SCHEMA = k.TABLE_SCHEMA AND c.TABLE_NAME = k.TABLE_NAME AND c.COLUMN_NAME = k.COLUMN_NAME
+      WHERE k.TABLE_SCHEMA = DATABASE() AND k.TABLE_NAME = ? AND t.CONSTRAINT_TYPE IN ('PRIMARY KEY', 'UNIQUE')
+      ORDER BY k.CONSTRAINT_NAME <> 'PRIMARY', k.CONSTRAINT_NAME, k.ORDINAL_POSITION`,
     [table],
-  )) as unknown as [{ name: string }[]];
+  )) as unknown as [{ constraintName: string; name: string; nullable: string }[]];
+  const constraints = [...new Set(keyColumns.map((k) => k.constraintName))].map((name) =>
+    keyColumns.filter((k) => k.constraintName === name),
+  );
+  const keys = constraints.find((columns) => columns.every((k) => k.nullable === 'NO')) ?? [];
   const { rows: targetColumns } = await target.query<{ name: string; type: string }>(
     `SELECT attname AS name, format_type(atttypid, atttypmod) AS type FROM pg_attribute
       WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped`,
     [`public.${quotePg(table)}`],
   );
-  assert.equal(keys.length, 1, `${table} needs a one-column primary key to be compared`);
+  assert.ok(keys.length > 0, `${table} needs a primary key or a unique NOT NULL key to be compared`);
   const targetType = new Map(targetColumns.map((c) => [c.name, c.type]));
+  const columns = sourceColumns.map((column): ColumnMeaning => {
+    const type = targetType.get(column.name);
+    assert.ok(type, `${table}.${column.name} is not in the target`);
+    const json = type === 'jsonb' || type === 'json';
+    if (SPATIAL.has(column.dataType)) return { name: column.name, ...spatialMeaning(column.name, type) };
+    return {
+      name: column.name,
+      source: sourceMeaning(column, json),
+      target: targetMeaning(quotePg(column.name), type),
+    };
+  });
+  if (keys.length === 1 && keys[0]!.constraintName === 'PRIMARY') {
+    const name = keys[0]!.name;
+    return { key: { source: quoteMysql(name), target: quotePg(name), serverOrder: true }, columns };
+  }
+  const keyMeanings = keys.map((k) => columns.find((column) => column.name === k.name)!);
+  assert.ok(
+    keyMeanings.every((column) => !column.source.js && !column.target.js),
+    `${table}: a key column's meaning must be all SQL to compare by it`,
+  );
+  // Each part tagged with its length, so no two keys join into one text.
+  const joined = (parts: string[], length: (part: string) => string, concat: (parts: string[]) => string) =>
+    concat(parts.flatMap((part, i) => [...(i > 0 ? ["'|'"] : []), length(part), "':'", part]));
   return {
-    key: keys[0]!.name,
-    columns: sourceColumns.map((column) => {
-      const type = targetType.get(column.name);
-      assert.ok(type, `${table}.${column.name} is not in the target`);
-      const json = type === 'jsonb' || type === 'json';
-      if (SPATIAL.has(column.dataType)) return { name: column.name, ...spatialMeaning(column.name, type) };
-      return {
-        name: column.name,
-        source: sourceMeaning(column, json),
-        target: targetMeaning(quotePg(column.name), type),
-      };
-    }),
+    key: {
+      source: joined(
+        keyMeanings.map((c) => c.source.sql),
+        (part) => `CHAR_LENGTH(${part})`,
+        (parts) => `CONCAT(${parts.join(', ')})`,
+      ),
+      target: joined(
+        keyMeanings.map((c) => c.target.sql),
+        (part) => `char_length(${part})::text`,
+        (parts) => `(${parts.join(' || ')})`,
+      ),
+      serverOrder: false,
+    },
+    columns,
   };
 }
 
@@ -332,9 +372,10 @@ function hashed(key: string, value: string | null): bigint {
 }
 
 function readers(pair: ConnectionPair, table: string, meaning: TableMeaning, options: CompareOptions) {
-  const sourceKey = quoteMysql(meaning.key);
+  const sourceKey = meaning.key.source;
   const sourceTable = `${quoteMysql(table)} ${filter(options)}`;
-  const targetKey = quotePg(meaning.key);
+  const targetKey = meaning.key.target;
+  const order = (by: string) => (meaning.key.serverOrder ? `ORDER BY ${by}` : '');
   const targetTable = `public.${quotePg(table)} ${filter(options)}`;
   const source: SideReader = {
     side: 'source',
@@ -351,10 +392,10 @@ function readers(pair: ConnectionPair, table: string, meaning: TableMeaning, opt
     async rows(columns) {
       const [rows] = await pair.source.promise().query({
         sql: `SELECT CAST(${sourceKey} AS CHAR) AS key_text${columns.map((c) => `, ${c.source.sql}`).join('')}
-                FROM ${sourceTable} ORDER BY ${quoteMysql(table)}.${sourceKey}`,
+                FROM ${sourceTable} ${order(`${quoteMysql(table)}.${sourceKey}`)}`,
         rowsAsArray: true,
       });
-      return finish(rows as Row[], columns, 'source');
+      return finish(rows as Row[], columns, 'source', meaning);
     },
   };
   const target: SideReader = {
@@ -371,17 +412,18 @@ function readers(pair: ConnectionPair, table: string, meaning: TableMeaning, opt
     async rows(columns) {
       const { rows } = await pair.target.query<Row>({
         text: `SELECT ${targetKey}::text AS key_text${columns.map((c) => `, ${c.target.sql}`).join('')}
-                 FROM ${targetTable} ORDER BY public.${quotePg(table)}.${targetKey}`,
+                 FROM ${targetTable} ${order(`public.${quotePg(table)}.${targetKey}`)}`,
         rowMode: 'array',
       });
-      return finish(rows, columns, 'target');
+      return finish(rows, columns, 'target', meaning);
     },
   };
   return { source, target };
 }
 
-/** Applies the JavaScript step of the columns' meanings that have one. */
-function finish(rows: Row[], columns: ColumnMeaning[], side: 'source' | 'target'): Row[] {
+/** Applies the JavaScript step of the columns' meanings that have one; orders by key text where the servers did not. */
+function finish(rows: Row[], columns: ColumnMeaning[], side: 'source' | 'target', meaning: TableMeaning): Row[] {
+  if (!meaning.key.serverOrder) rows.sort((a, b) => Number(a[0]! > b[0]!) - Number(a[0]! < b[0]!));
   for (const row of rows) {
     columns.forEach((column, i) => {
       const { js } = column[side];

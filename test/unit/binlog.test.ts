@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { keyedTable, keyId, keysCondition, sourceValueOf } from '../../functions/core/binlog/keys.js';
+import { keyedTable, keyedTables, keyId, keysCondition, sourceValueOf } from '../../functions/core/binlog/keys.js';
 import { compareFiles, comparePositions, earliest, formatPosition } from '../../functions/core/binlog/position.js';
 import { binlogSettingsProblems, bytesAfter, requireHeld } from '../../functions/core/binlog/source.js';
 import { statementEffect, statementHead } from '../../functions/core/binlog/statements.js';
@@ -124,6 +124,32 @@ describe('keys read from the binary log', () => {
     assert.throws(
       () => keyedTable(table('float')),
       (error: Error) => error instanceof SchemaError && /key column k \(float\)/.test(error.message),
+    );
+  });
+
+  test('a composite or unique NOT NULL key is followed in key order; a table without a key is refused, every one named', () => {
+    const columns = ['a', 'b', 'c'].map((name) => mapColumn(sourceColumn(name, 'varchar')));
+    const composite: TableDescription = {
+      table: 'order-lines',
+      columns,
+      primaryKey: null,
+      primaryKeyIndex: -1,
+      key: { kind: 'unique', columns: ['c', 'a'] },
+      whole: 'unique key (c, a) is not a single integer column: one range, replaced whole',
+    };
+    assert.deepEqual(
+      keyedTable(composite).key.map((column) => column.name),
+      ['c', 'a'],
+    );
+    const heap = (name: string): TableDescription => ({ ...composite, table: name, key: null });
+    assert.throws(
+      () => keyedTables([composite, heap('log one'), heap('log-two')]),
+      (error: Error) =>
+        error instanceof SchemaError &&
+        /^Binlog runs cannot follow 2 tables \(log one, log-two\): Table log one has no primary key and no unique NOT NULL key/.test(
+          error.message,
+        ) &&
+        /--mode full/.test(error.message),
     );
   });
 

@@ -53,6 +53,12 @@ describe('the observability middleware', () => {
     await handler({ runId: 'run-2', table: 'orders' } as never, context);
     assert.equal(lines[1]!.runId, 'run-2');
     assert.equal(lines[1]!.range, undefined);
+
+    // A binlog run's invocation names every table it applies changes to.
+    lines.length = 0;
+    await handler({ runId: 'run-3', tables: ['order-lines', 'users'] } as never, context);
+    assert.deepEqual(lines[1]!.tables, ['order-lines', 'users']);
+    assert.equal(lines[1]!.table, undefined);
   });
 
   // The metrics each function adds are proven on the real handlers (test/integration/handler-metrics.test.ts).

@@ -15,7 +15,7 @@ import { type ChangesPass, recordChangesFailed, recordChangesPass } from './appl
 import { applyChangedKeys } from './apply.js';
 import { type ChangedKeys, readChangedKeys } from './change-reader.js';
 import { moveCheckpoints, readCheckpoints } from './checkpoints.js';
-import { type KeyedTable, keyedTable } from './keys.js';
+import { type KeyedTable, keyedTables } from './keys.js';
 import { CHANGES_MODES, type ChangesMode } from './modes.js';
 import { type BinlogPosition, comparePositions, formatPosition } from './position.js';
 import {
@@ -115,12 +115,11 @@ export async function applyChanges(
   const elapsed = () => Math.round(performance.now() - started) / 1000;
   const { source, target } = pair;
   try {
-    const tables: KeyedTable[] = [];
+    const descriptions = [];
     for (const name of parsed.tables) {
-      tables.push(
-        keyedTable(await checkTargetTable(target, await describeSourceTable(source, name, target), TARGET_SCHEMA)),
-      );
+      descriptions.push(await checkTargetTable(target, await describeSourceTable(source, name, target), TARGET_SCHEMA));
     }
+    const tables = keyedTables(descriptions);
     await requireRowBinlog(source);
     for (const name of parsed.tables) await renewLease(target, name, parsed.runId);
     const run: Run = { event: parsed, pair, tables, database: await sourceDatabase(source), budget, limits };

@@ -8,7 +8,7 @@ import { quotePg } from '../identifiers.js';
 import { type Policies, type PolicyCounts, zeroPolicyCounts } from '../policies.js';
 import { sourceRangeRows, targetTable } from '../range-rows.js';
 import type { ColumnPlan } from '../schema.js';
-import { type KeyedTable, type KeyValues, keysCondition } from './keys.js';
+import { type KeyedTable, type KeyValues, keyId, keyIndexes, keysCondition } from './keys.js';
 
 /** The changed keys of one table. */
 export interface TableChanges {
@@ -42,10 +42,11 @@ export async function applyChangedKeys(
   policies: Policies,
 ): Promise<AppliedRows> {
   const applied: AppliedRows = { deleted: 0, written: 0, policyCounts: zeroPolicyCounts() };
-  for (const { table, keys } of changes) {
+  for (const [index, { table, keys }] of changes.entries()) {
     if (keys.length === 0) continue;
     const { description, key } = table;
-    const stage = quotePg(`${description.table}_changed_keys`);
+    // Numbered, not named after the table: a long table name would be cut short, two into one.
+    const stage = quotePg(`changed_keys_${index}`);
     const keyNames = key.map((column) => quotePg(column.name));
     try {
       await target.query(
@@ -66,7 +67,7 @@ export async function applyChangedKeys(
       description.columns,
       Readable.from(sourceRowsOfKeys({ source, target }, table, keys)),
       policies,
-      description.primaryKeyIndex,
+      keyIndexes(table)[0],
     );
     applied.written += written.rows;
     for (const [name, count] of Object.entries(written.policyCounts))
@@ -75,12 +76,18 @@ export async function applyChangedKeys(
   return applied;
 }
 
-/** The source's rows of these keys, in batches, some thousand keys per query. */
+/**
+ * The source's rows of these keys, in batches, some thousand keys per query, each row once. Under a
+ * case- or pad-insensitive collation two keys of the log ('abc' before an update, 'ABC' after)
+ * select the same row: a row already given is left out, by its exact key.
+ */
 async function* sourceRowsOfKeys(
   { source }: ConnectionPair,
   table: KeyedTable,
   keys: KeyValues[],
 ): AsyncGenerator<SourceValue[][]> {
+  const indexes = keyIndexes(table);
+  const given = new Set<string>();
   for (let i = 0; i < keys.length; i += KEYS_PER_READ) {
     const rows = sourceRangeRows(
       source,
@@ -92,7 +99,14 @@ async function* sourceRowsOfKeys(
     const onConnectionError = (error: Error) => rows.destroy(error);
     source.once('error', onConnectionError);
     try {
-      for await (const batch of rows) yield batch as SourceValue[][];
+      for await (const batch of rows as AsyncIterable<SourceValue[][]>) {
+        yield batch.filter((row) => {
+          const id = keyId(indexes.map((index) => row[index]!));
+          if (given.has(id)) return false;
+          given.add(id);
+          return true;
+        });
+      }
     } catch (error) {
       throw classifyDatabaseError(error, 'source');
     } finally {

@@ -40,25 +40,57 @@ const FOLLOWED_KEY_TYPES = new Set([
 ]);
 
 /**
- * The key columns of a table, in key order, checked for a binlog run. Today a table has one
- * integer primary key; a list of key columns is what every later shape (composite, text,
- * binary, decimal keys) gives too.
+ * The key columns of a table, in key order, checked for a binlog run: the primary key, or else
+ * the unique NOT NULL key the source enforces (whatever its columns' number and types). Every
+ * change is keyed by this tuple. A table without such a key is refused: its rows have no identity
+ * to delete or re-read by, and a binlog image of a row with a duplicate could not say which copy.
  */
 export function keyedTable(description: TableDescription): KeyedTable {
-  if (description.primaryKeyIndex < 0) {
+  if (!description.key) {
     throw new SchemaError(
-      `Table ${description.table} has no single integer key (${description.whole}): binlog runs cannot follow its rows; use full runs for it`,
+      `Table ${description.table} has no primary key and no unique NOT NULL key: binlog runs cannot tell its rows apart; ` +
+        'add a primary key in the source (then run a full run), or keep it on full runs',
     );
   }
-  const key = [description.columns[description.primaryKeyIndex]!];
+  const key = description.key.columns.map((name) => description.columns.find((column) => column.name === name)!);
   const refused = key.filter((column) => !FOLLOWED_KEY_TYPES.has(column.source.dataType));
   if (refused.length > 0) {
     throw new SchemaError(
       `Table ${description.table} has key column${refused.length > 1 ? 's' : ''} ${refused.map((c) => `${c.name} (${c.source.columnType})`).join(', ')} ` +
-        'that binlog runs cannot follow (its values in the binary log are not the values the source prints): use full runs for it',
+        'that binlog runs cannot follow (its values in the binary log are not the values the source prints): keep it on full runs',
     );
   }
   return { description, key };
+}
+
+/**
+ * The tables of a binlog run, each checked; every table that cannot be followed is named in one
+ * refusal, with the reason and what to do.
+ */
+export function keyedTables(descriptions: TableDescription[]): KeyedTable[] {
+  const keyed: KeyedTable[] = [];
+  const refusals: string[] = [];
+  for (const description of descriptions) {
+    try {
+      keyed.push(keyedTable(description));
+    } catch (error) {
+      if (!(error instanceof SchemaError)) throw error;
+      refusals.push(error.message);
+    }
+  }
+  if (refusals.length > 0) {
+    const names = descriptions.filter((d) => !keyed.some((k) => k.description === d)).map((d) => d.table);
+    throw new SchemaError(
+      `Binlog runs cannot follow ${names.length} table${names.length > 1 ? 's' : ''} (${names.join(', ')}): ${refusals.join('; ')}. ` +
+        'Run them with --mode full, or leave them out of binlog runs (--exclude-tables, excludeTables)',
+    );
+  }
+  return keyed;
+}
+
+/** Where each key column stands in the table's columns. */
+export function keyIndexes(table: KeyedTable): number[] {
+  return table.key.map((column) => table.description.columns.indexOf(column));
 }
 
 /** A binlog row image's value as the source prints it: integers as decimal text, bytes as bytes. */

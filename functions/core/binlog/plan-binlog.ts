@@ -4,7 +4,7 @@ import type { RunMode } from '../input.js';
 import type { TableDescription } from '../schema.js';
 import { recordChangesPlanned } from './applied-changes.js';
 import { readCheckpoints, recordBinlogStart } from './checkpoints.js';
-import { keyedTable } from './keys.js';
+import { keyedTables } from './keys.js';
 import { usesBinlog } from './modes.js';
 import type { BinlogPosition } from './position.js';
 import { binlogFiles, readBinlogStart, requireHeld, requireRowBinlog } from './source.js';
@@ -20,7 +20,7 @@ export async function planBinlogRun(
   tables: TableDescription[],
 ): Promise<void> {
   await requireRowBinlog(source);
-  for (const table of tables) keyedTable(table);
+  keyedTables(tables);
   const checkpoints = await readCheckpoints(
     target,
     tables.map((t) => t.table),
