@@ -16,12 +16,14 @@ import { closePair, dropTables } from '../support/databases.js';
 import { assertTargetExact } from '../support/exactness.js';
 
 // A composite key with a case-insensitive text column, under a name with a hyphen and a space;
-// a unique NOT NULL key of text and date (no primary key); a binary and decimal key; no key at all.
+// a unique NOT NULL key of text and date (no primary key); a binary and decimal key; a key of
+// fractional and whole DATETIMEs; no key at all.
 const LINES = 'bk order-lines x';
 const TAGS = 'bk_tags';
 const CODES = 'bk_codes';
+const EVENTS = 'bk_events';
 const HEAP = 'bk_heap';
-const KEYED = [LINES, TAGS, CODES];
+const KEYED = [LINES, TAGS, CODES, EVENTS];
 const LIMITS: ChangesLimits = { maxReadMs: 60_000, maxKeys: 100_000, idleMs: 10_000 };
 const BUDGET = { remainingMs: () => 10 * 60_000, marginMs: 0 };
 
@@ -49,6 +51,7 @@ describe('binlog runs follow any key: composite, unique NOT NULL, text, binary, 
       amount DECIMAL(8,2), UNIQUE KEY tag_day (tag, day))`);
     await sql(`CREATE TABLE ${CODES} (code VARBINARY(8) NOT NULL, price DECIMAL(6,2) NOT NULL, label TEXT,
       PRIMARY KEY (code, price))`);
+    await sql(`CREATE TABLE ${EVENTS} (at DATETIME(3) NOT NULL, day DATETIME NOT NULL, n INT, PRIMARY KEY (at, day))`);
     await sql(`CREATE TABLE ${HEAP} (note TEXT)`);
     await sql(`INSERT INTO ${quoteMysql(LINES)} VALUES ?`, [
       Array.from({ length: KEYS_PER_READ + 20 }, (_, i) => [Math.floor(i / 3) + 1, `item-${i % 3}-${i}`, i]),
@@ -58,6 +61,13 @@ describe('binlog runs follow any key: composite, unique NOT NULL, text, binary, 
     ]);
     await sql(`INSERT INTO ${CODES} VALUES ?`, [
       Array.from({ length: 30 }, (_, i) => [Buffer.from([i, 0, 255]), (i / 4).toFixed(2), `label ${i}`]),
+    ]);
+    await sql(`INSERT INTO ${EVENTS} VALUES ?`, [
+      Array.from({ length: 10 }, (_, i) => [
+        `2024-03-${String(i + 1).padStart(2, '0')} 10:00:00.${i}`,
+        '2024-03-01',
+        i,
+      ]),
     ]);
     await sql(`INSERT INTO ${HEAP} VALUES ('a'), ('a')`);
     for (const table of [...KEYED, HEAP]) {
@@ -111,6 +121,11 @@ describe('binlog runs follow any key: composite, unique NOT NULL, text, binary, 
     await sql(`UPDATE ${CODES} SET code = x'00' WHERE code = ?`, [Buffer.from([2, 0, 255])]);
     await sql(`DELETE FROM ${CODES} WHERE code = ?`, [Buffer.from([3, 0, 255])]);
     await sql(`INSERT INTO ${CODES} VALUES (x'ff00', 0.01, NULL)`);
+    await sql(`UPDATE ${EVENTS} SET at = '1999-12-31 23:59:59.999' WHERE n = 1`);
+    await sql(`UPDATE ${EVENTS} SET n = 100 WHERE at = '2024-03-03 10:00:00.200'`);
+    await sql(`UPDATE ${EVENTS} SET day = '2024-03-01 00:00:01' WHERE n = 4`);
+    await sql(`DELETE FROM ${EVENTS} WHERE n = 3`);
+    await sql(`INSERT INTO ${EVENTS} VALUES ('2024-03-01 10:00:00', '2024-03-01 23:59:59', 11)`);
 
     const applied = await binlogRun(KEYED);
     assert.equal(applied.caughtUp, true);
@@ -119,6 +134,7 @@ describe('binlog runs follow any key: composite, unique NOT NULL, text, binary, 
       [LINES]: KEYS_PER_READ + 20 + 2 + 3 + 1 + 3,
       [TAGS]: 2 + 2 + 1,
       [CODES]: 2 + 2 + 1 + 1,
+      [EVENTS]: 2 + 1 + 2 + 1 + 1,
     });
     for (const table of KEYED) await assertTargetExact(pair, table);
     const { rows } = await pair.target.query(`SELECT code FROM public."${LINES}" WHERE order_id = 3 ORDER BY code`);
