@@ -26,11 +26,11 @@ import {
 } from './ledger.js';
 import { type Policies, type PolicyCounts, policiesSchema } from './policies.js';
 import { quoted, requireRangeKey, rowsOfRange, sourceRangeRows, targetTable } from './range-rows.js';
-import { type KeyRange, type RowCondition, rangeCondition } from './ranges.js';
+import { BOUNDARY, BOUNDARY_RULE, type KeyRange, type RowCondition, rangeCondition } from './ranges.js';
 import { describeSourceTable, type TableDescription } from './schema.js';
 import { checkTargetTable, writeAsReplica } from './target-table.js';
 
-const key = z.nullable(z.string().check(z.regex(/^-?[0-9]{1,20}$/, 'must be an integer key as a decimal string')));
+const key = z.nullable(z.string().check(z.regex(BOUNDARY, BOUNDARY_RULE)));
 
 /** One Map item: a range of one run. Validated because it also arrives from redrives and by hand. */
 export const copyRangeEventSchema = z.object({
@@ -166,7 +166,7 @@ async function replaceRange(
   reader: RangeReader,
 ): Promise<CopiedChunk> {
   await pair.target.query(
-    `DELETE FROM ${targetTable(description)} WHERE ${rangeCondition(quoted(quotePg, description), range)}`,
+    `DELETE FROM ${targetTable(description)} WHERE ${rangeCondition(quoted('target', description), range)}`,
   );
   return streamRange(description, range, null, targetTable(description), policies, pair, reader);
 }

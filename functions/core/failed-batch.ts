@@ -3,6 +3,7 @@ import { NAME, NAME_RULE } from './identifiers.js';
 import { KEY } from './input.js';
 import { policiesSchema } from './policies.js';
 import type { RangeFailure } from './range-failure.js';
+import { BOUNDARY, BOUNDARY_RULE } from './ranges.js';
 
 /** The schema of a {@link RangeFailure}, which DescribeFailure reads back. */
 export const rangeFailureSchema = z.strictObject({
@@ -20,7 +21,11 @@ export const failedBatchMessageSchema = z.strictObject({
   execution: z.string().min(1),
   runId: z.string().min(1),
   table: z.string().regex(NAME, NAME_RULE),
-  range: z.strictObject({ index: z.number().int().nonnegative(), lo: KEY.nullable(), hi: KEY.nullable() }),
+  range: z.strictObject({
+    index: z.number().int().nonnegative(),
+    lo: z.string().regex(BOUNDARY, BOUNDARY_RULE).nullable(),
+    hi: z.string().regex(BOUNDARY, BOUNDARY_RULE).nullable(),
+  }),
   /** The run's value policies: a redrive copies the range again under the same ones. */
   policies: policiesSchema,
   error: z.strictObject({

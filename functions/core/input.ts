@@ -3,6 +3,7 @@ import { InputValidationError } from './errors.js';
 import { NAME, NAME_RULE } from './identifiers.js';
 import { DEFAULT_POLICIES, POLICY_NAMES, type Policies, policiesInputSchema } from './policies.js';
 import { VERIFY_MODES, type VerifyMode } from './range-checksum.js';
+import { BOUNDARY, BOUNDARY_RULE } from './ranges.js';
 
 const name = z.string().regex(NAME, NAME_RULE);
 
@@ -39,14 +40,19 @@ function patternPart(char: string): string {
 /** A primary-key value: a decimal string, since BIGINT UNSIGNED does not fit a JSON number. */
 export const KEY = z.string().regex(/^-?[0-9]{1,20}$/, 'must be an integer key as a decimal string');
 
-const below = (a: string, b: string) => BigInt(a) < BigInt(b);
+/** A range boundary: an integer key's, or a tuple key's (see KeyRange). */
+const BOUNDARY_KEY = z.string().regex(BOUNDARY, BOUNDARY_RULE);
+
+// Integer boundaries are checked for order here; a tuple's order is its key columns' (Plan and the ledger give them in order).
+const isInteger = (key: string) => !key.startsWith('[');
+const below = (a: string, b: string) => !isInteger(a) || !isInteger(b) || BigInt(a) < BigInt(b);
 
 /**
  * Ranges to copy instead of splitting the table (a redrive or a retry gives them): `[lo, hi)`
  * with null for an open end, in ascending order and disjoint, so no two copies overlap.
  */
 const givenRanges = z
-  .array(z.strictObject({ table: name.optional(), lo: KEY.nullable(), hi: KEY.nullable() }))
+  .array(z.strictObject({ table: name.optional(), lo: BOUNDARY_KEY.nullable(), hi: BOUNDARY_KEY.nullable() }))
   .min(1, 'must list at least one range (leave the field out to copy the whole table)')
   .superRefine((ranges, context) => {
     ranges.forEach((range, i) => {

@@ -41,8 +41,8 @@ CREATE TABLE IF NOT EXISTS ${LEDGER_SCHEMA}.runs (
 CREATE TABLE IF NOT EXISTS ${LEDGER_SCHEMA}.ranges (
   run_id      text NOT NULL REFERENCES ${LEDGER_SCHEMA}.runs ON DELETE CASCADE,
   range_index integer NOT NULL,
-  lo          numeric(20,0),
-  hi          numeric(20,0),
+  lo          text,
+  hi          text,
   status      text NOT NULL DEFAULT 'pending',
   rows        bigint,
   attempts    integer NOT NULL DEFAULT 0,
@@ -184,6 +184,20 @@ async function addMissingColumns(target: pg.Client): Promise<void> {
     await target.query(`ALTER TABLE ${LEDGER_SCHEMA}.${table} ADD COLUMN IF NOT EXISTS ${column} ${type}`);
     if (table === 'ranges' && column === 'table_name') await target.query(ONE_TABLE_RUNS);
   }
+  if (await boundariesAreNumbers(target)) {
+    // A tuple key's boundaries are JSON text: ledgers from before hold integer ones as numbers.
+    await target.query(
+      `ALTER TABLE ${LEDGER_SCHEMA}.ranges ALTER COLUMN lo TYPE text USING lo::text, ALTER COLUMN hi TYPE text USING hi::text`,
+    );
+  }
+}
+
+async function boundariesAreNumbers(target: pg.Client): Promise<boolean> {
+  const { rows } = await target.query(
+    `SELECT 1 FROM information_schema.columns WHERE table_schema = $1 AND table_name = 'ranges' AND column_name = 'lo' AND data_type = 'numeric'`,
+    [LEDGER_SCHEMA],
+  );
+  return rows.length > 0;
 }
 
 /**
@@ -287,7 +301,7 @@ export async function startRun(
     await target.query(
       `INSERT INTO ${LEDGER_SCHEMA}.ranges (run_id, range_index, table_name, lo, hi)
        SELECT $1, r.range_index, r.table_name, r.lo, r.hi
-         FROM unnest($2::int[], $3::text[], $4::numeric[], $5::numeric[]) AS r(range_index, table_name, lo, hi)`,
+         FROM unnest($2::int[], $3::text[], $4::text[], $5::text[]) AS r(range_index, table_name, lo, hi)`,
       [
         run.runId,
         ranges.map((r) => r.index),
@@ -311,7 +325,7 @@ export interface CopiedChunk {
 
 // An invocation that starts where the ledger says the range stopped continues it: its rows,
 // seconds and policy counts add up, and it is not a new attempt.
-const RESUMES = 'resume_key IS NOT NULL AND resume_key = $3::numeric';
+const RESUMES = 'resume_key IS NOT NULL AND resume_key::text = $3';
 
 /**
  * Records a chunk of a range; called inside the transaction that wrote its rows. The range is
@@ -453,7 +467,7 @@ export async function lastRunOf(target: pg.Client, table: string | null): Promis
     [run.run_id],
   );
   const { rows } = await target.query<{ table: string; lo: string | null; hi: string | null }>(
-    `SELECT table_name AS table, coalesce(resume_key, lo)::text AS lo, hi::text AS hi FROM ${LEDGER_SCHEMA}.ranges
+    `SELECT table_name AS table, coalesce(resume_key::text, lo) AS lo, hi FROM ${LEDGER_SCHEMA}.ranges
       WHERE run_id = $1 AND NOT (${DONE}) AND ($3::text IS NULL OR table_name = $3) ORDER BY range_index`,
     [run.run_id, run.verify, table],
   );

@@ -27,7 +27,7 @@ import { releaseLeases, takeLease } from './lease.js';
 import { ensureLedger, startRun, type TableRecord } from './ledger.js';
 import type { Policies } from './policies.js';
 import type { VerifyMode } from './range-checksum.js';
-import { type KeyRange, mysqlKeyAtOffset, splitKeySpace } from './ranges.js';
+import { type KeyRange, mysqlKeyAtOffset, mysqlTupleAtOffset, splitKeySpace } from './ranges.js';
 import { describeSourceTable, listSourceTables, type TableDescription } from './schema.js';
 import { prepareTargetTable } from './target-table.js';
 
@@ -189,9 +189,9 @@ async function findTables({ source, target }: ConnectionPair, settings: RunSetti
     try {
       const description = await describeSourceTable(source, table, target);
       refuseSpatialWithoutPostgis(description, settings.policies);
-      if (settings.mode === 'incremental' && description.whole) {
+      if (settings.mode === 'incremental' && description.primaryKey === null) {
         throw new SchemaError(
-          `${table} has no single integer key to upsert changed rows by (${description.whole}): run "mode": "full" for it`,
+          `${table} has no single integer key to upsert changed rows by (${description.whole ?? `key ${description.key!.columns.join(', ')}`}): run "mode": "full" for it`,
         );
       }
       // Named tables are checked together in planBinlogRun, which names every one it refuses.
@@ -235,6 +235,9 @@ async function splitRows(
 ): Promise<KeyRange[]> {
   // A binlog run copies no range; a cut-over splits the table like a full run, to verify it.
   if (mode === 'binlog') return [];
+  if (description.keyset !== null) {
+    return splitKeySpace(mysqlTupleAtOffset(source, description.table, description.keyset), chunkRows);
+  }
   if (description.primaryKey === null) return [{ index: 0, lo: null, hi: null }];
   const keyAtOffset = mysqlKeyAtOffset(
     source,

@@ -4,7 +4,7 @@ import { type CanonicalSql, expectedSql } from './codecs/codec.js';
 import { quoteMysql, quotePg } from './identifiers.js';
 import type { Policies } from './policies.js';
 import { quoted, requireRangeKey, rowsOfRange, targetTable } from './range-rows.js';
-import { type KeyRange, rangeCondition } from './ranges.js';
+import { type KeyRange, type RangeKey, rangeCondition } from './ranges.js';
 import type { ColumnPlan, TableDescription } from './schema.js';
 
 /**
@@ -73,7 +73,7 @@ export function partsOf(range: Bounds, cuts: string[]): Bounds[] {
 }
 
 /** Which of the parts a row is in, as SQL over the quoted key; the last part takes what the others do not. */
-const partOf = (quotedKey: string | null, parts: Bounds[]) =>
+const partOf = (quotedKey: RangeKey | null, parts: Bounds[]) =>
   parts.length === 1
     ? '0'
     : `CASE ${parts
@@ -100,7 +100,7 @@ export async function sourceSums(
   const parts = partsOf(range, cuts);
   const [rows] = await source.promise().query({
     sql:
-      `SELECT ${partOf(quoted(quoteMysql, description), parts)}, CAST(COUNT(*) AS CHAR), CAST(SUM(${hash.source}) AS CHAR)` +
+      `SELECT ${partOf(quoted('source', description), parts)}, CAST(COUNT(*) AS CHAR), CAST(SUM(${hash.source}) AS CHAR)` +
       ` FROM ${quoteMysql(description.table)} WHERE ${where.sql} GROUP BY 1`,
     values: where.values,
     rowsAsArray: true,
@@ -116,7 +116,7 @@ export async function targetSums(
   range: Bounds,
   cuts: string[] = [],
 ): Promise<RangeSums[]> {
-  const key = quoted(quotePg, description);
+  const key = quoted('target', description);
   const parts = partsOf(range, cuts);
   const { rows } = await target.query<[unknown, unknown, unknown]>({
     text:

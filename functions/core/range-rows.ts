@@ -4,7 +4,7 @@ import type pg from 'pg';
 import Cursor from 'pg-cursor';
 import { abandonPair, silenceError, silenceLimitMs } from './connections.js';
 import { quoteMysql, quotePg, TARGET_SCHEMA } from './identifiers.js';
-import { type KeyRange, type RowCondition, rangeCondition } from './ranges.js';
+import { type KeyRange, type RangeKey, type RowCondition, rangeCondition } from './ranges.js';
 import { rowBatches } from './row-batches.js';
 import type { TableDescription } from './schema.js';
 
@@ -15,12 +15,22 @@ export function targetTable(description: TableDescription): string {
   return `${quotePg(TARGET_SCHEMA)}.${quotePg(description.table)}`;
 }
 
-/** The range key quoted for one side; null when the table has none (it is one range, whole). */
-export const quoted = (quote: (name: string) => string, description: TableDescription) =>
-  description.primaryKey === null ? null : quote(description.primaryKey);
+/** The range key on one side; null when the table has none (it is one range, whole). */
+export function quoted(side: 'source' | 'target', description: TableDescription): RangeKey | null {
+  const quote = side === 'source' ? quoteMysql : quotePg;
+  if (description.primaryKey !== null) return quote(description.primaryKey);
+  if (description.keyset === null) return null;
+  return {
+    columns: description.keyset.map(({ name, codec }) => ({
+      sql: side === 'source' ? codec.key!.source(quote(name)) : codec.key!.target(quote(name)),
+      literal: side === 'source' ? codec.key!.sourceLiteral : codec.key!.targetLiteral,
+    })),
+  };
+}
 
-// A table without a range key is read in no order: its one range is compared as a multiset.
-const keyOrder = (key: string | null) => (key === null ? '' : ` ORDER BY ${key}`);
+// Rows are read in key order where the key is one integer column; otherwise in no order (the
+// range is compared as a multiset, and sorting in byte order would cost MySQL a sort).
+const keyOrder = (key: RangeKey | null) => (typeof key === 'string' ? ` ORDER BY ${key}` : '');
 
 /** The range key, for what only a table with one can do (look rows up by key, upsert). */
 export function requireRangeKey(description: TableDescription): string {
@@ -35,7 +45,7 @@ export function rowsOfRange(
   condition: RowCondition | null = null,
 ): RowCondition {
   return {
-    sql: [rangeCondition(quoted(quoteMysql, description), range), ...(condition ? [condition.sql] : [])].join(' AND '),
+    sql: [rangeCondition(quoted('source', description), range), ...(condition ? [condition.sql] : [])].join(' AND '),
     values: condition?.values ?? [],
   };
 }
@@ -61,7 +71,7 @@ export function sourceRangeRows(
   const query = source.query({
     sql:
       `SELECT ${columns.map((column) => column.read).join(', ')} FROM ${quoteMysql(description.table)}` +
-      ` WHERE ${where.sql}${keyOrder(quoted(quoteMysql, description))}`,
+      ` WHERE ${where.sql}${keyOrder(quoted('source', description))}`,
     values: where.values,
     rowsAsArray: true,
     typeCast: (field, next) => {
@@ -104,7 +114,7 @@ export async function* targetRangeRows(
   description: TableDescription,
   range: Bounds,
 ): AsyncGenerator<(string | null)[][]> {
-  const key = quoted(quotePg, description);
+  const key = quoted('target', description);
   const cursor = target.query(
     new Cursor<(string | null)[]>(
       `SELECT ${description.columns.map((column) => quotePg(column.name)).join(', ')} FROM ${targetTable(description)}` +

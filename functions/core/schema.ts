@@ -56,7 +56,13 @@ export interface TableDescription {
   primaryKeyIndex: number;
   /** The key the source enforces (its primary key, or else the unique NOT NULL key), which the target table gets too. */
   key: { kind: 'primary' | 'unique'; columns: string[] } | null;
-  /** Why the table is one range replaced whole (no single integer key to cut ranges on); null when it is split. */
+  /**
+   * The key's columns when ranges are cut on it as a tuple (a composite key, or one of text,
+   * binary, decimal or date columns): boundaries are tuples compared in an order both databases
+   * agree on (see KeySql). Null when `primaryKey` cuts them, or nothing can.
+   */
+  keyset: ColumnPlan[] | null;
+  /** Why the table is one range replaced whole (no key to cut ranges on); null when it is split. */
   whole: string | null;
 }
 
@@ -191,13 +197,18 @@ export async function describeSourceTable(
   const unique = uniqueKeys.find((key) => key.length === 1 && isInteger(key[0]!)) ?? uniqueKeys[0];
   const key = primaryKey.length ? { kind: 'primary' as const, columns: primaryKey } : uniqueKey(unique);
   const rangeKey = key?.columns.length === 1 && isInteger(key.columns[0]!) ? key.columns[0]! : null;
+  const planned = columns.map((column) => mapColumn(column, features));
+  const keyColumns = (key?.columns ?? []).map((name) => planned.find((column) => column.name === name)!);
+  const keyset =
+    rangeKey === null && keyColumns.length > 0 && keyColumns.every((column) => column.codec.key) ? keyColumns : null;
   return {
     table,
-    columns: columns.map((column) => mapColumn(column, features)),
+    columns: planned,
     primaryKey: rangeKey,
     primaryKeyIndex: rangeKey === null ? -1 : columns.findIndex((column) => column.name === rangeKey),
     key,
-    whole: rangeKey === null ? wholeReason(key) : null,
+    keyset,
+    whole: rangeKey === null && keyset === null ? wholeReason(key) : null,
   };
 }
 
@@ -208,7 +219,7 @@ function wholeReason(key: TableDescription['key']): string {
   if (!key)
     return 'no primary key and no unique NOT NULL key: one range, replaced whole, verified as a multiset of rows';
   const what = key.kind === 'primary' ? 'primary key' : 'unique key';
-  return `${what} (${key.columns.join(', ')}) is not a single integer column: one range, replaced whole`;
+  return `${what} (${key.columns.join(', ')}) has a column of a type ranges cannot be cut on: one range, replaced whole`;
 }
 
 /** The table's unique keys whose every column is NOT NULL, each as its columns in key order. */

@@ -192,6 +192,7 @@ describe('the sums of a table without a key are of its rows as a multiset', () =
     primaryKey: null,
     primaryKeyIndex: -1,
     key: null,
+    keyset: null,
     whole: 'no primary key and no unique NOT NULL key',
   };
   const hash = rowHash(description, DEFAULT_POLICIES);

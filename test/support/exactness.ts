@@ -30,6 +30,8 @@ interface ColumnMeaning {
   target: Meaning;
 }
 
+const INTEGER_KEYS = new Set(['tinyint', 'smallint', 'mediumint', 'int', 'bigint']);
+
 interface TableMeaning {
   /**
    * Each side's text of a row's key. A one-column primary key is its own text, in the servers'
@@ -150,7 +152,9 @@ async function tableMeaning({ source, target }: ConnectionPair, table: string): 
       target: targetMeaning(quotePg(column.name), type),
     };
   });
-  if (keys.length === 1 && keys[0]!.constraintName === 'PRIMARY') {
+  // An integer key prints alike on both sides; another (bytes, say) is compared by its meaning.
+  const integerKey = INTEGER_KEYS.has(sourceColumns.find((c) => c.name === keys[0]!.name)!.dataType);
+  if (keys.length === 1 && keys[0]!.constraintName === 'PRIMARY' && integerKey) {
     const name = keys[0]!.name;
     return { key: { source: quoteMysql(name), target: quotePg(name), serverOrder: true }, columns };
   }

@@ -114,6 +114,7 @@ describe('keys read from the binary log', () => {
     primaryKey: 'k',
     primaryKeyIndex: 0,
     key: { kind: 'primary', columns: ['k'] },
+    keyset: null,
     whole: null,
   });
 

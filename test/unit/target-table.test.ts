@@ -11,6 +11,7 @@ function describeTable(...columns: Parameters<typeof sourceColumn>[]): TableDesc
     primaryKey: 'id',
     primaryKeyIndex: 0,
     key: { kind: 'primary', columns: ['id'] },
+    keyset: null,
     whole: null,
   };
 }

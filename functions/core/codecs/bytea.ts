@@ -1,4 +1,4 @@
-import { type Codec, exactly, same } from './codec.js';
+import { type Codec, exactly, keyText, same } from './codec.js';
 
 const hex = (value: string | Buffer) =>
   '\\x' + (typeof value === 'string' ? Buffer.from(value, 'utf8') : value).toString('hex');
@@ -16,8 +16,18 @@ export const bytea: Codec<'bytea'> = {
   canonical: () => ({ source: hex, target: same }),
   // The md5 of the bytes, in lower-case hex on both: a blob's digest is shorter than its hex.
   canonicalSql: () => ({ source: (x) => `MD5(${x})`, target: (x) => `md5(${x})` }),
+  // Bytes compare bytewise on both sides; a boundary is their hex.
+  key: {
+    read: (x) => `HEX(${x})`,
+    source: (x) => x,
+    target: (x) => x,
+    sourceLiteral: (value) => `X'${hexText(value)}'`,
+    targetLiteral: (value) => `'\\x${hexText(value)}'::bytea`,
+  },
   defaults: {
     expressions: [],
     literalsDropped: 'binary default dropped (information_schema does not give its bytes exactly)',
   },
 };
+
+const hexText = (value: string) => keyText(value, /^(?:[0-9A-Fa-f]{2})*$/, 'a binary key in hex');

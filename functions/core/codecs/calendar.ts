@@ -1,4 +1,12 @@
-import { type ApplyPolicy, type Covered, type Defaults, type ExpectSql, Unrepresentable } from './codec.js';
+import {
+  type ApplyPolicy,
+  type Covered,
+  type Defaults,
+  type ExpectSql,
+  type KeySql,
+  keyText,
+  Unrepresentable,
+} from './codec.js';
 
 /** A month or day of 00: MySQL's zero dates (`0000-00-00`, `2020-00-15`), which no calendar has. */
 export function isZeroDate(text: string): boolean {
@@ -84,3 +92,18 @@ export function calendarSql(expect: ExpectSql, x: string, era: 'none' | 'bc' | '
 
 /** PostgreSQL's `to_char` pattern of a timestamp with `precision` fractional digits, as MySQL prints one. */
 export const timestampPattern = (precision: number) => `YYYY-MM-DD HH24:MI:SS${precision > 0 ? `.FF${precision}` : ''}`;
+
+/**
+ * A DATE or DATETIME key: ISO text, which each side compares as its own date or timestamp (the
+ * index serving both); `pgType` is the target's type the literal is cast to.
+ */
+export function calendarKey(pattern: RegExp, pgType: 'date' | 'timestamp'): KeySql {
+  const text = (value: string) => keyText(value, pattern, `a ${pgType} key`);
+  return {
+    read: (x) => `CAST(${x} AS CHAR)`,
+    source: (x) => x,
+    target: (x) => x,
+    sourceLiteral: (value) => `'${text(value)}'`,
+    targetLiteral: (value) => `'${text(value)}'::${pgType}`,
+  };
+}

@@ -63,6 +63,29 @@ export interface Codec<E extends string = Encoding> {
    * row by row through `canonical`.
    */
   canonicalSql?(expect: ExpectSql): CanonicalSql;
+  /** How a key column of this type bounds ranges; absent where no order is alike on both sides. */
+  readonly key?: KeySql;
+}
+
+/**
+ * A key column in an order both databases agree on, for range boundaries: each boundary value is
+ * JSON-safe text (`read` prints it), and becomes a literal on each side only through the checks here.
+ */
+export interface KeySql {
+  /** MySQL's expression printing a value as a boundary's text. */
+  read: (quoted: string) => string;
+  /** The column, over the quoted name, as each side orders it (the same order on both). */
+  source: (quoted: string) => string;
+  target: (quoted: string) => string;
+  /** A boundary's text as a literal of that order; throws on text of another shape. */
+  sourceLiteral: (value: string) => string;
+  targetLiteral: (value: string) => string;
+}
+
+/** A boundary's text checked against a pattern, so nothing else reaches the SQL. */
+export function keyText(value: string, pattern: RegExp, what: string): string {
+  if (!pattern.test(value)) throw new TypeError(`Not ${what}: ${JSON.stringify(value).slice(0, 40)}`);
+  return value;
 }
 
 /**

@@ -1,4 +1,4 @@
-import { calendarDate, calendarDefaults, calendarSql, unlessZeroDate, withoutEra } from './calendar.js';
+import { calendarDate, calendarDefaults, calendarKey, calendarSql, unlessZeroDate, withoutEra } from './calendar.js';
 import { AS_PRINTED, asText, type Codec, canonicalForm, exactly } from './codec.js';
 
 /** DATE as `date`; zero dates are the `zeroDates` policy's. */
@@ -11,5 +11,6 @@ export const date: Codec<'date'> = {
   canonical: (apply) => canonicalForm((text) => unlessZeroDate(text, apply), withoutEra),
   // The target session's ISO DateStyle prints 1 BC as `0001-03-01 BC`.
   canonicalSql: (expect) => ({ source: (x) => calendarSql(expect, x, 'bc'), target: (x) => `${x}::text` }),
+  key: calendarKey(/^[0-9]{4}-[0-9]{2}-[0-9]{2}$/, 'date'),
   defaults: calendarDefaults([[/^(curdate|current_date)(\(\))?$/i, 'CURRENT_DATE']]),
 };

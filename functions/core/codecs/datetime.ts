@@ -1,6 +1,7 @@
 import {
   calendarDate,
   calendarDefaults,
+  calendarKey,
   calendarSql,
   expectedTimestamp,
   NOW,
@@ -32,6 +33,7 @@ export function datetime(precision: number): Codec<'datetime'> {
       source: (x) => calendarSql(expect, x, 'ad-bc'),
       target: (x) => `to_char(${x}, '${timestampPattern(precision)} BC')`,
     }),
+    key: calendarKey(/^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?$/, 'timestamp'),
     // DATETIME's "now" is the session's wall-clock time, as LOCALTIMESTAMP is in PostgreSQL.
     defaults: calendarDefaults([[NOW, 'LOCALTIMESTAMP']]),
   };

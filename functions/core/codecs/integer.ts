@@ -1,4 +1,4 @@
-import { AS_PRINTED, alike, asText, type Codec, LITERAL_DEFAULTS } from './codec.js';
+import { AS_PRINTED, alike, asText, type Codec, type KeySql, keyText, LITERAL_DEFAULTS } from './codec.js';
 import { shortestDecimal } from './numeric.js';
 import { holdsIntegers, integerType, signedRange, unsignedRange } from './pg-type.js';
 
@@ -19,6 +19,18 @@ export function integer(bits: number, unsigned: boolean): Codec<'integer'> {
     canonical: () => alike(shortestDecimal),
     // `+ 0` drops ZEROFILL's padding.
     canonicalSql: () => ({ source: (x) => `(${x} + 0)`, target: (x) => `${x}::text` }),
+    key: INTEGER_KEY,
     defaults: LITERAL_DEFAULTS,
   };
 }
+
+const integerText = (value: string) => keyText(value, /^-?[0-9]{1,20}$/, 'an integer key');
+
+/** An integer key compares alike on both sides, its index serving each. */
+const INTEGER_KEY: KeySql = {
+  read: (x) => `CAST(${x} AS CHAR)`,
+  source: (x) => x,
+  target: (x) => x,
+  sourceLiteral: integerText,
+  targetLiteral: integerText,
+};

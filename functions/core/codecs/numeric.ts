@@ -1,4 +1,4 @@
-import { AS_PRINTED, alike, asText, type Codec, LITERAL_DEFAULTS } from './codec.js';
+import { AS_PRINTED, alike, asText, type Codec, type KeySql, keyText, LITERAL_DEFAULTS } from './codec.js';
 import { holdsIntegers, numericHolds } from './pg-type.js';
 
 /** An exact number as its shortest decimal: no leading or trailing zeros (ZEROFILL pads), no `-0`. */
@@ -27,6 +27,18 @@ export function numeric(precision: number, scale: number): Codec<'numeric'> {
     canonical: () => alike(shortestDecimal),
     // Both print the column's scale; `+ 0` drops ZEROFILL's padding and keeps the scale.
     canonicalSql: () => ({ source: (x) => `(${x} + 0)`, target: (x) => `${x}::text` }),
+    key: DECIMAL_KEY,
     defaults: LITERAL_DEFAULTS,
   };
 }
+
+const decimalText = (value: string) => keyText(value, /^-?[0-9]{1,65}(\.[0-9]{1,30})?$/, 'a decimal key');
+
+/** A decimal key compares as an exact number on both sides (a quoted literal would be a double in MySQL). */
+const DECIMAL_KEY: KeySql = {
+  read: (x) => `CAST(${x} AS CHAR)`,
+  source: (x) => x,
+  target: (x) => x,
+  sourceLiteral: decimalText,
+  targetLiteral: decimalText,
+};

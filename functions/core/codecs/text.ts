@@ -5,6 +5,8 @@ import {
   type Codec,
   type Covered,
   canonicalForm,
+  type KeySql,
+  keyText,
   LITERAL_DEFAULTS,
   same,
   unlessCovered,
@@ -71,4 +73,21 @@ export function text(pgType: string): Codec<'text'> {
 
 // PostgreSQL has no varchar(0); MySQL's CHAR(0)/VARCHAR(0) hold only '' and NULL, which varchar(1) holds too.
 /** CHAR(n) and VARCHAR(n): MySQL returns CHAR values without their trailing pad, so varchar(n) holds exactly what is read. */
-export const varchar = (length: number | null): Codec<'text'> => text(`character varying(${Math.max(1, length ?? 1)})`);
+export const varchar = (length: number | null): Codec<'text'> => ({
+  ...text(`character varying(${Math.max(1, length ?? 1)})`),
+  key: BYTE_ORDER_KEY,
+});
+
+/**
+ * A CHAR or VARCHAR key in the order of its UTF-8 bytes, the one order both sides agree on: a
+ * MySQL collation (case- and accent-insensitive, PAD SPACE) orders text as PostgreSQL's cannot.
+ * MySQL's index on the column is in its collation, so a condition in byte order reads the table
+ * rather than the index; PostgreSQL's `COLLATE "C"` is byte order in a UTF-8 database.
+ */
+const BYTE_ORDER_KEY: KeySql = {
+  read: (x) => `CONVERT(${x} USING utf8mb4)`,
+  source: (x) => `CAST(CONVERT(${x} USING utf8mb4) AS BINARY)`,
+  target: (x) => `(${x} COLLATE "C")`,
+  sourceLiteral: (value) => `X'${Buffer.from(value, 'utf8').toString('hex')}'`,
+  targetLiteral: (value) => `'${keyText(value, /^[^\0]*$/, 'a text key').replaceAll("'", "''")}'`,
+};
