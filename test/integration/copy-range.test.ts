@@ -231,13 +231,24 @@ describe('Plan refuses what it cannot migrate before writing anything', () => {
     );
   });
 
-  test('a composite, non-integer or missing key makes one range replaced whole; a unique NOT NULL integer key is split on', async () => {
+  test('a composite or non-integer key is cut into tuple ranges; a float or missing key makes one range replaced whole; a unique NOT NULL integer key is split on', async () => {
     const db = pair.source.promise();
-    const tables = ['it_composite', 'it_text_key', 'it_no_key', 'it_unique', 'it_no_key_long', 'it_decimal'];
+    const tables = [
+      'it_composite',
+      'it_text_key',
+      'it_float_key',
+      'it_no_key',
+      'it_unique',
+      'it_no_key_long',
+      'it_decimal',
+    ];
     for (const table of tables) await dropTables(pair, table);
     await db.query('CREATE TABLE it_composite (a INT, b INT, PRIMARY KEY (a, b))');
-    await db.query('CREATE TABLE it_text_key (code VARCHAR(10) PRIMARY KEY)');
+    await db.query('CREATE TABLE it_text_key (code VARCHAR(10) PRIMARY KEY) COLLATE utf8mb4_general_ci');
+    await db.query('CREATE TABLE it_float_key (f DOUBLE PRIMARY KEY)');
     await db.query('CREATE TABLE it_no_key (v INT, u INT UNIQUE)');
+    await db.query('INSERT INTO it_composite VALUES ?', [Array.from({ length: 25 }, (_, i) => [i % 3, i])]);
+    await db.query('INSERT INTO it_text_key VALUES ?', [['b', 'A', 'é', 'Z', 'a_', 'ß'].map((code) => [code])]);
     await db.query('CREATE TABLE it_unique (code VARCHAR(10) NOT NULL UNIQUE, n INT NOT NULL, UNIQUE KEY (n))');
     await db.query('INSERT INTO it_unique VALUES ?', [Array.from({ length: 30 }, (_, i) => [`c${i}`, i * 2])]);
     try {
@@ -249,9 +260,29 @@ describe('Plan refuses what it cannot migrate before writing anything', () => {
           await releaseLeases(pair.target, runId);
         }
       };
+      // Boundaries are key tuples as JSON; text in its UTF-8 bytes' order, not the collation's.
+      assert.deepEqual(
+        (await planned('it_composite')).ranges.map(({ lo, hi }) => [lo, hi]),
+        [
+          [null, '["1","4"]'],
+          ['["1","4"]', '["2","11"]'],
+          ['["2","11"]', null],
+        ],
+      );
+      assert.deepEqual(
+        (await planned('it_text_key', { chunkRows: 2 })).ranges.map(({ lo, hi }) => [lo, hi]),
+        [
+          [null, '["a_"]'],
+          ['["a_"]', '["ß"]'],
+          ['["ß"]', null],
+        ],
+      );
+      await assert.rejects(planned('it_composite', { mode: 'incremental' }), {
+        name: 'SchemaError',
+        message: /no single integer key to upsert changed rows by \(key a, b\): run "mode": "full" for it/,
+      });
       for (const [table, reason] of [
-        ['it_composite', /primary key \(a, b\) is not a single integer column: one range, replaced whole/],
-        ['it_text_key', /primary key \(code\) is not a single integer column/],
+        ['it_float_key', /primary key \(f\) has a column of a type ranges cannot be cut on: one range, replaced whole/],
         ['it_no_key', /no primary key and no unique NOT NULL key: one range, replaced whole, verified as a multiset/],
       ] as const) {
         const { ranges } = await planned(table);
