@@ -118,10 +118,10 @@ export function rangeCondition(key: RangeKey | null, range: Pick<KeyRange, 'lo' 
     if (range.lo !== null) parts.push(`${key} >= ${keyLiteral(range.lo)}`);
     if (range.hi !== null) parts.push(`${key} < ${keyLiteral(range.hi)}`);
   } else {
-    if (range.lo !== null) parts.push(tupleCompare(key, range.lo, false));
-    if (range.hi !== null) parts.push(tupleCompare(key, range.hi, true));
+    if (range.lo !== null) parts.push(`(${tupleCompare(key, range.lo, false)})`);
+    if (range.hi !== null) parts.push(`(${tupleCompare(key, range.hi, true)})`);
   }
-  return parts.length ? parts.map((part) => `(${part})`).join(' AND ') : 'TRUE';
+  return parts.length ? parts.join(' AND ') : 'TRUE';
 }
 
 /** The ORDER BY of a range key's columns. */

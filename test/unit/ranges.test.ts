@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { resolveRunSettings } from '../../functions/core/input.js';
+import { quoted } from '../../functions/core/range-rows.js';
 import {
   type KeyAtOffset,
   type KeyRange,
@@ -9,6 +10,7 @@ import {
   rangesBetween,
   splitKeySpace,
 } from '../../functions/core/ranges.js';
+import { mapColumn, type SourceColumn, type TableDescription } from '../../functions/core/schema.js';
 
 /**
  * An in-memory primary-key index: the key that has `offset` keys below it among the keys
@@ -190,6 +192,75 @@ describe('rangeCondition', () => {
     assert.throws(() => rangeCondition('"id"', { lo: null, hi: '1; DROP TABLE users' }), TypeError);
     assert.throws(() => rangeCondition('"id"', { lo: '1.5', hi: null }), TypeError);
     assert.throws(() => rangeCondition('"id"', { lo: '', hi: null }), TypeError);
+  });
+});
+
+describe('rangeCondition over a tuple key', () => {
+  const pg = (description: TableDescription) => quoted('target', description)!;
+  const mysql = (description: TableDescription) => quoted('source', description)!;
+  const table = (columns: SourceColumn[]): TableDescription => ({
+    table: 't',
+    columns: columns.map((column) => mapColumn(column)),
+    primaryKey: null,
+    primaryKeyIndex: -1,
+    key: { kind: 'primary', columns: columns.map((column) => column.name) },
+    keyset: columns.map((column) => mapColumn(column)),
+    whole: null,
+  });
+  const column = (name: string, dataType: string, more: Partial<SourceColumn> = {}): SourceColumn => ({
+    name,
+    dataType,
+    columnType: dataType,
+    nullable: false,
+    numericPrecision: null,
+    numericScale: null,
+    datetimePrecision: null,
+    characterMaximumLength: 20,
+    default: { kind: 'none' },
+    extra: '',
+    generation: null,
+    ...more,
+  });
+  const composite = table([column('a', 'int'), column('b', 'varchar')]);
+
+  test('is expanded column by column, the leading column bounding what an index reads', () => {
+    assert.equal(
+      rangeCondition(pg(composite), { lo: '["1","x"]', hi: '["2","y"]' }),
+      `("a" >= 1 AND ("a" > 1 OR ("a" = 1 AND ("b" COLLATE "C") >= 'x'))) AND ` +
+        `("a" <= 2 AND ("a" < 2 OR ("a" = 2 AND ("b" COLLATE "C") < 'y')))`,
+    );
+  });
+
+  test('text compares as its UTF-8 bytes on both sides; quotes cannot leave the literal', () => {
+    const words = table([column('w', 'varchar')]);
+    assert.equal(
+      rangeCondition(mysql(words), { lo: '["Straße"]', hi: null }),
+      `(CAST(CONVERT(\`w\` USING utf8mb4) AS BINARY) >= X'${Buffer.from('Straße').toString('hex')}')`,
+    );
+    assert.equal(rangeCondition(pg(words), { lo: null, hi: `["a'b"]` }), `(("w" COLLATE "C") < 'a''b')`);
+  });
+
+  test('binary, decimal and date boundaries are checked by their codec before they become literals', () => {
+    const keys = table([
+      column('id', 'binary', { columnType: 'binary(16)' }),
+      column('p', 'decimal', { numericPrecision: 18, numericScale: 4 }),
+      column('d', 'datetime', { datetimePrecision: 3 }),
+    ]);
+    const lo = '["00ff","-12.5000","2024-05-01 10:00:00.123"]';
+    assert.equal(
+      rangeCondition(pg(keys), { lo, hi: null }),
+      `("id" >= '\\x00ff'::bytea AND ("id" > '\\x00ff'::bytea OR ("id" = '\\x00ff'::bytea AND ("p" > -12.5000 OR ("p" = -12.5000 AND "d" >= '2024-05-01 10:00:00.123'::timestamp)))))`,
+    );
+    for (const bad of [
+      '["0g","1","2024-05-01 10:00:00"]',
+      '["00","1 OR 1=1","2024-05-01 10:00:00"]',
+      `["00","1","2024-05-01'"]`,
+      '["00","1"]',
+      '[1,2,3]',
+      '{"a":1}',
+    ]) {
+      assert.throws(() => rangeCondition(mysql(keys), { lo: bad, hi: null }), TypeError, bad);
+    }
   });
 });
 
