@@ -19,9 +19,6 @@ import { assertTargetExact } from '../support/exactness.js';
 const DATABASE = `${new URL(SOURCE_URL).pathname.slice(1)}_sakila`;
 const inDatabase = (url: string) => Object.assign(new URL(url), { pathname: `/${DATABASE}` }).toString();
 
-// sakila's two tables with a composite primary key, each compared by its key pairs.
-const COMPOSITE = { film_actor: ['actor_id', 'film_id'], film_category: ['film_id', 'category_id'] } as const;
-
 describe('sakila, the whole database in one run', () => {
   let pair: ConnectionPair;
   before(async () => {
@@ -64,19 +61,10 @@ describe('sakila, the whole database in one run', () => {
     );
     for (const table of summary.tables) {
       assert.equal(table.verifiedRanges, table.ranges, `${table.table} is verified`);
-      assert.equal(table.whole !== null, table.table in COMPOSITE, `${table.table}: ${table.whole}`);
+      // film_actor's and film_category's composite keys are cut into ranges like the others'.
+      assert.equal(table.whole, null, `${table.table}: ${table.whole}`);
     }
-    for (const table of SAKILA_TABLES.filter((t) => !(t in COMPOSITE))) await assertTargetExact(pair, table);
-    for (const [table, key] of Object.entries(COMPOSITE)) {
-      const [source] = await pair.source
-        .promise()
-        .query({ sql: `SELECT ${key.join(', ')} FROM ${table} ORDER BY ${key.join(', ')}`, rowsAsArray: true });
-      const target = await pair.target.query({
-        text: `SELECT ${key.join(', ')} FROM ${table} ORDER BY ${key.join(', ')}`,
-        rowMode: 'array',
-      });
-      assert.deepEqual(target.rows, source, `${table} differs`);
-    }
+    for (const table of SAKILA_TABLES) await assertTargetExact(pair, table);
   });
 
   test('after the run the application can switch: all 22 foreign keys validated, ids generated, last_update moved', async () => {
