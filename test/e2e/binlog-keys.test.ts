@@ -1,26 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import {
-  type ConnectionPair,
-  closeSource,
-  closeTarget,
-  endpointFromUrl,
-  openSource,
-  openTarget,
-} from '../../functions/core/connections.js';
-import { quoteMysql, quotePg } from '../../functions/core/identifiers.js';
+import { type ConnectionPair, closeSource, closeTarget } from '../../functions/core/connections.js';
 import { migrateLocally } from '../../infra/local/local-migration.js';
 import { binlogSourceUrl } from '../support/binlog-source.js';
-import { TARGET_URL } from '../support/databases.js';
+import { freshDatabases, TARGET_URL, withDatabase } from '../support/databases.js';
 import { within } from '../support/deadline.js';
 import { assertTargetExact } from '../support/exactness.js';
-
-/** A database of its own on both servers: a whole-database run takes every table it finds. */
-const withDatabase = (url: string, database: string) => {
-  const parsed = new URL(url);
-  parsed.pathname = `/${database}`;
-  return parsed.toString();
-};
 
 const KEYED = ['Order-Lines', 'codes', 'tags'];
 
@@ -49,18 +34,7 @@ describe('binlog runs over a whole database of composite, text, binary, decimal 
     within(120_000, 'the run', migrateLocally({ sourceUrl: source, targetUrl: target, input }));
 
   before(async () => {
-    const admin = await openSource(endpointFromUrl(binlogSourceUrl(), 'source'));
-    await admin.promise().query(`DROP DATABASE IF EXISTS ${quoteMysql(database)}`);
-    await admin.promise().query(`CREATE DATABASE ${quoteMysql(database)}`);
-    await closeSource(admin);
-    const pgAdmin = await openTarget(endpointFromUrl(TARGET_URL, 'target'));
-    await pgAdmin.query(`DROP DATABASE IF EXISTS ${quotePg(database)} WITH (FORCE)`);
-    await pgAdmin.query(`CREATE DATABASE ${quotePg(database)}`);
-    await closeTarget(pgAdmin);
-    pair = {
-      source: await openSource(endpointFromUrl(source, 'source')),
-      target: await openTarget(endpointFromUrl(target, 'target')),
-    };
+    pair = await freshDatabases(database, binlogSourceUrl());
     for (const statement of SCHEMA) await sql(statement);
     await sql('INSERT INTO `Order-Lines` VALUES ?', [
       Array.from({ length: 60 }, (_, i) => [Math.floor(i / 3) + 1, `item-${i}`, i]),

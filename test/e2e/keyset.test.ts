@@ -1,29 +1,16 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import {
-  type ConnectionPair,
-  closeSource,
-  closeTarget,
-  endpointFromUrl,
-  openSource,
-  openTarget,
-} from '../../functions/core/connections.js';
+import { type ConnectionPair, closeSource, closeTarget } from '../../functions/core/connections.js';
 import { quoteMysql, quotePg } from '../../functions/core/identifiers.js';
 import { quoted } from '../../functions/core/range-rows.js';
 import { rangeCondition } from '../../functions/core/ranges.js';
 import { describeSourceTable } from '../../functions/core/schema.js';
 import { verifyRange } from '../../functions/core/verify-range.js';
 import { migrateLocally } from '../../infra/local/local-migration.js';
-import { SOURCE_URL, TARGET_URL } from '../support/databases.js';
+import { freshDatabases, SOURCE_URL, TARGET_URL, withDatabase } from '../support/databases.js';
 import { within } from '../support/deadline.js';
 import { assertTargetExact } from '../support/exactness.js';
 
-/** A database of its own on both servers: a whole-database run takes every table it finds. */
-const withDatabase = (url: string, database: string) => {
-  const parsed = new URL(url);
-  parsed.pathname = `/${database}`;
-  return parsed.toString();
-};
 const DATABASE = `${new URL(SOURCE_URL).pathname.slice(1)}_keyset`;
 const SOURCE = withDatabase(SOURCE_URL, DATABASE);
 const TARGET = withDatabase(TARGET_URL, DATABASE);
@@ -110,18 +97,7 @@ const TABLES = ['events', 'pairs', 'prices', 'uuids', 'words'];
 describe('ranges over any key', () => {
   let pair: ConnectionPair;
   before(async () => {
-    const admin = await openSource(endpointFromUrl(SOURCE_URL, 'source'));
-    await admin.promise().query(`DROP DATABASE IF EXISTS ${quoteMysql(DATABASE)}`);
-    await admin.promise().query(`CREATE DATABASE ${quoteMysql(DATABASE)}`);
-    await closeSource(admin);
-    const pgAdmin = await openTarget(endpointFromUrl(TARGET_URL, 'target'));
-    await pgAdmin.query(`DROP DATABASE IF EXISTS ${quotePg(DATABASE)} WITH (FORCE)`);
-    await pgAdmin.query(`CREATE DATABASE ${quotePg(DATABASE)}`);
-    await closeTarget(pgAdmin);
-    pair = {
-      source: await openSource(endpointFromUrl(SOURCE, 'source')),
-      target: await openTarget(endpointFromUrl(TARGET, 'target')),
-    };
+    pair = await freshDatabases(DATABASE);
     await seed(pair.source);
   });
   after(async () => {

@@ -1,39 +1,21 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import {
-  type ConnectionPair,
-  closeSource,
-  closeTarget,
-  endpointFromUrl,
-  openSource,
-  openTarget,
-} from '../../functions/core/connections.js';
-import { quoteMysql, quotePg } from '../../functions/core/identifiers.js';
+import { type ConnectionPair, closeSource, closeTarget } from '../../functions/core/connections.js';
+import { quoteMysql } from '../../functions/core/identifiers.js';
 import { migrateLocally } from '../../infra/local/local-migration.js';
 import { SAKILA_ROWS, SAKILA_TABLES, seedSakila } from '../../infra/local/sakila.js';
-import { SOURCE_URL, TARGET_URL } from '../support/databases.js';
+import { freshDatabases, SOURCE_URL, TARGET_URL, withDatabase } from '../support/databases.js';
 import { within } from '../support/deadline.js';
 import { assertTargetExact } from '../support/exactness.js';
 
 // A database of its own on both servers: the run takes every table it finds there.
 const DATABASE = `${new URL(SOURCE_URL).pathname.slice(1)}_sakila`;
-const inDatabase = (url: string) => Object.assign(new URL(url), { pathname: `/${DATABASE}` }).toString();
+const inDatabase = (url: string) => withDatabase(url, DATABASE);
 
 describe('sakila, the whole database in one run', () => {
   let pair: ConnectionPair;
   before(async () => {
-    const admin = await openSource(endpointFromUrl(SOURCE_URL, 'source'));
-    await admin.promise().query(`DROP DATABASE IF EXISTS ${quoteMysql(DATABASE)}`);
-    await admin.promise().query(`CREATE DATABASE ${quoteMysql(DATABASE)}`);
-    await closeSource(admin);
-    const pgAdmin = await openTarget(endpointFromUrl(TARGET_URL, 'target'));
-    await pgAdmin.query(`DROP DATABASE IF EXISTS ${quotePg(DATABASE)} WITH (FORCE)`);
-    await pgAdmin.query(`CREATE DATABASE ${quotePg(DATABASE)}`);
-    await closeTarget(pgAdmin);
-    pair = {
-      source: await openSource(endpointFromUrl(inDatabase(SOURCE_URL), 'source')),
-      target: await openTarget(endpointFromUrl(inDatabase(TARGET_URL), 'target')),
-    };
+    pair = await freshDatabases(DATABASE);
     // Spatial columns are carried by another part of the tool; this run is about tables and keys.
     await within(60_000, 'seeding sakila', seedSakila(pair.source, { spatial: false }));
   });

@@ -2,29 +2,13 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
-import {
-  type ConnectionPair,
-  closeSource,
-  closeTarget,
-  endpointFromUrl,
-  openSource,
-  openTarget,
-} from '../../functions/core/connections.js';
+import { type ConnectionPair, closeSource, closeTarget } from '../../functions/core/connections.js';
 import { quoteMysql, quotePg } from '../../functions/core/identifiers.js';
 import { migrateLocally } from '../../infra/local/local-migration.js';
-import { SOURCE_URL, TARGET_URL } from '../support/databases.js';
+import { freshDatabases, SOURCE_URL, TARGET_URL, withDatabase } from '../support/databases.js';
 import { within } from '../support/deadline.js';
 import { assertTargetExact } from '../support/exactness.js';
 
-/**
- * A database of its own, on both servers: a whole-database run takes every table it finds, so
- * it must find only the tables this test makes.
- */
-const withDatabase = (url: string, database: string) => {
-  const parsed = new URL(url);
-  parsed.pathname = `/${database}`;
-  return parsed.toString();
-};
 const DATABASE = `${new URL(SOURCE_URL).pathname.slice(1)}_whole`;
 const SOURCE = withDatabase(SOURCE_URL, DATABASE);
 const TARGET = withDatabase(TARGET_URL, DATABASE);
@@ -149,18 +133,7 @@ async function seed(source: ConnectionPair['source']): Promise<void> {
 describe('a whole database in one run', () => {
   let pair: ConnectionPair;
   before(async () => {
-    const admin = await openSource(endpointFromUrl(SOURCE_URL, 'source'));
-    await admin.promise().query(`DROP DATABASE IF EXISTS ${quoteMysql(DATABASE)}`);
-    await admin.promise().query(`CREATE DATABASE ${quoteMysql(DATABASE)}`);
-    await closeSource(admin);
-    const pgAdmin = await openTarget(endpointFromUrl(TARGET_URL, 'target'));
-    await pgAdmin.query(`DROP DATABASE IF EXISTS ${quotePg(DATABASE)} WITH (FORCE)`);
-    await pgAdmin.query(`CREATE DATABASE ${quotePg(DATABASE)}`);
-    await closeTarget(pgAdmin);
-    pair = {
-      source: await openSource(endpointFromUrl(SOURCE, 'source')),
-      target: await openTarget(endpointFromUrl(TARGET, 'target')),
-    };
+    pair = await freshDatabases(DATABASE);
     await seed(pair.source);
   });
   after(async () => {

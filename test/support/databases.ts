@@ -24,6 +24,32 @@ export async function openPair(): Promise<ConnectionPair> {
   return { source, target };
 }
 
+/** The same server's URL, naming another database. */
+export function withDatabase(url: string, database: string): string {
+  const parsed = new URL(url);
+  parsed.pathname = `/${database}`;
+  return parsed.toString();
+}
+
+/**
+ * A database of the test's own, made anew on both servers (a whole-database run takes every table
+ * it finds, so it must find only the test's), with a pair of connections into it.
+ */
+export async function freshDatabases(database: string, sourceUrl = SOURCE_URL): Promise<ConnectionPair> {
+  const admin = await openSource(endpointFromUrl(sourceUrl, 'source'));
+  await admin.promise().query(`DROP DATABASE IF EXISTS ${quoteMysql(database)}`);
+  await admin.promise().query(`CREATE DATABASE ${quoteMysql(database)}`);
+  await closeSource(admin);
+  const pgAdmin = await openTarget(endpointFromUrl(TARGET_URL, 'target'));
+  await pgAdmin.query(`DROP DATABASE IF EXISTS ${quotePg(database)} WITH (FORCE)`);
+  await pgAdmin.query(`CREATE DATABASE ${quotePg(database)}`);
+  await closeTarget(pgAdmin);
+  return {
+    source: await openSource(endpointFromUrl(withDatabase(sourceUrl, database), 'source')),
+    target: await openTarget(endpointFromUrl(withDatabase(TARGET_URL, database), 'target')),
+  };
+}
+
 export async function closePair(pair: ConnectionPair): Promise<void> {
   await Promise.all([closeSource(pair.source), closeTarget(pair.target)]);
 }
