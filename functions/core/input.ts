@@ -82,6 +82,15 @@ const givenRanges = z
     });
   });
 
+/**
+ * A range's byte budget when none is set: a CopyRange or VerifyRange of 1,769 MB (one vCPU) holds
+ * a bounded part of a range at a time, and this keeps a range's transaction and time modest too.
+ */
+export const DEFAULT_CHUNK_BYTES = 256 * 1024 * 1024;
+
+/** Below a mebibyte a range of small rows would be a handful of rows: too many ranges to be worth it. */
+const MIN_CHUNK_BYTES = 1024 * 1024;
+
 /** The largest Map concurrency accepted: each running range holds one connection on each database. */
 export const MAX_CONCURRENCY = 1000;
 
@@ -112,6 +121,15 @@ export const executionInputSchema = z.strictObject({
   /** Tables left out of the run, by name or pattern (see {@link excludedBy}). */
   excludeTables: tablePatterns.optional(),
   chunkRows: z.number().int('must be a whole number').positive('must be greater than 0').optional(),
+  /**
+   * The most bytes of source rows a range holds, by the table's average row length (see
+   * functions/core/row-bytes.ts): a table of wide rows gets ranges of fewer than `chunkRows` rows.
+   */
+  chunkBytes: z
+    .number()
+    .int('must be a whole number of bytes')
+    .min(MIN_CHUNK_BYTES, `must be at least ${MIN_CHUNK_BYTES} (1 MiB)`)
+    .optional(),
   concurrency: z
     .number()
     .int('must be a whole number')
@@ -154,7 +172,7 @@ export type ExecutionInput = z.infer<typeof executionInputSchema>;
 export const runDefaultsSchema = executionInputSchema
   .pick({ chunkRows: true, concurrency: true })
   .required()
-  .extend(executionInputSchema.pick({ tables: true, excludeTables: true }).shape);
+  .extend(executionInputSchema.pick({ tables: true, excludeTables: true, chunkBytes: true }).shape);
 
 /** The stack's configured defaults, which fill what the input leaves out. */
 export interface RunDefaults {
@@ -162,6 +180,8 @@ export interface RunDefaults {
   tables?: string[];
   excludeTables?: string;
   chunkRows: number;
+  /** {@link DEFAULT_CHUNK_BYTES} when absent. */
+  chunkBytes?: number;
   concurrency: number;
   /** The stack's cap on `concurrency`: the copy function's reserved concurrency. No cap when absent. */
   maxConcurrency?: number;
@@ -201,6 +221,7 @@ export function resolveRunSettings(raw: unknown, defaults: RunDefaults): RunSett
   const tables = given.table === undefined && given.tables === undefined && configured?.length ? configured : undefined;
   const settings = {
     mode: 'full' as const,
+    chunkBytes: DEFAULT_CHUNK_BYTES,
     overlapSeconds: DEFAULT_OVERLAP_SECONDS,
     ...fill,
     ...(tables ? { tables } : {}),
@@ -244,6 +265,7 @@ export function defaultsFromEnvironment(env: NodeJS.ProcessEnv = process.env): R
     tables: env.DEFAULT_TABLES ? jsonOrText(env.DEFAULT_TABLES) : undefined,
     excludeTables: env.DEFAULT_EXCLUDE_TABLES || undefined,
     chunkRows: Number(env.DEFAULT_CHUNK_ROWS ?? 100_000),
+    chunkBytes: env.DEFAULT_CHUNK_BYTES ? Number(env.DEFAULT_CHUNK_BYTES) : undefined,
     concurrency: Number(env.DEFAULT_CONCURRENCY ?? 4),
   };
   const parsed = runDefaultsSchema.safeParse(stripUndefined(defaults));

@@ -28,6 +28,7 @@ import { ensureLedger, startRun, type TableRecord } from './ledger.js';
 import type { Policies } from './policies.js';
 import type { VerifyMode } from './range-checksum.js';
 import { type KeyRange, mysqlKeyAtOffset, mysqlTupleAtOffset, splitKeySpace } from './ranges.js';
+import { averageRowBytes, rowsPerRange } from './row-bytes.js';
 import { describeSourceTable, listSourceTables, type TableDescription } from './schema.js';
 import { prepareTargetTable } from './target-table.js';
 
@@ -225,18 +226,20 @@ function refuseSpatialWithoutPostgis(description: TableDescription, policies: Po
 
 /**
  * Splits every row (a full run) or only the changed rows (an incremental run) into ranges of
- * `chunkRows`. An incremental run with no changed row has no ranges at all.
+ * `chunkRows` rows, or fewer when that many of the table's rows would pass `chunkBytes` (see
+ * {@link rowsPerRange}). An incremental run with no changed row has no ranges at all.
  */
 async function splitRows(
   source: ConnectionPair['source'],
   description: TableDescription,
   changes: ChangedRows | null,
-  { mode, chunkRows }: RunSettings,
+  { mode, chunkRows, chunkBytes }: RunSettings,
 ): Promise<KeyRange[]> {
   // A binlog run copies no range; a cut-over splits the table like a full run, to verify it.
   if (mode === 'binlog') return [];
+  const rows = async () => rowsPerRange(chunkRows, chunkBytes, await averageRowBytes(source, description));
   if (description.keyset !== null) {
-    return splitKeySpace(mysqlTupleAtOffset(source, description.table, description.keyset), chunkRows);
+    return splitKeySpace(mysqlTupleAtOffset(source, description.table, description.keyset), await rows());
   }
   if (description.primaryKey === null) return [{ index: 0, lo: null, hi: null }];
   const keyAtOffset = mysqlKeyAtOffset(
@@ -246,5 +249,5 @@ async function splitRows(
     changes && changedRowsCondition(changes),
   );
   if (changes && (await keyAtOffset(null, 0)) === null) return [];
-  return splitKeySpace(keyAtOffset, chunkRows);
+  return splitKeySpace(keyAtOffset, await rows());
 }

@@ -3,7 +3,12 @@ import * as path from 'node:path';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { z } from 'zod';
 import { TLS_MODES } from '../../functions/core/connections.js';
-import { executionInputSchema, formatIssues, runDefaultsSchema } from '../../functions/core/input.js';
+import {
+  DEFAULT_CHUNK_BYTES,
+  executionInputSchema,
+  formatIssues,
+  runDefaultsSchema,
+} from '../../functions/core/input.js';
 import { ROOT } from '../root.js';
 
 /** AWS services the functions reach through interface VPC endpoints, by the endpoint's service name. */
@@ -32,6 +37,8 @@ export const stackConfigSchema = z.object({
   /** Tables left out of every run that does not name its own, by name or `*`/`?` pattern, comma-separated. */
   excludeTables: z.string().optional(),
   chunkRows: count.default(100_000),
+  /** The most bytes of source rows a range holds (see the execution input's `chunkBytes`). */
+  chunkBytes: count.default(DEFAULT_CHUNK_BYTES),
   concurrency: count.default(4),
   /** Secrets Manager secret (name or ARN) holding the source's RDS secret JSON. */
   sourceSecret: z.string().min(1).default('mysql-to-postgres/source'),
@@ -125,6 +132,7 @@ export function stackConfigFrom(context: Record<string, unknown>): StackConfig {
     tables: config.table === undefined ? config.tables : [config.table],
     excludeTables: config.excludeTables,
     chunkRows: config.chunkRows,
+    chunkBytes: config.chunkBytes,
     concurrency: config.concurrency,
   });
   if (!defaults.success) {

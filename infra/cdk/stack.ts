@@ -115,6 +115,7 @@ export class MigrationStack extends Stack {
       ...(config.defaultTables ? { DEFAULT_TABLES: JSON.stringify(config.defaultTables) } : {}),
       ...(config.excludeTables ? { DEFAULT_EXCLUDE_TABLES: config.excludeTables } : {}),
       DEFAULT_CHUNK_ROWS: String(config.chunkRows),
+      DEFAULT_CHUNK_BYTES: String(config.chunkBytes),
       DEFAULT_CONCURRENCY: String(config.concurrency),
       MAX_CONCURRENCY: String(config.maxConcurrency),
       NODE_OPTIONS: '--enable-source-maps',

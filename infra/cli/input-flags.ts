@@ -9,6 +9,7 @@ const FIELDS = {
   tables: 'list',
   excludeTables: 'text',
   chunkRows: 'number',
+  chunkBytes: 'number',
   concurrency: 'number',
   mode: 'text',
   changeColumn: 'text',

@@ -14,7 +14,7 @@ import { parseFlags, sourceUrlFlag, TLS_FLAGS, targetUrlFlag, tlsVariables, Usag
 import { executionInputFromFlags, INPUT_FLAGS } from './input-flags.js';
 
 const USAGE = `Usage: npm run migrate -- --source mysql://user[:pass]@host:port/db --target postgres://user[:pass]@host:port/db
-                           [--table users | --tables users,orders] [--exclude-tables 'audit_*,tmp'] [--chunk-rows 100000] [--concurrency 4] [--retry-failed] [--verify checksum|rows] [--no-verify] [--json]
+                           [--table users | --tables users,orders] [--exclude-tables 'audit_*,tmp'] [--chunk-rows 100000] [--chunk-bytes 268435456] [--concurrency 4] [--retry-failed] [--verify checksum|rows] [--no-verify] [--json]
                            [--source-tls verify-full|require|off] [--target-tls verify-full|require|off] [--ca-bundle ca.pem]
                            [--mode full|incremental|binlog|cutover] [--change-column updated_at] [--overlap-seconds 60] [--quiet-seconds 10]
                            [--zero-dates null|fail] [--nul-bytes fail|strip] [--tinyint1 fail|nonzero-true] [--empty-enum keep|null|fail]

@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { describe, test } from 'node:test';
 import { InputValidationError } from '../../functions/core/errors.js';
 import {
+  DEFAULT_CHUNK_BYTES,
   DEFAULT_OVERLAP_SECONDS,
   defaultsFromEnvironment,
   excludedBy,
@@ -18,6 +19,7 @@ const DEFAULTS: RunDefaults = { tables: ['users'], chunkRows: 50_000, concurrenc
 /** What every run is unless its input says otherwise: a full, verified run with the default overlap and value policies. */
 const FULL_RUN = {
   mode: 'full',
+  chunkBytes: DEFAULT_CHUNK_BYTES,
   overlapSeconds: DEFAULT_OVERLAP_SECONDS,
   policies: DEFAULT_POLICIES,
   verify: 'checksum',
@@ -247,6 +249,34 @@ describe('the migrate command flags', () => {
     );
     assert.throws(() => migrateFlags(argv, { SOURCE_TLS: 'verify-full' }), /URL says sslmode=require/);
     assert.deepEqual(migrateFlags([...argv, '--source-tls', 'require'], {}).tls, { SOURCE_TLS: 'require' });
+  });
+});
+
+describe('the byte budget of a range, chunkBytes', () => {
+  test('is 256 MiB unless the input or the stack sets it, the input winning', () => {
+    assert.equal(DEFAULT_CHUNK_BYTES, 256 * 1024 * 1024);
+    assert.equal(resolveRunSettings({}, DEFAULTS).chunkBytes, DEFAULT_CHUNK_BYTES);
+    assert.equal(resolveRunSettings({}, { ...DEFAULTS, chunkBytes: 64 << 20 }).chunkBytes, 64 << 20);
+    assert.equal(
+      resolveRunSettings({ chunkBytes: 16 << 20 }, { ...DEFAULTS, chunkBytes: 64 << 20 }).chunkBytes,
+      16 << 20,
+    );
+  });
+
+  test('below a mebibyte, or not whole, it is refused naming the field', () => {
+    assertRefused({ chunkBytes: 1000 }, /"chunkBytes" must be at least 1048576/);
+    assertRefused({ chunkBytes: 2.5e6 + 0.5 }, /"chunkBytes" must be a whole number of bytes/);
+  });
+
+  test('--chunk-bytes sets it from the command line, checked by the same schema', () => {
+    const base = ['--source', 'mysql://root@127.0.0.1:3306/test', '--target', 'postgres://root@127.0.0.1:5432/test'];
+    assert.equal(migrateFlags([...base, '--chunk-bytes', '33554432']).input.chunkBytes, 33_554_432);
+    assert.throws(() => migrateFlags([...base, '--chunk-bytes', '12']), /--chunk-bytes must be at least 1048576/);
+  });
+
+  test('DEFAULT_CHUNK_BYTES, as the stack sets it, becomes the default', () => {
+    assert.equal(defaultsFromEnvironment({ DEFAULT_CHUNK_BYTES: '134217728' }).chunkBytes, 134_217_728);
+    assert.throws(() => defaultsFromEnvironment({ DEFAULT_CHUNK_BYTES: 'lots' }), /chunkBytes/);
   });
 });
 
