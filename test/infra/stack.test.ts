@@ -289,6 +289,20 @@ describe('optional context', () => {
   });
 });
 
+test("the context's chunkBytes (256 MiB when absent) is every function's DEFAULT_CHUNK_BYTES", () => {
+  for (const [context, bytes] of [
+    [{}, String(256 * 1024 * 1024)],
+    [{ chunkBytes: '67108864' }, '67108864'],
+  ] as const) {
+    const functions = migrationFunctions(templateFor(context));
+    assert.ok(functions.length > 0);
+    for (const [id, fn] of functions) {
+      const env = (fn.Properties.Environment as { Variables: Record<string, string> }).Variables;
+      assert.equal(env.DEFAULT_CHUNK_BYTES, bytes, id);
+    }
+  }
+});
+
 describe('invalid context is refused before anything is built, naming the key', () => {
   const CASES: [context: Record<string, unknown>, key: RegExp][] = [
     [{ schedule: 'daily' }, /"schedule"/],
@@ -298,6 +312,7 @@ describe('invalid context is refused before anything is built, naming the key', 
     [{ subnetIds: 'subnet-0aaaaaaaaaaaaaaaa' }, /"vpcId"/],
     [{ chunkRows: 0 }, /"chunkRows"/],
     [{ chunkRows: 'many' }, /"chunkRows"/],
+    [{ chunkBytes: 4096 }, /"chunkBytes" must be at least 1048576/],
     [{ concurrency: '5000' }, /"concurrency"/],
     [{ table: 'trailing space ' }, /"table" must be a MySQL name/],
     [{ tables: 'users,orders', table: 'users' }, /"table" or "tables", not both/],
