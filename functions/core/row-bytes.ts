@@ -4,7 +4,7 @@ import { quoteMysql } from './identifiers.js';
 import type { TableDescription } from './schema.js';
 
 /** Rows whose lengths are summed to measure a table, at most: a key-ordered read of a few, whatever the table's size. */
-export const SAMPLE_ROWS = 1_000;
+const SAMPLE_ROWS = 1_000;
 
 /** Rows read first; when they are wide, the sample stops near {@link SAMPLE_BYTES} rather than at SAMPLE_ROWS. */
 const FIRST_ROWS = 16;
