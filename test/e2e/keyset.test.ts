@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { type ConnectionPair, closeSource, closeTarget } from '../../functions/core/connections.js';
+import type { ConnectionPair } from '../../functions/core/connections.js';
 import { quoteMysql, quotePg } from '../../functions/core/identifiers.js';
 import { quoted } from '../../functions/core/range-rows.js';
 import { rangeCondition } from '../../functions/core/ranges.js';
 import { describeSourceTable } from '../../functions/core/schema.js';
 import { verifyRange } from '../../functions/core/verify-range.js';
 import { migrateLocally } from '../../infra/local/local-migration.js';
-import { freshDatabases, SOURCE_URL, TARGET_URL, withDatabase } from '../support/databases.js';
+import { closePair, freshDatabases, SOURCE_URL, TARGET_URL, withDatabase } from '../support/databases.js';
 import { within } from '../support/deadline.js';
 import { assertTargetExact } from '../support/exactness.js';
 
@@ -101,8 +101,7 @@ describe('ranges over any key', () => {
     await seed(pair.source);
   });
   after(async () => {
-    await closeSource(pair.source);
-    await closeTarget(pair.target);
+    await closePair(pair);
   });
 
   test('composite, text, binary, decimal and date keys are cut into several ranges, each the same rows on both sides, every table exact', async () => {

@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
-import { type ConnectionPair, closeSource, closeTarget } from '../../functions/core/connections.js';
+import type { ConnectionPair } from '../../functions/core/connections.js';
 import { quoteMysql, quotePg } from '../../functions/core/identifiers.js';
 import { migrateLocally } from '../../infra/local/local-migration.js';
-import { freshDatabases, SOURCE_URL, TARGET_URL, withDatabase } from '../support/databases.js';
+import { closePair, freshDatabases, SOURCE_URL, TARGET_URL, withDatabase } from '../support/databases.js';
 import { within } from '../support/deadline.js';
 import { assertTargetExact } from '../support/exactness.js';
 
@@ -137,8 +137,7 @@ describe('a whole database in one run', () => {
     await seed(pair.source);
   });
   after(async () => {
-    await closeSource(pair.source);
-    await closeTarget(pair.target);
+    await closePair(pair);
   });
 
   test('with no table named, every base table is planned into one Map and lands exactly: split on its key, or one range replaced whole', async () => {

@@ -119,10 +119,9 @@ export async function applySequence(target: pg.Client, planned: PlannedSequence,
   return result(status, `next value ${wanted}`);
 }
 
-/** Creates an index, a trigger or a comment unless the target has it already. */
-export async function applyObject(target: pg.Client, planned: PlannedObject, schema: string): Promise<FinishedObject> {
-  const table = qualified(schema, planned.table);
-  const result = (status: ObjectStatus, detail: string | null = null): FinishedObject => ({
+/** What became of a planned object: its status, and a detail when there is one to tell. */
+function reporting(planned: PlannedObject | PlannedForeignKey) {
+  return (status: ObjectStatus, detail: string | null = null): FinishedObject => ({
     kind: planned.kind,
     table: planned.table,
     name: planned.name,
@@ -130,6 +129,12 @@ export async function applyObject(target: pg.Client, planned: PlannedObject, sch
     detail,
     definition: planned.create,
   });
+}
+
+/** Creates an index, a trigger or a comment unless the target has it already. */
+export async function applyObject(target: pg.Client, planned: PlannedObject, schema: string): Promise<FinishedObject> {
+  const table = qualified(schema, planned.table);
+  const result = reporting(planned);
   const present = await isPresent(target, planned, table, schema);
   if (present === 'taken')
     return result('not carried', `the name ${planned.name} is taken by another object of the target schema`);
@@ -191,14 +196,7 @@ export async function applyConstraint(
   schema: string,
 ): Promise<FinishedObject> {
   const table = qualified(schema, planned.table);
-  const result = (status: ObjectStatus, detail: string | null = null): FinishedObject => ({
-    kind: planned.kind,
-    table: planned.table,
-    name: planned.name,
-    status,
-    detail,
-    definition: planned.create,
-  });
+  const result = reporting(planned);
   if ('key' in planned) {
     for (const name of [planned.table, planned.key.referencedTable]) {
       if (!(await tableExists(target, qualified(schema, name))))
