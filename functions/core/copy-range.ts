@@ -25,7 +25,7 @@ import {
   type TargetOpener,
 } from './ledger.js';
 import { type Policies, type PolicyCounts, policiesSchema } from './policies.js';
-import { quoted, requireRangeKey, rowsOfRange, sourceRangeRows, targetTable } from './range-rows.js';
+import { quoted, requireRangeKey, rowsOfRange, sourceRangeBytes, targetTable } from './range-rows.js';
 import { BOUNDARY, BOUNDARY_RULE, type KeyRange, type RowCondition, rangeCondition } from './ranges.js';
 import { describeSourceTable, type TableDescription } from './schema.js';
 import { checkTargetTable, writeAsReplica } from './target-table.js';
@@ -205,7 +205,7 @@ async function streamRange(
   reader: RangeReader,
 ): Promise<CopiedChunk> {
   const columns = description.columns;
-  const rows = sourceRangeRows(source, description, range, condition);
+  const rows = sourceRangeBytes(source, description, range, condition);
   const selected = rowsOfRange(description, range, condition);
   let sourceFailure: unknown;
   rows.once('error', (error: unknown) => (sourceFailure = error));

@@ -50,6 +50,17 @@ export function rowsOfRange(
   };
 }
 
+/** The SELECT of a range's source rows in key order, each column read by its plan's expression. */
+function rangeSelect(description: TableDescription, range: Bounds, condition: RowCondition | null) {
+  const where = rowsOfRange(description, range, condition);
+  return {
+    sql:
+      `SELECT ${description.columns.map((column) => column.read).join(', ')} FROM ${quoteMysql(description.table)}` +
+      ` WHERE ${where.sql}${keyOrder(quoted('source', description))}`,
+    values: where.values,
+  };
+}
+
 /**
  * The source's rows of a range in key order (only those meeting `condition` when one is given),
  * streamed in batches (arrays of rows, see {@link rowBatches}): each row an array in column
@@ -62,17 +73,14 @@ export function sourceRangeRows(
   range: Bounds,
   condition: RowCondition | null = null,
 ): Readable {
-  const columns = description.columns;
   // The columns whose codec reads them other than as the server prints them: bytes, or UTF-8.
   const reads = new Map(
-    columns.flatMap(({ name, codec: { read } }) => (read.arrives === 'text' ? [] : [[name, read.arrives] as const])),
+    description.columns.flatMap(({ name, codec: { read } }) =>
+      read.arrives === 'text' ? [] : [[name, read.arrives] as const],
+    ),
   );
-  const where = rowsOfRange(description, range, condition);
   const query = source.query({
-    sql:
-      `SELECT ${columns.map((column) => column.read).join(', ')} FROM ${quoteMysql(description.table)}` +
-      ` WHERE ${where.sql}${keyOrder(quoted('source', description))}`,
-    values: where.values,
+    ...rangeSelect(description, range, condition),
     rowsAsArray: true,
     typeCast: (field, next) => {
       // Runs for every value: the lookup only for tables that have such columns.
@@ -82,6 +90,21 @@ export function sourceRangeRows(
       return field.type === 'NULL' ? next() : field.string();
     },
   });
+  return rowBatches(query, source);
+}
+
+/**
+ * The same rows with every value as the bytes the server sent (or null), decoded by no one: what
+ * the COPY encoder writes through where a codec takes values as they arrive. The session's
+ * character set is utf8mb4, so text arrives as UTF-8 and every other printed value as ASCII.
+ */
+export function sourceRangeBytes(
+  source: mysql.Connection,
+  description: TableDescription,
+  range: Bounds,
+  condition: RowCondition | null = null,
+): Readable {
+  const query = source.query({ ...rangeSelect(description, range, condition), rowsAsArray: true, typeCast: false });
   return rowBatches(query, source);
 }
 

@@ -1,11 +1,17 @@
 import assert from 'node:assert/strict';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { after, before, describe, test } from 'node:test';
+import { from as copyFrom } from 'pg-copy-streams';
 import type { ConnectionPair } from '../../functions/core/connections.js';
+import { CopyTextEncoder } from '../../functions/core/copy-encoder.js';
 import { copyRange } from '../../functions/core/copy-range.js';
-import { quoteMysql, quotePg } from '../../functions/core/identifiers.js';
+import { quoteMysql, quotePg, TARGET_SCHEMA } from '../../functions/core/identifiers.js';
 import { summarizeRun } from '../../functions/core/ledger.js';
 import { type PlanResult, plan } from '../../functions/core/plan.js';
 import type { Policies } from '../../functions/core/policies.js';
+import { sourceRangeBytes, sourceRangeRows } from '../../functions/core/range-rows.js';
+import { describeSourceTable, type TableDescription } from '../../functions/core/schema.js';
 import { summarize } from '../../functions/core/summarize.js';
 import { verifyRange } from '../../functions/core/verify-range.js';
 import { closePair, dropTables, openPair } from '../support/databases.js';
@@ -422,6 +428,15 @@ async function endRun(pair: ConnectionPair, runId: string): Promise<void> {
   });
 }
 
+/** The COPY text a range's rows make, as the source delivered them, and what the policies did. */
+async function copyText(description: TableDescription, policies: Policies, rows: Readable) {
+  const encoder = new CopyTextEncoder(TABLE, description.columns, 0, policies);
+  const pieces: Buffer[] = [];
+  encoder.on('data', (piece: Buffer) => pieces.push(piece));
+  await pipeline(rows, encoder);
+  return { text: Buffer.concat(pieces).toString('utf8'), policyCounts: encoder.policyCounts };
+}
+
 describe('every MySQL type arrives in PostgreSQL with the same meaning', () => {
   let pair: ConnectionPair;
   let planned: PlanResult;
@@ -492,6 +507,29 @@ describe('every MySQL type arrives in PostgreSQL with the same meaning', () => {
     const counts = { zeroDates: 5, nulBytes: 0, tinyint1: 0, emptyEnum: 1, spatial: 0 };
     assert.deepEqual(result.policyCounts, counts);
     assert.deepEqual((await ledgerRange(pair, planned.runId, 0)).policy_counts, counts);
+  });
+
+  test('values written through as the bytes MySQL sent mean in PostgreSQL what their encoders make of them', async () => {
+    const description = await describeSourceTable(pair.source, TABLE, pair.target);
+    const whole = { lo: null, hi: null };
+    const asText = await copyText(description, planned.policies, sourceRangeRows(pair.source, description, whole));
+    const asBytes = await copyText(description, planned.policies, sourceRangeBytes(pair.source, description, whole));
+    assert.deepEqual(asBytes.policyCounts, asText.policyCounts);
+    // Booleans go through as MySQL's 1 and 0 rather than their encoder's t and f: the bytes were written through.
+    assert.notEqual(asBytes.text, asText.text);
+    const target = `${quotePg(TARGET_SCHEMA)}.${quotePg(TABLE)}`;
+    for (const [name, { text }] of Object.entries({ by_text: asText, by_bytes: asBytes })) {
+      await pair.target.query(`CREATE TEMPORARY TABLE ${name} (LIKE ${target})`);
+      const copy = pair.target.query(copyFrom(`COPY ${name} FROM STDIN`));
+      copy.end(text);
+      await new Promise((resolve, reject) => copy.on('finish', resolve).on('error', reject));
+    }
+    const { rows } = await pair.target.query<{ rows: string; differing: string }>(
+      `SELECT (SELECT count(*) FROM by_bytes) AS rows,
+              (SELECT count(*) FROM (SELECT * FROM by_bytes EXCEPT ALL SELECT * FROM by_text) AS d)
+            + (SELECT count(*) FROM (SELECT * FROM by_text EXCEPT ALL SELECT * FROM by_bytes) AS d) AS differing`,
+    );
+    assert.deepEqual(rows[0], { rows: String(ROWS), differing: '0' });
   });
 
   test("VerifyRange finds every value the same on both sides, the policies' NULLs included", async () => {

@@ -396,15 +396,74 @@ describe('CopyTextEncoder: every encoding, and the value policies', () => {
   });
 });
 
+/** The values as the bytes a source read that asks for bytes delivers. */
+const bytesOf = (values: SourceValue[]): SourceValue[] =>
+  values.map((value) => (typeof value === 'string' ? Buffer.from(value, 'utf8') : value));
+
+describe('CopyTextEncoder: values that arrive as bytes', () => {
+  test('bytes a codec takes as they arrive are written through, COPY-escaped, an offset said after them', async () => {
+    const columns = [
+      ID,
+      mapped('varchar', 'varchar(40)'),
+      mapped('decimal', 'decimal(12,2)'),
+      mapped('tinyint', 'tinyint(1)'),
+      mapped('timestamp', 'timestamp(3)'),
+      mapped('enum', "enum('a','b')"),
+    ];
+    const row = bytesOf(['7', 'tab\there\nCR\r back\\slash 😀', '-12.50', '1', '2021-02-28 23:59:59.125', 'b']);
+    const { text } = await encode(columns, [row]);
+    assert.equal(text, '7\ttab\\there\\nCR\\r back\\\\slash 😀\t-12.50\t1\t2021-02-28 23:59:59.125+00\tb\n');
+  });
+
+  test('bytes that need their codec go through its encoder: zero dates, year 0, late days, other tinyint(1)s, the empty ENUM', async () => {
+    const values = async (column: ColumnPlan, texts: string[], policies: Partial<Policies> = {}) =>
+      encodeValues(column, bytesOf(texts), policies);
+    assert.deepEqual(
+      await values(mapped('datetime', 'datetime'), [
+        '0000-00-00 00:00:00',
+        '0000-01-01 10:00:00',
+        '2024-02-29 00:00:00',
+      ]),
+      {
+        lines: ['\\N', '0001-01-01 10:00:00 BC', '2024-02-29 00:00:00'],
+        counts: counted({ zeroDates: 1 }),
+      },
+    );
+    await assert.rejects(values(mapped('date'), ['2023-02-29']), /t\.c at key 1: 2023-02-29 is not a calendar date/);
+    assert.deepEqual(await values(mapped('tinyint', 'tinyint(1)'), ['0', '2'], { tinyint1: 'nonzero-true' }), {
+      lines: ['0', 't'],
+      counts: counted({ tinyint1: 1 }),
+    });
+    assert.deepEqual(await values(mapped('enum', "enum('a')"), ['', 'a'], { emptyEnum: 'null' }), {
+      lines: ['\\N', 'a'],
+      counts: counted({ emptyEnum: 1 }),
+    });
+  });
+
+  test("text bytes holding a NUL are the nulBytes policy's, counted once, the bytes before them in the row kept", async () => {
+    const columns = [ID, mapped('varchar', 'varchar(9)'), mapped('text'), mapped('int', 'int')];
+    await assert.rejects(encode(columns, [bytesOf(['1', 'x', 'a\0b', '3'])]), {
+      name: 'ValueConversionError',
+      message: 'users.c at key 1: text contains a NUL byte, which PostgreSQL text cannot hold (nulBytes: fail)',
+    });
+    const encoder = new CopyTextEncoder('users', columns, 0, { ...DEFAULT_POLICIES, nulBytes: 'strip' });
+    const text = await collect(
+      Readable.from([[bytesOf(['1', 'x\ty', 'a\0b\t', '3']), bytesOf(['2', 'z', 'c', '4'])]]).pipe(encoder),
+    );
+    assert.equal(text, '1\tx\\ty\tab\\t\t3\n2\tz\tc\t4\n');
+    assert.deepEqual(encoder.policyCounts, counted({ nulBytes: 1 }));
+  });
+});
+
 const COLUMNS = [ID, column('name', 'text')];
 
 /** Encodes the batches and returns what the encoder sent downstream, piece by piece. */
-async function encodeBatches(batches: SourceValue[][][]): Promise<Buffer[]> {
+async function encodeBatches(batches: SourceValue[][][], arrival: 'text' | 'bytes'): Promise<Buffer[]> {
   const encoder = new CopyTextEncoder('users', COLUMNS, 0, DEFAULT_POLICIES);
   const pieces: Buffer[] = [];
   encoder.on('data', (piece: Buffer) => pieces.push(piece));
   const ended = new Promise((resolve) => encoder.on('end', resolve));
-  for (const batch of batches) encoder.write(batch);
+  for (const batch of batches) encoder.write(arrival === 'text' ? batch : batch.map(bytesOf));
   encoder.end();
   await ended;
   return pieces;
@@ -414,49 +473,54 @@ const rows = (from: number, count: number, name = (i: number) => `user ${i}`): S
   Array.from({ length: count }, (_, k) => [String(from + k), name(from + k)]);
 
 describe('CopyTextEncoder: chunks and backpressure', () => {
-  test('sends COPY text in full 64 KiB chunks, not a write per row or per batch', async () => {
-    const batches = Array.from({ length: 100 }, (_, b) => rows(b * 500, 500));
-    const pieces = await encodeBatches(batches);
-    const text = Buffer.concat(pieces).toString('utf8');
-    assert.equal(
-      text,
-      batches
-        .flat()
-        .map((row) => `${row[0]}\t${row[1]}\n`)
-        .join(''),
-    );
-    // Every piece but the last fills its chunk to within one line of the limit.
-    const longestLine = Math.max(...text.split('\n').map((line) => Buffer.byteLength(line) + 1));
-    for (const piece of pieces.slice(0, -1)) {
-      assert.ok(
-        piece.length <= COPY_CHUNK_BYTES && piece.length > COPY_CHUNK_BYTES - longestLine,
-        `a piece of ${piece.length} bytes`,
+  for (const arrival of ['text', 'bytes'] as const) {
+    test(`sends COPY text in full 64 KiB chunks, not a write per row or per batch (values as ${arrival})`, async () => {
+      const batches = Array.from({ length: 100 }, (_, b) => rows(b * 500, 500));
+      const pieces = await encodeBatches(batches, arrival);
+      const text = Buffer.concat(pieces).toString('utf8');
+      assert.equal(
+        text,
+        batches
+          .flat()
+          .map((row) => `${row[0]}\t${row[1]}\n`)
+          .join(''),
       );
-    }
-    assert.equal(pieces.length, Math.ceil(Buffer.byteLength(text) / (COPY_CHUNK_BYTES - longestLine + 1)));
-  });
+      // Every piece but the last fills its chunk to within one line of the limit.
+      const longestLine = Math.max(...text.split('\n').map((line) => Buffer.byteLength(line) + 1));
+      for (const piece of pieces.slice(0, -1)) {
+        assert.ok(
+          piece.length <= COPY_CHUNK_BYTES && piece.length > COPY_CHUNK_BYTES - longestLine,
+          `a piece of ${piece.length} bytes`,
+        );
+      }
+      assert.equal(pieces.length, Math.ceil(Buffer.byteLength(text) / (COPY_CHUNK_BYTES - longestLine + 1)));
+    });
 
-  test('measures chunks in bytes, so multi-byte characters never overflow one', async () => {
-    const pieces = await encodeBatches([rows(0, 5_000, (i) => `Zoë 😀 ${'é'.repeat(i % 40)}`)]);
-    for (const piece of pieces) assert.ok(piece.length <= COPY_CHUNK_BYTES);
-    const lines = Buffer.concat(pieces).toString('utf8').split('\n');
-    assert.equal(lines[4_999], `4999\tZoë 😀 ${'é'.repeat(4_999 % 40)}`);
-  });
+    test(`measures chunks in bytes, so multi-byte characters never overflow one (values as ${arrival})`, async () => {
+      const pieces = await encodeBatches([rows(0, 5_000, (i) => `Zoë 😀 ${'é'.repeat(i % 40)}`)], arrival);
+      for (const piece of pieces) assert.ok(piece.length <= COPY_CHUNK_BYTES);
+      const lines = Buffer.concat(pieces).toString('utf8').split('\n');
+      assert.equal(lines[4_999], `4999\tZoë 😀 ${'é'.repeat(4_999 % 40)}`);
+    });
 
-  test('sends a row longer than a chunk whole, after the rows before it', async () => {
-    const long = 'x'.repeat(3 * COPY_CHUNK_BYTES);
-    const pieces = await encodeBatches([
-      [
-        ['1', 'short'],
-        ['2', long],
-        ['3', 'after'],
-      ],
-    ]);
-    assert.deepEqual(
-      pieces.map((piece) => piece.toString('utf8')),
-      ['1\tshort\n', `2\t${long}\n`, '3\tafter\n'],
-    );
-  });
+    test(`sends a row longer than a chunk whole, after the rows before it (values as ${arrival})`, async () => {
+      const long = 'x'.repeat(3 * COPY_CHUNK_BYTES);
+      const pieces = await encodeBatches(
+        [
+          [
+            ['1', 'short'],
+            ['2', long],
+            ['3', 'after'],
+          ],
+        ],
+        arrival,
+      );
+      assert.deepEqual(
+        pieces.map((piece) => piece.toString('utf8')),
+        ['1\tshort\n', `2\t${long}\n`, '3\tafter\n'],
+      );
+    });
+  }
 
   test('takes no more rows while its reader does not read, so a range never piles up in memory', () => {
     const encoder = new CopyTextEncoder('users', COLUMNS, 0, DEFAULT_POLICIES);

@@ -45,5 +45,10 @@ export function boolean(read: SourceRead = AS_PRINTED): Codec<'boolean'> {
       target: (x) => `${x}::text`,
     }),
     defaults: LITERAL_DEFAULTS,
+    // PostgreSQL reads 1 and 0 as true and false.
+    verbatim: { when: (bytes) => bytes.length === 1 && (bytes[0] === ONE || bytes[0] === ZERO) },
   };
 }
+
+const ONE = '1'.charCodeAt(0);
+const ZERO = '0'.charCodeAt(0);

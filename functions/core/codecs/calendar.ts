@@ -42,6 +42,20 @@ export function calendarDate(text: string, apply: ApplyPolicy, offset = ''): str
   return text + offset;
 }
 
+const DIGIT_0 = '0'.charCodeAt(0);
+
+/**
+ * A DATE, DATETIME or TIMESTAMP whose bytes (`YYYY-MM-DD...`) PostgreSQL reads as they are, so
+ * {@link calendarDate} would only add the offset: a year after 0, a month, a day below 29 (any
+ * month has it).
+ */
+export function plainCalendarBytes(bytes: Buffer): boolean {
+  const yearZero = bytes[0] === DIGIT_0 && bytes[1] === DIGIT_0 && bytes[2] === DIGIT_0 && bytes[3] === DIGIT_0;
+  const monthZero = bytes[5] === DIGIT_0 && bytes[6] === DIGIT_0;
+  const day = (bytes[8]! - DIGIT_0) * 10 + (bytes[9]! - DIGIT_0);
+  return !yearZero && !monthZero && day >= 1 && day <= 28;
+}
+
 /** PostgreSQL says MySQL's year 0 as 1 BC: the year as MySQL says it. */
 export function withoutEra(text: string): string {
   if (!text.endsWith(' BC')) return text;

@@ -65,7 +65,23 @@ export interface Codec<E extends string = Encoding> {
   canonicalSql?(expect: ExpectSql): CanonicalSql;
   /** How a key column of this type bounds ranges; absent where no order is alike on both sides. */
   readonly key?: KeySql;
+  /**
+   * Values whose bytes, as they arrive, PostgreSQL reads as it reads what `encoder` makes of
+   * them: the copy writes such bytes through (COPY-escaped, then `suffix`) without decoding them
+   * or calling the encoder. Absent, every value goes through the encoder.
+   */
+  readonly verbatim?: Verbatim;
 }
+
+export interface Verbatim {
+  /** Whether a value's bytes are written through; every value's are when absent. */
+  when?: (bytes: Buffer) => boolean;
+  /** ASCII said after the bytes (an offset). */
+  suffix?: string;
+}
+
+/** Every value of the column is written through as it arrives (a value holding a NUL byte excepted). */
+export const AS_ARRIVED: Verbatim = {};
 
 /**
  * A key column in an order both databases agree on, for range boundaries: each boundary value is

@@ -1,4 +1,12 @@
-import { calendarDate, calendarDefaults, calendarKey, calendarSql, unlessZeroDate, withoutEra } from './calendar.js';
+import {
+  calendarDate,
+  calendarDefaults,
+  calendarKey,
+  calendarSql,
+  plainCalendarBytes,
+  unlessZeroDate,
+  withoutEra,
+} from './calendar.js';
 import { AS_PRINTED, asText, type Codec, canonicalForm, exactly } from './codec.js';
 
 /** DATE as `date`; zero dates are the `zeroDates` policy's. */
@@ -13,4 +21,5 @@ export const date: Codec<'date'> = {
   canonicalSql: (expect) => ({ source: (x) => calendarSql(expect, x, 'bc'), target: (x) => `${x}::text` }),
   key: calendarKey(/^[0-9]{4}-[0-9]{2}-[0-9]{2}$/, 'date'),
   defaults: calendarDefaults([[/^(curdate|current_date)(\(\))?$/i, 'CURRENT_DATE']]),
+  verbatim: { when: plainCalendarBytes },
 };

@@ -5,6 +5,7 @@ import {
   calendarSql,
   expectedTimestamp,
   NOW,
+  plainCalendarBytes,
   timestampPattern,
   withoutEra,
   withoutTrailingZeros,
@@ -36,5 +37,6 @@ export function datetime(precision: number): Codec<'datetime'> {
     key: calendarKey(/^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?$/, 'timestamp'),
     // DATETIME's "now" is the session's wall-clock time, as LOCALTIMESTAMP is in PostgreSQL.
     defaults: calendarDefaults([[NOW, 'LOCALTIMESTAMP']]),
+    verbatim: { when: plainCalendarBytes },
   };
 }

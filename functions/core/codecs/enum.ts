@@ -44,5 +44,6 @@ export function enumeration(labels: string[]): Codec<'enum'> {
       anyText: true,
     }),
     defaults: LITERAL_DEFAULTS,
+    verbatim: { when: (bytes) => bytes.length > 0 || !emptyIsInvalid },
   };
 }

@@ -1,4 +1,4 @@
-import { AS_PRINTED, alike, asText, type Codec, type KeySql, keyText, LITERAL_DEFAULTS } from './codec.js';
+import { AS_ARRIVED, AS_PRINTED, alike, asText, type Codec, type KeySql, keyText, LITERAL_DEFAULTS } from './codec.js';
 import { shortestDecimal } from './numeric.js';
 import { holdsIntegers, integerType, signedRange, unsignedRange } from './pg-type.js';
 
@@ -21,6 +21,7 @@ export function integer(bits: number, unsigned: boolean): Codec<'integer'> {
     canonicalSql: () => ({ source: (x) => `(${x} + 0)`, target: (x) => `${x}::text` }),
     key: INTEGER_KEY,
     defaults: LITERAL_DEFAULTS,
+    verbatim: AS_ARRIVED,
   };
 }
 

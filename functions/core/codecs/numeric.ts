@@ -1,4 +1,4 @@
-import { AS_PRINTED, alike, asText, type Codec, type KeySql, keyText, LITERAL_DEFAULTS } from './codec.js';
+import { AS_ARRIVED, AS_PRINTED, alike, asText, type Codec, type KeySql, keyText, LITERAL_DEFAULTS } from './codec.js';
 import { holdsIntegers, numericHolds } from './pg-type.js';
 
 /** An exact number as its shortest decimal: no leading or trailing zeros (ZEROFILL pads), no `-0`. */
@@ -29,6 +29,7 @@ export function numeric(precision: number, scale: number): Codec<'numeric'> {
     canonicalSql: () => ({ source: (x) => `(${x} + 0)`, target: (x) => `${x}::text` }),
     key: DECIMAL_KEY,
     defaults: LITERAL_DEFAULTS,
+    verbatim: AS_ARRIVED,
   };
 }
 

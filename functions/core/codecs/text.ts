@@ -1,5 +1,6 @@
 import {
   type ApplyPolicy,
+  AS_ARRIVED,
   AS_PRINTED,
   asText,
   type Codec,
@@ -68,6 +69,8 @@ export function text(pgType: string): Codec<'text'> {
       anyText: true,
     }),
     defaults: LITERAL_DEFAULTS,
+    // UTF-8 as PostgreSQL stores it; a NUL byte, the policy's, never goes through.
+    verbatim: AS_ARRIVED,
   };
 }
 

@@ -4,6 +4,7 @@ import {
   calendarSql,
   expectedTimestamp,
   NOW,
+  plainCalendarBytes,
   timestampPattern,
   withoutEra,
   withoutTrailingZeros,
@@ -35,5 +36,6 @@ export function timestamptz(precision: number): Codec<'timestamptz'> {
       target: (x) => `to_char(${x}, '${timestampPattern(precision)}')`,
     }),
     defaults: calendarDefaults([[NOW, 'CURRENT_TIMESTAMP']]),
+    verbatim: { when: plainCalendarBytes, suffix: '+00' },
   };
 }
