@@ -6,7 +6,7 @@ import { CopyTextEncoder, type SourceValue } from '../copy-encoder.js';
 import { classifyDatabaseError } from '../errors.js';
 import { quotePg } from '../identifiers.js';
 import { type Policies, type PolicyCounts, zeroPolicyCounts } from '../policies.js';
-import { sourceRangeRows, targetTable } from '../range-rows.js';
+import { sourceRangeBytes, targetTable } from '../range-rows.js';
 import type { ColumnPlan } from '../schema.js';
 import { type KeyedTable, type KeyValues, keyId, keyIndexes, keysCondition } from './keys.js';
 
@@ -89,7 +89,7 @@ async function* sourceRowsOfKeys(
   const indexes = keyIndexes(table);
   const given = new Set<string>();
   for (let i = 0; i < keys.length; i += KEYS_PER_READ) {
-    const rows = sourceRangeRows(
+    const rows = sourceRangeBytes(
       source,
       table.description,
       EVERY_KEY,
