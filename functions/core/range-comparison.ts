@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { CanonicalRow } from './canonical.js';
+import type { KeyOrder } from './codecs/codec.js';
 
 /** One way the target's rows of a range differ from the source's. */
 export type Difference =
@@ -31,10 +32,22 @@ export interface ComparisonOptions {
   names: string[];
   /** Position of the primary key among the values. */
   keyIndex: number;
+  /**
+   * A tuple key instead (a composite, text, binary, decimal or date key): each of its columns'
+   * position among the values and the order of its values, which both sides read rows in; a
+   * difference names the tuple's values.
+   */
+  tupleKey?: TupleKeyColumn[];
   /** How many differences to name. */
   listed?: number;
   /** A source row the source changed after the run began: neither side of it is compared. */
   unsettled?: (sourceRow: CanonicalRow) => boolean;
+}
+
+/** A column of a tuple key: where it is among a row's values, and how its values order. */
+export interface TupleKeyColumn {
+  index: number;
+  order: KeyOrder;
 }
 
 /** One side's rows in key order, in batches (arrays of rows, as they come off the connection). */
@@ -63,13 +76,14 @@ export class RangeComparer {
   private readonly hash = createHash('sha256');
   private hashed = '';
   private readonly listed: number;
+  private readonly key: RowKey;
 
   constructor(private readonly options: ComparisonOptions) {
     this.listed = options.listed ?? 5;
+    this.key = options.tupleKey ? tupleRowKey(options.tupleKey) : integerRowKey(options.keyIndex);
   }
 
   async merge(source: RowBatches, target: RowBatches): Promise<void> {
-    const { keyIndex } = this.options;
     const sourceRows = new BatchReader(source);
     const targetRows = new BatchReader(target);
     try {
@@ -77,7 +91,7 @@ export class RangeComparer {
         const s = sourceRows.row() ?? (sourceRows.done ? undefined : await sourceRows.nextBatch());
         const t = targetRows.row() ?? (targetRows.done ? undefined : await targetRows.nextBatch());
         if (!s && !t) return;
-        const order = mergeOrder(s, t, keyIndex);
+        const order = mergeOrder(s, t, this.key.compare);
         if (order <= 0 && this.options.unsettled?.(s!)) {
           this.counts.unsettled++;
         } else {
@@ -100,7 +114,8 @@ export class RangeComparer {
 
   /** One key: on the source only, on the target only, or on both. */
   private compare(source: CanonicalRow | null, target: CanonicalRow | null): void {
-    const { keyIndex, names } = this.options;
+    const { names } = this.options;
+    const { name } = this.key;
     if (source) this.counts.sourceRows++;
     if (target) {
       this.counts.targetRows++;
@@ -113,10 +128,10 @@ export class RangeComparer {
     }
     if (!target) {
       this.counts.missing++;
-      this.note({ kind: 'missing', key: source![keyIndex]! });
+      this.note({ kind: 'missing', key: name(source!) });
     } else if (!source) {
       this.counts.extra++;
-      this.note({ kind: 'extra', key: target[keyIndex]! });
+      this.note({ kind: 'extra', key: name(target) });
     } else {
       let differs = false;
       for (let i = 0; i < names.length; i++) {
@@ -124,7 +139,7 @@ export class RangeComparer {
         differs = true;
         this.note({
           kind: 'changed',
-          key: source[keyIndex]!,
+          key: name(source),
           column: names[i]!,
           source: source[i]!,
           target: target[i]!,
@@ -189,24 +204,76 @@ class BatchReader {
   }
 }
 
-/** Which row comes first in the merge: the source's (-1), the target's (1), or both at once (0). */
-function mergeOrder(source: CanonicalRow | undefined, target: CanonicalRow | undefined, keyIndex: number): number {
-  if (!source) return 1;
-  if (!target) return -1;
-  return compareKeys(source[keyIndex]!, target[keyIndex]!);
+/** A row's key: how two rows order by it, and how a difference names it. */
+interface RowKey {
+  compare: (a: CanonicalRow, b: CanonicalRow) => number;
+  name: (row: CanonicalRow) => string;
 }
 
+/** Which row comes first in the merge: the source's (-1), the target's (1), or both at once (0). */
+function mergeOrder(
+  source: CanonicalRow | undefined,
+  target: CanonicalRow | undefined,
+  compare: RowKey['compare'],
+): number {
+  if (!source) return 1;
+  if (!target) return -1;
+  return compare(source, target);
+}
+
+/** The integer key at `index`, named by its number. */
+const integerRowKey = (index: number): RowKey => ({
+  compare: (a, b) => compareNumbers(a[index]!, b[index]!),
+  name: (row) => row[index]!,
+});
+
+/** A tuple key, compared column by column; named as its values, `(3, "Émile")`, or the value alone for one column. */
+function tupleRowKey(columns: TupleKeyColumn[]): RowKey {
+  const shown = (row: CanonicalRow) =>
+    columns.map(({ index, order }) => (order === 'numbers' ? (row[index] ?? 'NULL') : show(row[index] ?? null)));
+  return {
+    compare: (a, b) => {
+      for (const { index, order } of columns) {
+        const compared = compareValues(a[index] ?? null, b[index] ?? null, KEY_ORDERS[order]);
+        if (compared !== 0) return compared;
+      }
+      return 0;
+    },
+    name: (row) => (columns.length === 1 ? shown(row)[0]! : `(${shown(row).join(', ')})`),
+  };
+}
+
+/** Two canonical values of a key column; NULL (a zero date a policy made NULL) first, as MySQL sorts a zero date. */
+function compareValues(a: string | null, b: string | null, compare: (a: string, b: string) => number): number {
+  if (a === null) return b === null ? 0 : -1;
+  return b === null ? 1 : compare(a, b);
+}
+
+const KEY_ORDERS: Record<KeyOrder, (a: string, b: string) => number> = {
+  numbers: compareNumbers,
+  // Code-point order, which UTF-16's code units are not (a character beyond U+FFFF against one near it).
+  bytes: (a, b) => (a === b ? 0 : Buffer.compare(Buffer.from(a), Buffer.from(b))),
+};
+
 /**
- * Keys are canonical integers as decimal text (no leading zeros, `-` only below zero), possibly
- * beyond 2^53: the shorter magnitude is the smaller, and equal lengths compare as text.
+ * Canonical exact numbers as decimal text (no leading zeros nor trailing fractional ones, `-`
+ * only below zero), possibly beyond 2^53: of the integer parts the shorter is the smaller, equal
+ * lengths compare as text, and so do the fractions then.
  */
-function compareKeys(a: string, b: string): number {
+function compareNumbers(a: string, b: string): number {
   if (a === b) return 0;
   const negative = a.startsWith('-');
   if (negative !== b.startsWith('-')) return negative ? -1 : 1;
-  const shorter = a.length !== b.length ? a.length < b.length : a < b;
-  const magnitude = shorter ? -1 : 1;
+  const magnitude = smallerMagnitude(a, b) ? -1 : 1;
   return negative ? -magnitude : magnitude;
+}
+
+/** Whether the first of two different numbers of one sign has the smaller magnitude. */
+function smallerMagnitude(a: string, b: string): boolean {
+  const [aWhole = '', aFraction = ''] = a.split('.');
+  const [bWhole = '', bFraction = ''] = b.split('.');
+  if (aWhole.length !== bWhole.length) return aWhole.length < bWhole.length;
+  return aWhole !== bWhole ? aWhole < bWhole : aFraction < bFraction;
 }
 
 const MAX_SHOWN = 80;

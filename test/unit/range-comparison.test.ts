@@ -68,6 +68,39 @@ describe('compareRanges', () => {
     ]);
   });
 
+  test('a tuple key merges column by column, numbers as numbers and text by its UTF-8 bytes, and names the tuple', async () => {
+    const tuple = {
+      names: ['a', 'b', 'v'],
+      keyIndex: -1,
+      tupleKey: [
+        { index: 0, order: 'numbers' as const },
+        { index: 1, order: 'bytes' as const },
+      ],
+    };
+    // In byte order: upper case before lower, `é` after `z`, U+FFFD before U+1F600 (UTF-16 has them the other way).
+    const keys = ['-1.5:x', '-1:x', '2:B', '2:a', '2:z', '2:é', '2:\uFFFD', '2:😀', '10:a', '10.25:a'];
+    const tupleRows = (...pairs: string[]): CanonicalRow[] =>
+      pairs.map((pair) => [...(pair.split(':') as [string, string]), `v ${pair}`]);
+    const same = await compareRanges(stream(tupleRows(...keys)), stream(tupleRows(...keys)), tuple);
+    assert.equal(same.differences.length, 0);
+    const target = tupleRows(...keys.filter((key) => key !== '2:\uFFFD'), '11:a');
+    target[0]![2] = 'changed';
+    const comparison = await compareRanges(stream(tupleRows(...keys)), stream(target), tuple);
+    assert.deepEqual(comparison.differences, [
+      { kind: 'changed', key: '(-1.5, "x")', column: 'v', source: 'v -1.5:x', target: 'changed' },
+      { kind: 'missing', key: '(2, "\uFFFD")' },
+      { kind: 'extra', key: '(11, "a")' },
+    ]);
+    assert.match(describeDifferences(comparison), /; key \(2, "\uFFFD"\) is missing from the target; /);
+    // A one-column key is named by its value alone.
+    const single = await compareRanges(stream([['é', null]]), stream([]), {
+      names: ['w', 'v'],
+      keyIndex: -1,
+      tupleKey: [{ index: 0, order: 'bytes' }],
+    });
+    assert.deepEqual(single.differences, [{ kind: 'missing', key: '"é"' }]);
+  });
+
   test('tells NULL from the text "null" and from an empty string', async () => {
     const source: CanonicalRow[] = [
       ['1', 'null', null],

@@ -23,6 +23,8 @@ export const bytea: Codec<'bytea'> = {
     target: (x) => x,
     sourceLiteral: (value) => `X'${hexText(value)}'`,
     targetLiteral: (value) => `'\\x${hexText(value)}'::bytea`,
+    // Canonically `\x` and lower-case hex: in byte order as the bytes are.
+    order: 'bytes',
   },
   defaults: {
     expressions: [],

@@ -119,5 +119,7 @@ export function calendarKey(pattern: RegExp, pgType: 'date' | 'timestamp'): KeyS
     target: (x) => x,
     sourceLiteral: (value) => `'${text(value)}'`,
     targetLiteral: (value) => `'${text(value)}'::${pgType}`,
+    // Canonically ISO text with year 0 as `0000` (PostgreSQL's 1 BC): in byte order as in time.
+    order: 'bytes',
   };
 }

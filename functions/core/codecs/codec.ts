@@ -96,7 +96,15 @@ export interface KeySql {
   /** A boundary's text as a literal of that order; throws on text of another shape. */
   sourceLiteral: (value: string) => string;
   targetLiteral: (value: string) => string;
+  /**
+   * How two canonical values of the column compare in that order, so rows both sides read in it
+   * can be merged by key: as `numbers`, or as the `bytes` of their UTF-8 text (text, ISO dates, hex).
+   */
+  order: KeyOrder;
 }
+
+/** The order of a key column's canonical values (see KeySql). */
+export type KeyOrder = 'numbers' | 'bytes';
 
 /** A boundary's text checked against a pattern, so nothing else reaches the SQL. */
 export function keyText(value: string, pattern: RegExp, what: string): string {

@@ -34,4 +34,5 @@ const INTEGER_KEY: KeySql = {
   target: (x) => x,
   sourceLiteral: integerText,
   targetLiteral: integerText,
+  order: 'numbers',
 };

@@ -42,4 +42,5 @@ const DECIMAL_KEY: KeySql = {
   target: (x) => x,
   sourceLiteral: decimalText,
   targetLiteral: decimalText,
+  order: 'numbers',
 };

@@ -93,4 +93,5 @@ const BYTE_ORDER_KEY: KeySql = {
   target: (x) => `(${x} COLLATE "C")`,
   sourceLiteral: (value) => `X'${Buffer.from(value, 'utf8').toString('hex')}'`,
   targetLiteral: (value) => `'${keyText(value, /^[^\0]*$/, 'a text key').replaceAll("'", "''")}'`,
+  order: 'bytes',
 };
