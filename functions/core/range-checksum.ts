@@ -4,7 +4,7 @@ import { type CanonicalSql, expectedSql } from './codecs/codec.js';
 import { quoteMysql, quotePg } from './identifiers.js';
 import type { Policies } from './policies.js';
 import { quoted, requireRangeKey, rowsOfRange, targetTable } from './range-rows.js';
-import { type KeyRange, type RangeKey, rangeCondition } from './ranges.js';
+import { type KeyRange, keyOrderBy, mysqlTupleKey, type RangeKey, rangeCondition, tupleBoundary } from './ranges.js';
 import type { ColumnPlan, TableDescription } from './schema.js';
 
 /**
@@ -132,7 +132,9 @@ export const sameSums = (a: RangeSums, b: RangeSums) => a.rows === b.rows && a.s
 
 /**
  * The keys that cut the source's rows of a range into parts of `step` rows: the keys with
- * step, 2·step, ... rows of the range below them, in one read of the key index.
+ * step, 2·step, ... rows of the range below them, in one read of the key index. A tuple key's
+ * cuts are boundaries as Plan's are, each column printed by its codec (see {@link mysqlTupleKey});
+ * in byte order, a text key's rows are sorted for it (MySQL's index is in the column's collation).
  */
 export async function sourceCuts(
   source: mysql.Connection,
@@ -140,17 +142,19 @@ export async function sourceCuts(
   range: Bounds,
   step: number,
 ): Promise<string[]> {
-  const key = quoteMysql(requireRangeKey(description));
+  const tuple = description.keyset && mysqlTupleKey(description.keyset);
+  const order = tuple ? keyOrderBy(tuple.key) : quoteMysql(requireRangeKey(description));
+  const reads = tuple ? tuple.reads : [`CAST(${order} AS CHAR)`];
   const where = rowsOfRange(description, range);
   const [rows] = await source.promise().query({
     sql:
-      `SELECT CAST(k AS CHAR) FROM (SELECT ${key} AS k, ROW_NUMBER() OVER (ORDER BY ${key}) AS n` +
-      ` FROM ${quoteMysql(description.table)} WHERE ${where.sql}) AS numbered` +
+      `SELECT ${reads.map((_, i) => `k${i}`).join(', ')} FROM (SELECT ${reads.map((read, i) => `${read} AS k${i}`).join(', ')},` +
+      ` ROW_NUMBER() OVER (ORDER BY ${order}) AS n FROM ${quoteMysql(description.table)} WHERE ${where.sql}) AS numbered` +
       ` WHERE n > 1 AND MOD(n - 1, ${Math.trunc(step)}) = 0 ORDER BY n`,
     values: where.values,
     rowsAsArray: true,
   });
-  return (rows as [string][]).map(([cut]) => cut);
+  return (rows as unknown[][]).map((values) => (tuple ? tupleBoundary(values.map(String)) : String(values[0])));
 }
 
 /** The keys that cut the target's rows of a range into parts of `step` rows, as {@link sourceCuts}. */

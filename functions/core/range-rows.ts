@@ -4,7 +4,7 @@ import type pg from 'pg';
 import Cursor from 'pg-cursor';
 import { abandonPair, silenceError, silenceLimitMs } from './connections.js';
 import { quoteMysql, quotePg, TARGET_SCHEMA } from './identifiers.js';
-import { type KeyRange, type RangeKey, type RowCondition, rangeCondition } from './ranges.js';
+import { type KeyRange, keyOrderBy, type RangeKey, type RowCondition, rangeCondition } from './ranges.js';
 import { rowBatches } from './row-batches.js';
 import type { TableDescription } from './schema.js';
 
@@ -28,9 +28,12 @@ export function quoted(side: 'source' | 'target', description: TableDescription)
   };
 }
 
-// Rows are read in key order where the key is one integer column; otherwise in no order (the
-// range is compared as a multiset, and sorting in byte order would cost MySQL a sort).
+// A copy reads rows in key order where the key is one integer column (to resume from a key);
+// otherwise in no order (it needs none, and sorting in byte order would cost MySQL a sort).
 const keyOrder = (key: RangeKey | null) => (typeof key === 'string' ? ` ORDER BY ${key}` : '');
+
+// A comparison by key reads rows in the order of any key, a tuple's in the order both sides agree on.
+const inKeyOrder = (key: RangeKey | null) => (key === null ? '' : ` ORDER BY ${keyOrderBy(key)}`);
 
 /** The range key, for what only a table with one can do (look rows up by key, upsert). */
 export function requireRangeKey(description: TableDescription): string {
@@ -50,22 +53,28 @@ export function rowsOfRange(
   };
 }
 
-/** The SELECT of a range's source rows in key order, each column read by its plan's expression. */
-function rangeSelect(description: TableDescription, range: Bounds, condition: RowCondition | null) {
+/** The SELECT of a range's source rows in an `order` of the key, each column read by its plan's expression. */
+function rangeSelect(
+  description: TableDescription,
+  range: Bounds,
+  condition: RowCondition | null,
+  order: (key: RangeKey | null) => string,
+) {
   const where = rowsOfRange(description, range, condition);
   return {
     sql:
       `SELECT ${description.columns.map((column) => column.read).join(', ')} FROM ${quoteMysql(description.table)}` +
-      ` WHERE ${where.sql}${keyOrder(quoted('source', description))}`,
+      ` WHERE ${where.sql}${order(quoted('source', description))}`,
     values: where.values,
   };
 }
 
 /**
  * The source's rows of a range in key order (only those meeting `condition` when one is given),
- * streamed in batches (arrays of rows, see {@link rowBatches}): each row an array in column
- * order, each value as the server printed it (exact for numbers and dates; each column read by
- * its plan's expression), bytes for binary columns, or null.
+ * a tuple key's in the order both sides agree on (see KeySql), so that a comparison can merge
+ * them with the target's by key; streamed in batches (arrays of rows, see {@link rowBatches}):
+ * each row an array in column order, each value as the server printed it (exact for numbers and
+ * dates; each column read by its plan's expression), bytes for binary columns, or null.
  */
 export function sourceRangeRows(
   source: mysql.Connection,
@@ -80,7 +89,7 @@ export function sourceRangeRows(
     ),
   );
   const query = source.query({
-    ...rangeSelect(description, range, condition),
+    ...rangeSelect(description, range, condition, inKeyOrder),
     rowsAsArray: true,
     typeCast: (field, next) => {
       // Runs for every value: the lookup only for tables that have such columns.
@@ -94,9 +103,10 @@ export function sourceRangeRows(
 }
 
 /**
- * The same rows with every value as the bytes the server sent (or null), decoded by no one: what
- * the COPY encoder writes through where a codec takes values as they arrive. The session's
- * character set is utf8mb4, so text arrives as UTF-8 and every other printed value as ASCII.
+ * The same rows, in key order only where the key is one integer column, with every value as the
+ * bytes the server sent (or null), decoded by no one: what the COPY encoder writes through where
+ * a codec takes values as they arrive. The session's character set is utf8mb4, so text arrives
+ * as UTF-8 and every other printed value as ASCII.
  */
 export function sourceRangeBytes(
   source: mysql.Connection,
@@ -104,7 +114,11 @@ export function sourceRangeBytes(
   range: Bounds,
   condition: RowCondition | null = null,
 ): Readable {
-  const query = source.query({ ...rangeSelect(description, range, condition), rowsAsArray: true, typeCast: false });
+  const query = source.query({
+    ...rangeSelect(description, range, condition, keyOrder),
+    rowsAsArray: true,
+    typeCast: false,
+  });
   return rowBatches(query, source);
 }
 
@@ -125,9 +139,10 @@ const rowChars = (row: (string | null)[]) => {
 };
 
 /**
- * The target's rows of a range in key order, read through a cursor in batches (arrays of rows,
- * each an array of text or null). The next batch is asked for before this one is handed on, so
- * PostgreSQL reads it while this one is compared; no more than two batches are ever held. A
+ * The target's rows of a range in key order (a tuple key's as {@link sourceRangeRows} reads the
+ * source's), read through a cursor in batches (arrays of rows, each an array of text or null).
+ * The next batch is asked for before this one is handed on, so PostgreSQL reads it while this
+ * one is compared; no more than two batches are ever held. A
  * batch is sized in characters, not rows: the first read takes one row, and each next one as
  * many as {@link TARGET_BATCH_CHARS} holds of the largest row seen so far, so 4 MB values come
  * two at a time where small rows come by the thousand.
@@ -141,7 +156,7 @@ export async function* targetRangeRows(
   const cursor = target.query(
     new Cursor<(string | null)[]>(
       `SELECT ${description.columns.map((column) => quotePg(column.name)).join(', ')} FROM ${targetTable(description)}` +
-        ` WHERE ${rangeCondition(key, range)}${keyOrder(key)}`,
+        ` WHERE ${rangeCondition(key, range)}${inKeyOrder(key)}`,
       [],
       { rowMode: 'array', types: AS_TEXT },
     ),

@@ -167,18 +167,29 @@ export function mysqlKeyAtOffset(
 }
 
 /**
+ * A tuple key on MySQL: the key in the order both sides agree on, and the select items that
+ * print a row's key as a boundary's values (see {@link tupleBoundary}), each column's as its
+ * codec reads it.
+ */
+export function mysqlTupleKey(keyset: ColumnPlan[]): { key: TupleKey; reads: string[] } {
+  return {
+    key: {
+      columns: keyset.map((column) => ({
+        sql: column.codec.key!.source(quoteMysql(column.name)),
+        literal: column.codec.key!.sourceLiteral,
+      })),
+    },
+    reads: keyset.map((column) => column.codec.key!.read(quoteMysql(column.name))),
+  };
+}
+
+/**
  * Walks a tuple key on MySQL as {@link mysqlKeyAtOffset} does an integer key; the boundary is
  * each column's text as its codec reads it. In byte order, a text key's walk sorts the rows
  * (MySQL's index is in the column's collation): Plan reads the table once per range.
  */
 export function mysqlTupleAtOffset(source: mysql.Connection, table: string, keyset: ColumnPlan[]): KeyAtOffset {
-  const key: TupleKey = {
-    columns: keyset.map((column) => ({
-      sql: column.codec.key!.source(quoteMysql(column.name)),
-      literal: column.codec.key!.sourceLiteral,
-    })),
-  };
-  const reads = keyset.map((column) => column.codec.key!.read(quoteMysql(column.name)));
+  const { key, reads } = mysqlTupleKey(keyset);
   return async (from, offset) => {
     const where = from === null ? '' : `WHERE ${rangeCondition(key, { lo: from, hi: null })}`;
     try {

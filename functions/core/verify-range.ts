@@ -111,6 +111,7 @@ export async function verifyRange(
     const optionsFor = (part: TableDescription): ComparisonOptions => ({
       names: part.columns.map((column) => column.name),
       keyIndex: part.primaryKeyIndex,
+      tupleKey: part.keyset?.map((column) => ({ index: part.columns.indexOf(column), order: column.codec.key!.order })),
       unsettled: changedAfterPlan(part, run),
     });
     const sourceRows = () =>
@@ -141,7 +142,7 @@ export async function verifyRange(
             optionsFor(description),
           )
         : // Without a key, rows have no order both sides agree on: the range is compared as a multiset.
-          await (description.primaryKey === null ? compareMultisets : compareRanges)(
+          await (description.whole !== null ? compareMultisets : compareRanges)(
             sourceRows(),
             canonicalTargetRows(target, description, forms, range),
             optionsFor(description),
@@ -221,14 +222,15 @@ async function compareByChecksum(
     if (sameSums(sourceSide, targetSide)) return;
     const [sourceRows, targetRows] = [Number(sourceSide.rows), Number(targetSide.rows)];
     if (Math.max(sourceRows, targetRows) <= LEAF_ROWS) return compareRows(bounds);
-    // Cut where the side with more rows has equal shares, so each of its parts is a SPLIT-th of it.
-    const step = Math.ceil(Math.max(sourceRows, targetRows) / SPLIT);
-    const cuts =
-      sourceRows >= targetRows
-        ? await sourceCuts(source, description, bounds, step).catch((error: unknown) => {
-            throw classifyDatabaseError(error, 'source');
-          })
-        : await targetCuts(target, description, bounds, step);
+    // Cut where the side with more rows has equal shares, so each of its parts is a SPLIT-th of it. A
+    // tuple key is cut where the source's rows are: its cuts are boundaries MySQL prints, as Plan's are.
+    const onSource = sourceRows >= targetRows || description.keyset !== null;
+    const step = Math.max(1, Math.ceil((onSource ? sourceRows : targetRows) / SPLIT));
+    const cuts = onSource
+      ? await sourceCuts(source, description, bounds, step).catch((error: unknown) => {
+          throw classifyDatabaseError(error, 'source');
+        })
+      : await targetCuts(target, description, bounds, step);
     if (cuts.length === 0) return compareRows(bounds);
     const [sourceParts, targetParts] = await sums(bounds, cuts);
     const parts = partsOf(bounds, cuts);
@@ -237,7 +239,7 @@ async function compareByChecksum(
   const [[sourceWhole], [targetWhole]] = await sums(range);
   // A table without a key is one range, in no order both sides agree on: its sums tell whether it
   // is exact, and a difference is found by comparing its rows as a multiset (there is no key to cut on).
-  if (description.primaryKey === null) {
+  if (description.whole !== null) {
     const exact = sameSums(sourceWhole!, targetWhole!) && hash.uncovered.length === 0;
     const comparison = exact
       ? await compareMultisets([], [], optionsFor(description))
@@ -264,7 +266,11 @@ async function compareByChecksum(
     return { comparison, checksum, compared: checked.targetRows };
   // The columns without canonical SQL, with the key (and the change column, to leave out rows changed since).
   const columns = description.columns.filter(
-    (column, i) => i === description.primaryKeyIndex || hash.uncovered.includes(column) || column.name === changeColumn,
+    (column, i) =>
+      i === description.primaryKeyIndex ||
+      description.keyset?.includes(column) ||
+      hash.uncovered.includes(column) ||
+      column.name === changeColumn,
   );
   const part: TableDescription = {
     ...description,

@@ -94,6 +94,9 @@ async function seed(source: ConnectionPair['source']): Promise<void> {
 
 const TABLES = ['events', 'pairs', 'prices', 'uuids', 'words'];
 
+/** Text matched as itself in a RegExp. */
+const literally = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
 describe('ranges over any key', () => {
   let pair: ConnectionPair;
   before(async () => {
@@ -158,21 +161,34 @@ describe('ranges over any key', () => {
       assert.equal(total, Number(all.n), `${table}: the ranges cover every row once`);
     }
 
-    // A row missing from the target at a range's lower boundary is found by that range's verification.
-    const boundary = ranges.find((r) => r.table_name === 'words' && r.lo !== null)!;
-    const [first] = JSON.parse(boundary.lo) as [string];
-    await pair.target.query('DELETE FROM words WHERE w = $1', [first]);
-    await assert.rejects(
+    const verifyAgain = (table: string, range: { range_index: number; lo: string; hi: string | null }) =>
       verifyRange(
         {
           runId: outcome.run.runId,
-          table: 'words',
-          range: { index: boundary.range_index, lo: boundary.lo, hi: boundary.hi },
+          table,
+          range: { index: range.range_index, lo: range.lo, hi: range.hi },
           policies: summary.policies,
         },
         pair,
+      );
+    // A row missing from the target at a range's lower boundary is found by that range's verification, and named.
+    const boundary = ranges.find((r) => r.table_name === 'words' && r.lo !== null)!;
+    const [first] = JSON.parse(boundary.lo) as [string];
+    await pair.target.query('DELETE FROM words WHERE w = $1', [first]);
+    await assert.rejects(verifyAgain('words', boundary), {
+      name: 'VerificationMismatchError',
+      message: new RegExp(
+        `1 missing, 0 extra, 0 changed; key ${literally(JSON.stringify(first))} is missing from the target$`,
       ),
-      { name: 'VerificationMismatchError', message: /1 missing, 0 extra/ },
-    );
+    });
+    // A changed value at a composite key's boundary is named by the key's values and the column.
+    const pairsBoundary = ranges.find((r) => r.table_name === 'pairs' && r.lo !== null)!;
+    const [a, b] = JSON.parse(pairsBoundary.lo) as [string, string];
+    await pair.target.query('UPDATE pairs SET v = -1 WHERE a = $1 AND b = $2', [a, b]);
+    await assert.rejects(verifyAgain('pairs', pairsBoundary), {
+      message: new RegExp(
+        `0 missing, 0 extra, 1 changed; column v at key ${literally(`(${a}, ${JSON.stringify(b)})`)}: `,
+      ),
+    });
   });
 });

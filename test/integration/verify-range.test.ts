@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, mock, test } from 'node:test';
 import type { ConnectionPair } from '../../functions/core/connections.js';
 import { copyRange } from '../../functions/core/copy-range.js';
+import { releaseLeases } from '../../functions/core/lease.js';
 import { type PlanResult, plan } from '../../functions/core/plan.js';
 import { TARGET_BATCH_CHARS, targetRangeRows } from '../../functions/core/range-rows.js';
 import { describeSourceTable } from '../../functions/core/schema.js';
@@ -454,5 +455,156 @@ describe('VerifyRange of large values', () => {
       batches.every((rows) => rows <= perBatch),
       `batches of ${batches.join(', ')} rows`,
     );
+  });
+});
+
+describe('VerifyRange over tuple keys', () => {
+  const PAIRS = 'verify_pairs';
+  const WORDS = 'verify_words';
+  // More rows than a part compared by rows holds (1,000), so a mismatching range is cut first.
+  const ROWS_TUPLE = 3_000;
+  /**
+   * Prefixes whose order under utf8mb4_general_ci is not their bytes': case (`B` before `a` in
+   * bytes), accents (`é` after `z`), `_` (between upper and lower case), and a character beyond
+   * U+FFFF, which comes before U+FFFD in UTF-16 but after it in UTF-8 (and equals it in the collation).
+   */
+  const PREFIXES = ['a', 'B', 'é', 'E', 'z', 'Ñ', 'ß', '_', '😀', '\uFFFD'];
+  const word = (i: number) => `${PREFIXES[i % PREFIXES.length]}${i}`;
+  // The words in the order both sides cut and compare them: their UTF-8 bytes'.
+  const inByteOrder = Array.from({ length: ROWS_TUPLE }, (_, i) => word(i)).sort((a, b) =>
+    Buffer.compare(Buffer.from(a), Buffer.from(b)),
+  );
+  let pair: ConnectionPair;
+  const runIds: string[] = [];
+
+  /** Plans the table in ranges of `chunkRows` and copies them all. */
+  async function copied(table: string, chunkRows: number): Promise<PlanResult> {
+    const runId = `verify-tuple-${process.pid}-${runIds.length}`;
+    runIds.push(runId);
+    const planned = await plan({ input: { table, chunkRows }, runId, execution: `local:${runId}` }, pair, DEFAULTS);
+    for (const range of planned.ranges) await copyRange({ runId, table, range, policies: planned.policies }, pair);
+    // The table is free for the next test's run.
+    await releaseLeases(pair.target, runId);
+    return planned;
+  }
+  const item = (planned: PlanResult, index: number) => ({
+    runId: planned.runId,
+    table: planned.tables[0]!,
+    range: planned.ranges[index]!,
+    policies: planned.policies,
+  });
+
+  /** The source's statements while `verify` runs, as their SQL text. */
+  async function sourceStatements(verify: () => Promise<unknown>): Promise<string[]> {
+    const query = mock.method(pair.source, 'query');
+    try {
+      await verify();
+    } catch {
+      // What was read is the question here; the outcome is asserted by the caller.
+    } finally {
+      query.mock.restore();
+    }
+    return query.mock.calls.map(({ arguments: [sql] }) =>
+      typeof sql === 'string' ? sql : (sql as { sql: string }).sql,
+    );
+  }
+
+  before(async () => {
+    pair = await openPair();
+    await dropTables(pair, PAIRS);
+    await dropTables(pair, WORDS);
+    const db = pair.source.promise();
+    // A DOUBLE has no canonical SQL: it is compared row by row, beside the key.
+    await db.query(`CREATE TABLE ${PAIRS} (a INT NOT NULL, b VARCHAR(20) NOT NULL, v VARCHAR(40), f DOUBLE, PRIMARY KEY (a, b))
+      CHARSET utf8mb4 COLLATE utf8mb4_general_ci`);
+    await db.query(`CREATE TABLE ${WORDS} (w VARCHAR(20) NOT NULL PRIMARY KEY, v VARCHAR(40), n INT)
+      CHARSET utf8mb4 COLLATE utf8mb4_general_ci`);
+    const rows = Array.from({ length: ROWS_TUPLE }, (_, i) => i);
+    await db.query(`INSERT INTO ${PAIRS} VALUES ?`, [rows.map((i) => [i % 3, word(i), `value ${i}`, i / 7])]);
+    await db.query(`INSERT INTO ${WORDS} VALUES ?`, [rows.map((i) => [word(i), `value ${i}`, i])]);
+  });
+  after(async () => {
+    await pair.target.query('DELETE FROM migration.runs WHERE run_id = ANY($1)', [runIds]);
+    await dropTables(pair, PAIRS);
+    await dropTables(pair, WORDS);
+    await closePair(pair);
+  });
+
+  test('a faithful copy verifies by checksum without a row read, and by rows merged in the same order on both sides', async () => {
+    for (const table of [PAIRS, WORDS]) {
+      const planned = await copied(table, 1_500);
+      assert.equal(planned.ranges.length, 2, `${table} is cut by Plan`);
+      for (const index of [0, 1]) {
+        const result = await verifyRange(item(planned, index), pair);
+        const compared = table === PAIRS ? 1_500 : 0;
+        assert.deepEqual({ rows: result.rows, compared: result.compared }, { rows: 1_500, compared }, table);
+        const byRows = await verifyRange({ ...item(planned, index), verify: 'rows' }, pair);
+        assert.deepEqual({ rows: byRows.rows, compared: byRows.compared }, { rows: 1_500, compared: 1_500 }, table);
+      }
+    }
+  });
+
+  test('in a composite key, a changed value, a missing row and an extra row are named by key and column, in parts cut from the range, and a changed double too', async () => {
+    const planned = await copied(PAIRS, 5_000);
+    assert.deepEqual(
+      planned.ranges.map(({ lo, hi }) => ({ lo, hi })),
+      [{ lo: null, hi: null }],
+    );
+    // The sums agree, and the double is compared by key over the whole range.
+    await pair.target.query(`UPDATE public.${PAIRS} SET f = 0.5 WHERE a = 2 AND b = $1`, [word(2_000)]);
+    const changedDouble = `column f at key \\(2, "${word(2_000)}"\\): source "${2_000 / 7}", target "0.5"`;
+    await assert.rejects(verifyRange(item(planned, 0), pair), {
+      message: new RegExp(`0 missing, 0 extra, 1 changed; ${changedDouble}$`),
+    });
+    // Far apart in the key order, so each is found in a part of its own.
+    await pair.target.query(`UPDATE public.${PAIRS} SET v = 'changed' WHERE a = 0 AND b = $1`, [word(3)]);
+    await pair.target.query(`DELETE FROM public.${PAIRS} WHERE a = 1 AND b = $1`, [word(1_000)]);
+    await pair.target.query(`INSERT INTO public.${PAIRS} VALUES (2, 'Zextra', 'extra', NULL)`);
+    const expected = new RegExp(
+      [
+        '3000 source rows, 3000 target rows: 1 missing, 1 extra, 1 changed; ',
+        `column v at key \\(0, "${word(3)}"\\): source "value 3", target "changed"; `,
+        `key \\(1, "${word(1_000)}"\\) is missing from the target; `,
+        'key \\(2, "Zextra"\\) is in the target but not in the source$',
+      ].join(''),
+    );
+    const statements = await sourceStatements(() =>
+      assert.rejects(verifyRange(item(planned, 0), pair), { name: 'VerificationMismatchError', message: expected }),
+    );
+    await assert.rejects(verifyRange(item(planned, 0), pair), { message: expected });
+    // The range was cut by the source's key, and only parts of it were read row by row.
+    assert.ok(statements.some((sql) => sql.includes('ROW_NUMBER()')));
+    const rowReads = statements.filter((sql) => sql.startsWith('SELECT `a`, `b`, `v`, '));
+    assert.ok(rowReads.length > 0 && rowReads.every((sql) => !sql.includes('WHERE TRUE')), rowReads.join('\n'));
+    // By rows, the whole range is merged by key, and names the double too.
+    await assert.rejects(verifyRange({ ...item(planned, 0), verify: 'rows' }, pair), {
+      message: new RegExp(`1 missing, 1 extra, 2 changed; .*${changedDouble}`),
+    });
+  });
+
+  test('in a text key whose collation orders otherwise, differences in a bounded range are named by key and column', async () => {
+    const planned = await copied(WORDS, 1_500);
+    const second = item(planned, 1);
+    // Plan's boundary is the 1,500th word in byte order: the second range holds the rest.
+    assert.deepEqual(JSON.parse(second.range.lo!), [inByteOrder[1_500]]);
+    // The last word before the first of U+1F600: merged in UTF-16's order, every word after it would differ.
+    const missing = inByteOrder.findLast((w) => w.startsWith('\uFFFD'))!;
+    const changed = inByteOrder[1_600]!;
+    const extra = `${inByteOrder[2_000]!}x`;
+    await pair.target.query(`UPDATE public.${WORDS} SET n = -1 WHERE w = $1`, [changed]);
+    await pair.target.query(`DELETE FROM public.${WORDS} WHERE w = $1`, [missing]);
+    await pair.target.query(`INSERT INTO public.${WORDS} VALUES ($1, 'extra', 0)`, [extra]);
+    const expected = new RegExp(
+      [
+        '1500 source rows, 1500 target rows: 1 missing, 1 extra, 1 changed; ',
+        `column n at key "${changed}": source "${Number(changed.replace(/^\D+/, ''))}", target "-1"; `,
+        `key "${extra}" is in the target but not in the source; `,
+        `key "${missing}" is missing from the target$`,
+      ].join(''),
+    );
+    await assert.rejects(verifyRange(second, pair), { name: 'VerificationMismatchError', message: expected });
+    await assert.rejects(verifyRange({ ...second, verify: 'rows' }, pair), { message: expected });
+    // The first range is untouched and still verifies.
+    assert.equal((await verifyRange(item(planned, 0), pair)).compared, 0);
   });
 });
