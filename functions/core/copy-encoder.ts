@@ -1,5 +1,5 @@
 import { Transform, type TransformCallback } from 'node:stream';
-import { copyPolicies, type Encode, Unrepresentable, type Verbatim } from './codecs/codec.js';
+import { asText, copyPolicies, type Encode, Unrepresentable, type Verbatim } from './codecs/codec.js';
 import { ValueConversionError } from './errors.js';
 import { type Policies, type PolicyCounts, zeroPolicyCounts } from './policies.js';
 import type { ColumnPlan } from './schema.js';
@@ -56,6 +56,14 @@ function writeEscaped(bytes: Buffer, into: Buffer, at: number): number {
   return at;
 }
 
+/** A key value as an error names it: a number as it is, bytes as hex, other text quoted. */
+function keyValueName(column: ColumnPlan, value: SourceValue): string {
+  if (value === null) return 'NULL';
+  if (column.codec.read.arrives === 'bytes') return `0x${Buffer.from(value).toString('hex')}`;
+  const text = asText(value);
+  return column.codec.key?.order === 'numbers' ? text : JSON.stringify(text);
+}
+
 /**
  * Turns batches of rows (arrays in column order) into COPY text, written into byte chunks of
  * `chunkBytes` that go downstream only once full (or at the end), so the COPY stream sees a few
@@ -84,7 +92,8 @@ export class CopyTextEncoder extends Transform {
   constructor(
     private readonly table: string,
     private readonly columns: ColumnPlan[],
-    private readonly keyIndex: number,
+    /** Where the row's key is, to name a row an error is about: one column, several (a tuple), or none. */
+    private readonly keyIndexes: number[],
     policies: Policies,
     private readonly chunkBytes = COPY_CHUNK_BYTES,
   ) {
@@ -188,10 +197,16 @@ export class CopyTextEncoder extends Transform {
       encoded = this.encoders[column]!(value);
     } catch (error) {
       if (!(error instanceof Unrepresentable)) throw error;
-      const key = this.keyIndex < 0 ? `(no key; row ${this.rows + 1})` : String(row[this.keyIndex]);
-      throw new ValueConversionError(this.table, this.columns[column]!.name, key, error.message);
+      throw new ValueConversionError(this.table, this.columns[column]!.name, this.rowName(row), error.message);
     }
     return encoded === null ? NULL_TEXT : escapeCopyText(encoded);
+  }
+
+  /** A row as an error names it: its key's value, its key's values as a tuple, `(3, "Émile")`, or its place. */
+  private rowName(row: SourceValue[]): string {
+    if (this.keyIndexes.length === 0) return `(no key; row ${this.rows + 1})`;
+    const values = this.keyIndexes.map((index) => keyValueName(this.columns[index]!, row[index] ?? null));
+    return values.length === 1 ? values[0]! : `(${values.join(', ')})`;
   }
 
   /** Writes a line into the current chunk, first sending the chunk on when the line does not fit. */

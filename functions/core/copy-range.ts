@@ -209,7 +209,7 @@ async function streamRange(
   const selected = rowsOfRange(description, range, condition);
   let sourceFailure: unknown;
   rows.once('error', (error: unknown) => (sourceFailure = error));
-  const encoder = new CopyTextEncoder(description.table, columns, description.primaryKeyIndex, policies);
+  const encoder = new CopyTextEncoder(description.table, columns, rowKeyIndexes(description), policies);
   const copy = target.query(
     copyFrom(`COPY ${into} (${columns.map((column) => quotePg(column.name)).join(', ')}) FROM STDIN`),
   );
@@ -224,6 +224,12 @@ async function streamRange(
   // draining it would spend the time the budget kept for committing.
   source.destroy();
   return { rows: encoder.rows, policyCounts: encoder.policyCounts, next: reader.next };
+}
+
+/** Where a row's key is among the columns: the range key, a tuple key's columns, or nowhere. */
+function rowKeyIndexes({ primaryKeyIndex, keyset, columns }: TableDescription): number[] {
+  if (primaryKeyIndex >= 0) return [primaryKeyIndex];
+  return (keyset ?? []).map((column) => columns.indexOf(column));
 }
 
 /**

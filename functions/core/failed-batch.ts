@@ -1,14 +1,20 @@
 import { z } from 'zod';
 import { NAME, NAME_RULE } from './identifiers.js';
-import { KEY } from './input.js';
 import { policiesSchema } from './policies.js';
 import type { RangeFailure } from './range-failure.js';
 import { BOUNDARY, BOUNDARY_RULE } from './ranges.js';
 
+/**
+ * The row a failure is about, as errors name it: its integer key, its tuple key's values,
+ * `(3, "Émile")`, or its place in a table without a key, `(no key; row 12)`. Bounded, so no
+ * more of a row than its key can ride along.
+ */
+const ROW_KEY = z.string().min(1).max(1024);
+
 /** The schema of a {@link RangeFailure}, which DescribeFailure reads back. */
 export const rangeFailureSchema = z.strictObject({
   message: z.string(),
-  key: KEY.nullable(),
+  key: ROW_KEY.nullable(),
   attempts: z.number().int().positive().nullable(),
 }) satisfies z.ZodType<RangeFailure>;
 
@@ -34,7 +40,7 @@ export const failedBatchMessageSchema = z.strictObject({
     message: z.string(),
   }),
   /** The key of the row that made the range fail, when one row did. */
-  key: KEY.nullable(),
+  key: ROW_KEY.nullable(),
   /** How many times the range was tried in its run, when the target could be reached to count. */
   attempts: z.number().int().positive().nullable(),
   /** When the failure was described, ISO 8601. */

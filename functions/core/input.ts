@@ -37,9 +37,6 @@ function patternPart(char: string): string {
   }
 }
 
-/** A primary-key value: a decimal string, since BIGINT UNSIGNED does not fit a JSON number. */
-export const KEY = z.string().regex(/^-?[0-9]{1,20}$/, 'must be an integer key as a decimal string');
-
 /** A range boundary: an integer key's, or a tuple key's (see KeyRange). */
 const BOUNDARY_KEY = z.string().regex(BOUNDARY, BOUNDARY_RULE);
 

@@ -430,7 +430,7 @@ async function endRun(pair: ConnectionPair, runId: string): Promise<void> {
 
 /** The COPY text a range's rows make, as the source delivered them, and what the policies did. */
 async function copyText(description: TableDescription, policies: Policies, rows: Readable) {
-  const encoder = new CopyTextEncoder(TABLE, description.columns, 0, policies);
+  const encoder = new CopyTextEncoder(TABLE, description.columns, [0], policies);
   const pieces: Buffer[] = [];
   encoder.on('data', (piece: Buffer) => pieces.push(piece));
   await pipeline(rows, encoder);

@@ -34,7 +34,7 @@ async function encode(
   chunkSize?: number,
   policies: Policies = DEFAULT_POLICIES,
 ): Promise<Encoded> {
-  const encoder = new CopyTextEncoder('users', columns, 0, policies, chunkSize);
+  const encoder = new CopyTextEncoder('users', columns, [0], policies, chunkSize);
   const chunks: Buffer[] = [];
   // A Writable sees each pushed chunk on its own (an async iterator would merge buffered ones).
   const sink = new Writable({
@@ -214,7 +214,7 @@ async function encodeValues(
   values: SourceValue[],
   policies: Partial<Policies> = {},
 ): Promise<{ lines: string[]; counts: PolicyCounts }> {
-  const encoder = new CopyTextEncoder('t', [ID, column], 0, { ...DEFAULT_POLICIES, ...policies });
+  const encoder = new CopyTextEncoder('t', [ID, column], [0], { ...DEFAULT_POLICIES, ...policies });
   const copy = await collect(Readable.from([values.map((value, i) => [String(i + 1), value])]).pipe(encoder));
   return {
     lines: copy
@@ -440,13 +440,35 @@ describe('CopyTextEncoder: values that arrive as bytes', () => {
     });
   });
 
+  test('a row an error is about is named by its key: a tuple of its values, bytes as hex, or its place without a key', async () => {
+    const columns = [
+      mapped('int', 'int'),
+      mapped('varchar', 'varchar(9)'),
+      mapped('varbinary', 'varbinary(4)'),
+      mapped('date'),
+    ];
+    const row = bytesOf(['3', 'Émile', null, '2023-02-29']);
+    row[2] = Buffer.from([0xca, 0xfe]);
+    const named = async (keyIndexes: number[]) => {
+      const encoder = new CopyTextEncoder('t', columns, keyIndexes, DEFAULT_POLICIES);
+      const error = await collect(Readable.from([[row]]).pipe(encoder)).then(
+        () => assert.fail('the invalid date is refused'),
+        (error: unknown) => error as ValueConversionError,
+      );
+      return error.key;
+    };
+    assert.equal(await named([0]), '3');
+    assert.equal(await named([0, 1, 2]), '(3, "Émile", 0xcafe)');
+    assert.equal(await named([]), '(no key; row 1)');
+  });
+
   test("text bytes holding a NUL are the nulBytes policy's, counted once, the bytes before them in the row kept", async () => {
     const columns = [ID, mapped('varchar', 'varchar(9)'), mapped('text'), mapped('int', 'int')];
     await assert.rejects(encode(columns, [bytesOf(['1', 'x', 'a\0b', '3'])]), {
       name: 'ValueConversionError',
       message: 'users.c at key 1: text contains a NUL byte, which PostgreSQL text cannot hold (nulBytes: fail)',
     });
-    const encoder = new CopyTextEncoder('users', columns, 0, { ...DEFAULT_POLICIES, nulBytes: 'strip' });
+    const encoder = new CopyTextEncoder('users', columns, [0], { ...DEFAULT_POLICIES, nulBytes: 'strip' });
     const text = await collect(
       Readable.from([[bytesOf(['1', 'x\ty', 'a\0b\t', '3']), bytesOf(['2', 'z', 'c', '4'])]]).pipe(encoder),
     );
@@ -459,7 +481,7 @@ const COLUMNS = [ID, column('name', 'text')];
 
 /** Encodes the batches and returns what the encoder sent downstream, piece by piece. */
 async function encodeBatches(batches: SourceValue[][][], arrival: 'text' | 'bytes'): Promise<Buffer[]> {
-  const encoder = new CopyTextEncoder('users', COLUMNS, 0, DEFAULT_POLICIES);
+  const encoder = new CopyTextEncoder('users', COLUMNS, [0], DEFAULT_POLICIES);
   const pieces: Buffer[] = [];
   encoder.on('data', (piece: Buffer) => pieces.push(piece));
   const ended = new Promise((resolve) => encoder.on('end', resolve));
@@ -523,7 +545,7 @@ describe('CopyTextEncoder: chunks and backpressure', () => {
   }
 
   test('takes no more rows while its reader does not read, so a range never piles up in memory', () => {
-    const encoder = new CopyTextEncoder('users', COLUMNS, 0, DEFAULT_POLICIES);
+    const encoder = new CopyTextEncoder('users', COLUMNS, [0], DEFAULT_POLICIES);
     // Nobody reads the encoder's output; 50 batches of 2,000 rows are written all the same.
     let rowsWhenStopped: number | undefined;
     for (let b = 0; b < 50; b++) {

@@ -54,6 +54,17 @@ describe('the failed-batch message', () => {
     assert.doesNotMatch(JSON.stringify(message), /holds 2/);
   });
 
+  test('a row of a table keyed by a tuple is named by its key values; one of a table without a key by its place', () => {
+    for (const key of ['(3, "Émile")', '(no key; row 12)']) {
+      const message = describeFailedBatch(caught(new ValueConversionError('users', 'born', key, 'not a date')), NOW);
+      assert.equal(message.key, key);
+      assert.equal(
+        message.error.message,
+        `users.born at key ${key}: the value cannot be represented in PostgreSQL (the ledger has the reason)`,
+      );
+    }
+  });
+
   test('a row the target refused is named by its key, with the constraint but not the value', () => {
     const refused = classifyDatabaseError(
       Object.assign(new Error('new row violates check constraint "users_name_check"'), {

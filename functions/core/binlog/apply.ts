@@ -52,7 +52,15 @@ export async function applyChangedKeys(
       await target.query(
         `CREATE TEMPORARY TABLE ${stage} ON COMMIT DROP AS SELECT ${keyNames.join(', ')} FROM ${targetTable(description)} WITH NO DATA`,
       );
-      await copyInto(target, stage, description.table, key, Readable.from([keys]), policies);
+      await copyInto(
+        target,
+        stage,
+        description.table,
+        key,
+        Readable.from([keys]),
+        policies,
+        key.map((_, index) => index),
+      );
       const { rowCount } = await target.query(
         `DELETE FROM ${targetTable(description)} AS t USING ${stage} AS k WHERE ${keyNames.map((k) => `t.${k} = k.${k}`).join(' AND ')}`,
       );
@@ -67,7 +75,7 @@ export async function applyChangedKeys(
       description.columns,
       Readable.from(sourceRowsOfKeys({ source, target }, table, keys)),
       policies,
-      keyIndexes(table)[0],
+      keyIndexes(table),
     );
     applied.written += written.rows;
     for (const [name, count] of Object.entries(written.policyCounts))
@@ -123,9 +131,9 @@ async function copyInto(
   columns: ColumnPlan[],
   batches: Readable,
   policies: Policies,
-  keyIndex = 0,
+  keyIndexes: number[],
 ): Promise<{ rows: number; policyCounts: PolicyCounts }> {
-  const encoder = new CopyTextEncoder(table, columns, keyIndex, policies);
+  const encoder = new CopyTextEncoder(table, columns, keyIndexes, policies);
   const copy = target.query(
     copyFrom(`COPY ${into} (${columns.map((column) => quotePg(column.name)).join(', ')}) FROM STDIN`),
   );
