@@ -100,6 +100,8 @@ function overPages(
     resultPath: '$.page',
   })
     .addRetry(transientRetry)
+    .addRetry(timeoutRetry)
+    .addRetry(throttledRetry)
     // The run still ends in Summarize, which fails it for the ranges left pending and frees its table.
     .addCatch(failed, { errors: [sfn.Errors.ALL], resultPath: '$.error' });
   const more = new sfn.Choice(scope, names.more).when(sfn.Condition.isPresent('$.page.next'), read).otherwise(then);

@@ -56,6 +56,8 @@ describe('the failure path of the workflow', () => {
   test('a task that times out is retried like a transient fault, but fewer times: each costs the full timeout', () => {
     const states: [string, StateDefinition | undefined][] = [
       [STATE.plan, definition.States[STATE.plan]],
+      [STATE.readItems, definition.States[STATE.readItems]],
+      [STATE.readFinalItems, definition.States[STATE.readFinalItems]],
       [STATE.copyRange, processor[STATE.copyRange]],
       [STATE.verifyRange, processor[STATE.verifyRange]],
       [STATE.summarize, definition.States[STATE.summarize]],
