@@ -14,7 +14,7 @@ import {
   ValueConversionError,
 } from './errors.js';
 import { NAME, NAME_RULE, quoteMysql, quotePg, TARGET_SCHEMA } from './identifiers.js';
-import { type ChangedRows, changedRowsCondition, changedRowsSchema } from './incremental.js';
+import { type ChangedRows, changedRowsCondition, changedRowsSchema, upsertKey } from './incremental.js';
 import { renewLease } from './lease.js';
 import {
   type CopiedChunk,
@@ -25,7 +25,7 @@ import {
   type TargetOpener,
 } from './ledger.js';
 import { type Policies, type PolicyCounts, policiesSchema } from './policies.js';
-import { quoted, requireRangeKey, rowsOfRange, sourceRangeBytes, targetTable } from './range-rows.js';
+import { quoted, rowsOfRange, sourceRangeBytes, targetTable } from './range-rows.js';
 import { BOUNDARY, BOUNDARY_RULE, type KeyRange, type RowCondition, rangeCondition } from './ranges.js';
 import { describeSourceTable, type TableDescription } from './schema.js';
 import { checkTargetTable, writeAsReplica } from './target-table.js';
@@ -186,11 +186,11 @@ async function upsertChangedRows(
     `CREATE TEMPORARY TABLE ${stage} ON COMMIT DROP AS SELECT ${columns.join(', ')} FROM ${targetTable(description)} WITH NO DATA`,
   );
   const copied = await streamRange(description, range, changedRowsCondition(changes), stage, policies, pair, reader);
-  const key = quotePg(requireRangeKey(description));
-  const updates = columns.filter((column) => column !== key).map((column) => `${column} = EXCLUDED.${column}`);
+  const key = upsertKey(description).map(quotePg);
+  const updates = columns.filter((column) => !key.includes(column)).map((column) => `${column} = EXCLUDED.${column}`);
   await pair.target.query(
     `INSERT INTO ${targetTable(description)} (${columns.join(', ')}) SELECT ${columns.join(', ')} FROM ${stage}
-     ON CONFLICT (${key}) DO ${updates.length ? `UPDATE SET ${updates.join(', ')}` : 'NOTHING'}`,
+     ON CONFLICT (${key.join(', ')}) DO ${updates.length ? `UPDATE SET ${updates.join(', ')}` : 'NOTHING'}`,
   );
   return copied;
 }

@@ -189,25 +189,42 @@ export function changedRowsCondition(changes: ChangedRows): RowCondition | null 
 
 /**
  * Refuses a target table whose key is not unique: an incremental run upserts with
- * `ON CONFLICT (key)`, which needs a primary key or unique index on exactly that column.
+ * `ON CONFLICT (key columns)`, which needs a primary key or unique index on exactly those columns
+ * (in any order).
  */
 export async function requireTargetKey(
   target: pg.Client,
   description: TableDescription,
   targetSchema: string,
 ): Promise<void> {
+  const columns = upsertKey(description);
   const { rows } = await target
     .query(
-      `SELECT 1 FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
-      WHERE i.indrelid = to_regclass($1) AND i.indisunique AND i.indnkeyatts = 1 AND i.indpred IS NULL AND a.attname = $2`,
-      [`${quotePg(targetSchema)}.${quotePg(description.table)}`, description.primaryKey],
+      `SELECT 1 FROM pg_index i
+        WHERE i.indrelid = to_regclass($1) AND i.indisunique AND i.indpred IS NULL AND i.indnkeyatts = cardinality($2::text[])
+          AND (SELECT array_agg(a.attname::text ORDER BY a.attname::text)
+                 FROM unnest(i.indkey) WITH ORDINALITY AS k(attnum, position)
+                 JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
+                WHERE k.position <= i.indnkeyatts)
+              = (SELECT array_agg(name ORDER BY name) FROM unnest($2::text[]) AS name)`,
+      [`${quotePg(targetSchema)}.${quotePg(description.table)}`, columns],
     )
     .catch((error: unknown) => {
       throw classifyDatabaseError(error, 'target');
     });
   if (rows.length === 0) {
     throw new SchemaError(
-      `Target table ${targetSchema}.${description.table} has no primary key or unique index on ${description.primaryKey}, which an incremental run upserts on: add one`,
+      `Target table ${targetSchema}.${description.table} has no primary key or unique index on ${columns.join(', ')}, which an incremental run upserts on: add one`,
     );
   }
+}
+
+/**
+ * The columns an incremental run upserts changed rows by: the source's key (its primary key, or
+ * the unique NOT NULL key standing in for one), whether one integer column or a tuple.
+ */
+export function upsertKey(description: TableDescription): string[] {
+  if (description.whole !== null || !description.key)
+    throw new Error(`${description.table} has no key to upsert changed rows by`);
+  return description.key.columns;
 }

@@ -27,7 +27,7 @@ import { releaseLeases, takeLease } from './lease.js';
 import { ensureLedger, startRun, type TableRecord } from './ledger.js';
 import type { Policies } from './policies.js';
 import type { VerifyMode } from './range-checksum.js';
-import { type KeyRange, mysqlKeyAtOffset, mysqlTupleAtOffset, splitKeySpace } from './ranges.js';
+import { type KeyAtOffset, type KeyRange, mysqlKeyAtOffset, mysqlTupleAtOffset, splitKeySpace } from './ranges.js';
 import { averageRowBytes, rowsPerRange } from './row-bytes.js';
 import { describeSourceTable, listSourceTables, type TableDescription } from './schema.js';
 import { prepareTargetTable } from './target-table.js';
@@ -190,9 +190,9 @@ async function findTables({ source, target }: ConnectionPair, settings: RunSetti
     try {
       const description = await describeSourceTable(source, table, target);
       refuseSpatialWithoutPostgis(description, settings.policies);
-      if (settings.mode === 'incremental' && description.primaryKey === null) {
+      if (settings.mode === 'incremental' && description.whole !== null) {
         throw new SchemaError(
-          `${table} has no single integer key to upsert changed rows by (${description.whole ?? `key ${description.key!.columns.join(', ')}`}): run "mode": "full" for it`,
+          `${table} has no key to upsert changed rows by (${description.whole}): run "mode": "full" for it`,
         );
       }
       // Named tables are checked together in planBinlogRun, which names every one it refuses.
@@ -238,16 +238,13 @@ async function splitRows(
   // A binlog run copies no range; a cut-over splits the table like a full run, to verify it.
   if (mode === 'binlog') return [];
   const rows = async () => rowsPerRange(chunkRows, chunkBytes, await averageRowBytes(source, description));
-  if (description.keyset !== null) {
-    return splitKeySpace(mysqlTupleAtOffset(source, description.table, description.keyset), await rows());
-  }
-  if (description.primaryKey === null) return [{ index: 0, lo: null, hi: null }];
-  const keyAtOffset = mysqlKeyAtOffset(
-    source,
-    description.table,
-    description.primaryKey,
-    changes && changedRowsCondition(changes),
-  );
+  const changed = changes && changedRowsCondition(changes);
+  let keyAtOffset: KeyAtOffset;
+  if (description.keyset !== null)
+    keyAtOffset = mysqlTupleAtOffset(source, description.table, description.keyset, changed);
+  else if (description.primaryKey !== null)
+    keyAtOffset = mysqlKeyAtOffset(source, description.table, description.primaryKey, changed);
+  else return [{ index: 0, lo: null, hi: null }];
   if (changes && (await keyAtOffset(null, 0)) === null) return [];
   return splitKeySpace(keyAtOffset, await rows());
 }

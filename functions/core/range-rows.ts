@@ -6,7 +6,7 @@ import { abandonPair, silenceError, silenceLimitMs } from './connections.js';
 import { quoteMysql, quotePg, TARGET_SCHEMA } from './identifiers.js';
 import { type KeyRange, keyOrderBy, type RangeKey, type RowCondition, rangeCondition } from './ranges.js';
 import { rowBatches } from './row-batches.js';
-import type { TableDescription } from './schema.js';
+import type { ColumnPlan, TableDescription } from './schema.js';
 
 type Bounds = Pick<KeyRange, 'lo' | 'hi'>;
 
@@ -227,22 +227,33 @@ async function withinSilence<T>(reply: Promise<T>, ms: number, target: pg.Client
   }
 }
 
-/** The target's rows with these keys, in key order: arrays of text or null. */
+/**
+ * The target's rows with these keys, in key order: arrays of text or null. `keys` holds each key
+ * column's values (in the order of the source's key), the n-th key made of every column's n-th value.
+ */
 export async function targetRowsWithKeys(
   target: pg.Client,
   description: TableDescription,
-  keys: string[],
+  keys: string[][],
 ): Promise<(string | null)[][]> {
-  const key = quotePg(requireRangeKey(description));
-  // Cast to the key's own type, so the primary-key index serves the lookup.
-  const keyType = description.columns[description.primaryKeyIndex]!.codec.pgType;
+  const columns = keyColumns(description);
+  // Each array cast to its column's own type, so the key's index serves the lookup.
+  const arrays = columns.map((column, i) => `$${i + 1}::${column.codec.pgType}[]`);
   const { rows } = await target.query<(string | null)[]>({
     text:
       `SELECT ${description.columns.map((column) => quotePg(column.name)).join(', ')} FROM ${targetTable(description)}` +
-      ` WHERE ${key} = ANY($1::${keyType}[]) ORDER BY ${key}`,
-    values: [keys],
+      ` WHERE (${columns.map((column) => quotePg(column.name)).join(', ')}) IN (SELECT * FROM unnest(${arrays.join(', ')}))` +
+      inKeyOrder(quoted('target', description)),
+    values: keys,
     rowMode: 'array',
     types: AS_TEXT,
   });
   return rows;
+}
+
+/** The columns of the range key: the integer key, or a tuple key's columns in the order both sides agree on. */
+export function keyColumns(description: TableDescription): ColumnPlan[] {
+  if (description.keyset !== null) return description.keyset;
+  if (description.primaryKey !== null) return [description.columns[description.primaryKeyIndex]!];
+  throw new Error(`${description.table} has no key to look rows up by`);
 }

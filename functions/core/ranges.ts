@@ -184,17 +184,28 @@ export function mysqlTupleKey(keyset: ColumnPlan[]): { key: TupleKey; reads: str
 }
 
 /**
- * Walks a tuple key on MySQL as {@link mysqlKeyAtOffset} does an integer key; the boundary is
- * each column's text as its codec reads it. In byte order, a text key's walk sorts the rows
- * (MySQL's index is in the column's collation): Plan reads the table once per range.
+ * Walks a tuple key on MySQL as {@link mysqlKeyAtOffset} does an integer key (with a condition,
+ * only the rows that meet it count); the boundary is each column's text as its codec reads it. In
+ * byte order, a text key's walk sorts the rows (MySQL's index is in the column's collation): Plan
+ * reads the table once per range.
  */
-export function mysqlTupleAtOffset(source: mysql.Connection, table: string, keyset: ColumnPlan[]): KeyAtOffset {
+export function mysqlTupleAtOffset(
+  source: mysql.Connection,
+  table: string,
+  keyset: ColumnPlan[],
+  condition: RowCondition | null = null,
+): KeyAtOffset {
   const { key, reads } = mysqlTupleKey(keyset);
   return async (from, offset) => {
-    const where = from === null ? '' : `WHERE ${rangeCondition(key, { lo: from, hi: null })}`;
+    const conditions = [
+      ...(from === null ? [] : [rangeCondition(key, { lo: from, hi: null })]),
+      ...(condition ? [condition.sql] : []),
+    ];
+    const where = conditions.length ? `WHERE ${conditions.join(' AND ')}` : '';
     try {
       const [rows] = await source.promise().query({
         sql: `SELECT ${reads.join(', ')} FROM ${quoteMysql(table)} ${where} ORDER BY ${keyOrderBy(key)} LIMIT 1 OFFSET ${Math.trunc(offset)}`,
+        values: condition?.values ?? [],
         rowsAsArray: true,
       });
       const row = (rows as unknown[][])[0];

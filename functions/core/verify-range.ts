@@ -42,7 +42,7 @@ import {
   RangeComparer,
   type RangeComparison,
 } from './range-comparison.js';
-import { sourceRangeRows, targetRangeRows, targetRowsWithKeys } from './range-rows.js';
+import { keyColumns, sourceRangeRows, targetRangeRows, targetRowsWithKeys } from './range-rows.js';
 import { formatRange, type KeyRange } from './ranges.js';
 import { describeSourceTable, type TableDescription } from './schema.js';
 
@@ -138,7 +138,7 @@ export async function verifyRange(
       comparison = changes
         ? await compareByKey(
             sourceRows(),
-            (keys) => targetRows(target, description, forms, keys),
+            (rows) => targetRows(target, description, forms, rows),
             optionsFor(description),
           )
         : // Without a key, rows have no order both sides agree on: the range is compared as a multiset.
@@ -307,13 +307,13 @@ function canonicalTargetRows(
 /** Compares source rows with the target rows of the same keys, some thousand keys at a time. */
 async function compareByKey(
   sourceRows: AsyncIterable<CanonicalRow[]>,
-  lookup: (keys: string[]) => Promise<CanonicalRow[]>,
+  lookup: (rows: CanonicalRow[]) => Promise<CanonicalRow[]>,
   options: ComparisonOptions,
 ): Promise<RangeComparison> {
   const comparer = new RangeComparer(options);
   let batch: CanonicalRow[] = [];
   const compareBatch = async () => {
-    await comparer.merge([batch], [await lookup(batch.map((row) => row[options.keyIndex]!))]);
+    await comparer.merge([batch], [await lookup(batch)]);
     batch = [];
   };
   for await (const rows of sourceRows) {
@@ -324,12 +324,18 @@ async function compareByKey(
   return comparer.finish();
 }
 
+/**
+ * The target's rows with the keys of these source rows, in canonical form. A key column's
+ * canonical text is one PostgreSQL reads as a value of its type (decimal text, ISO dates, `\x` hex).
+ */
 async function targetRows(
   target: pg.Client,
   description: TableDescription,
   forms: CanonicalForm[],
-  keys: string[],
+  sourceRows: CanonicalRow[],
 ): Promise<CanonicalRow[]> {
+  const positions = keyColumns(description).map((column) => description.columns.indexOf(column));
+  const keys = positions.map((i) => sourceRows.map((row) => row[i]!));
   try {
     return (await targetRowsWithKeys(target, description, keys)).map((row) => canonicalTargetRow(forms, row));
   } catch (error) {

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { setTimeout } from 'node:timers/promises';
 import type { ConnectionPair } from '../../functions/core/connections.js';
 import { type CopyRangeEvent, copyRange } from '../../functions/core/copy-range.js';
 import { type PlanEvent, plan } from '../../functions/core/plan.js';
@@ -13,6 +14,10 @@ const USERS = 'sync_users';
 const PLAIN = 'sync_plain';
 const TWO = 'sync_two_changes';
 const NO_KEY = 'sync_no_target_key';
+const COMPOSITE = 'sync_composite';
+const TEXT_KEY = 'sync_text_key';
+const WRONG_KEY = 'sync_wrong_target_key';
+const TUPLE_TABLES = [COMPOSITE, TEXT_KEY, WRONG_KEY];
 const DEFAULTS = { tables: [USERS], chunkRows: 500, concurrency: 2 };
 
 let runs = 0;
@@ -40,7 +45,7 @@ describe('incremental planning and the table lease, against MariaDB and PostgreS
 
   before(async () => {
     pair = await openPair();
-    for (const table of [USERS, PLAIN, TWO, NO_KEY]) await dropTables(pair, table);
+    for (const table of [USERS, PLAIN, TWO, NO_KEY, ...TUPLE_TABLES]) await dropTables(pair, table);
     await seedUsers(pair.source, { table: USERS, rows: 1_200 });
     await pair.source
       .promise()
@@ -59,7 +64,7 @@ describe('incremental planning and the table lease, against MariaDB and PostgreS
     await pair.target.query(`CREATE TABLE public.${NO_KEY} (id integer, updated_at timestamptz(0))`);
   });
   after(async () => {
-    for (const table of [USERS, PLAIN, TWO, NO_KEY]) await dropTables(pair, table);
+    for (const table of [USERS, PLAIN, TWO, NO_KEY, ...TUPLE_TABLES]) await dropTables(pair, table);
     await closePair(pair);
   });
 
@@ -127,6 +132,111 @@ describe('incremental planning and the table lease, against MariaDB and PostgreS
       message: /public\.sync_no_target_key has no primary key or unique index on id/,
     });
     assert.equal(await leaseHolder(pair, NO_KEY), null);
+  });
+
+  test('tables keyed by a tuple (composite, or text in a case-insensitive collation) are kept in sync: changed rows upserted on every key column, and verified', async () => {
+    const source = pair.source.promise();
+    await source.query(
+      `CREATE TABLE ${COMPOSITE} (a INT NOT NULL, b VARCHAR(20) NOT NULL, v VARCHAR(20) NOT NULL,
+         updated_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP ON UPDATE CURRENT_TIMESTAMP,
+         PRIMARY KEY (a, b)) CHARSET utf8mb4 COLLATE utf8mb4_general_ci`,
+    );
+    await source.query(
+      `CREATE TABLE ${TEXT_KEY} (code VARCHAR(20) NOT NULL PRIMARY KEY, n INT NOT NULL,
+         updated_at DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6) ON UPDATE CURRENT_TIMESTAMP(6))
+         CHARSET utf8mb4 COLLATE utf8mb4_general_ci`,
+    );
+    // Byte order is not the collation's: 'Zeta' sorts before 'alpha' in bytes, after it in utf8mb4_general_ci.
+    const codes = ['alpha', 'Zeta', 'a_b', 'a b', 'Straße', 'émile', 'Ørsted', '10', '9', 'beta'];
+    await source.query(`INSERT INTO ${COMPOSITE} (a, b, v) VALUES ?`, [
+      Array.from({ length: 30 }, (_, i) => [i % 3, codes[i % codes.length]! + (i >= 10 ? i : ''), `v${i}`]),
+    ]);
+    await source.query(`INSERT INTO ${TEXT_KEY} (code, n) VALUES ?`, [codes.map((code, i) => [code, i])]);
+    const tables = [COMPOSITE, TEXT_KEY];
+    const runAll = async (input: Record<string, unknown>) => {
+      const planned = await plan(planEvent({ tables, chunkRows: 4, ...input }), pair, DEFAULTS);
+      for (const range of planned.ranges)
+        await copyAndVerify(
+          { runId: planned.runId, table: range.table, range, changes: range.changes, policies: planned.policies },
+          pair,
+        );
+      return { planned, summary: await summarize({ runId: planned.runId }, pair.target) };
+    };
+    const full = await runAll({});
+    assert.equal(full.summary.status, 'succeeded');
+    for (const table of tables) await assertTargetExact(pair, table);
+    // Changes land in a later second than the full run's watermark, so the run without overlap sees exactly them.
+    await setTimeout(1_100);
+    await source.query(`INSERT INTO ${COMPOSITE} (a, b, v) VALUES (0, 'new', 'inserted'), (7, 'ZETA', 'inserted')`);
+    await source.query(`UPDATE ${COMPOSITE} SET v = 'updated' WHERE (a, b) IN ((1, 'Zeta'), (2, 'a_b'))`);
+    await source.query(`INSERT INTO ${TEXT_KEY} (code, n) VALUES ('Ähre', 100), ('zz', 101)`);
+    await source.query(`UPDATE ${TEXT_KEY} SET n = n + 1000 WHERE code IN ('ZETA', 'straße')`);
+    const before = await readBothSides(pair, TEXT_KEY);
+    assert.notDeepEqual(before.target, before.source);
+    // And the run begins a second later, so its verification counts none of them as changed while it ran.
+    await setTimeout(1_100);
+
+    const { planned, summary } = await runAll({ mode: 'incremental', overlapSeconds: 0 });
+    assert.equal(summary.status, 'succeeded');
+    assert.deepEqual(
+      summary.tables.map((t) => [t.table, t.rows, t.refused]),
+      [
+        [COMPOSITE, 4, null],
+        [TEXT_KEY, 4, null],
+      ],
+    );
+    assert.equal(summary.verifiedRows, 8);
+    assert.ok(planned.ranges.every((range) => range.changes?.since));
+    for (const table of tables) await assertTargetExact(pair, table);
+
+    // VerifyRange of the changed rows looks each up by its whole key: a wrong value there fails the range.
+    await pair.target.query(`UPDATE public.${COMPOSITE} SET v = 'tampered' WHERE a = 7 AND b = 'ZETA'`);
+    const ranges = planned.ranges.filter((range) => range.table === COMPOSITE);
+    const results = await Promise.allSettled(
+      ranges.map((range) =>
+        verifyRange(
+          { runId: planned.runId, table: COMPOSITE, range, changes: range.changes, policies: planned.policies },
+          pair,
+        ),
+      ),
+    );
+    const failures = results.flatMap((result) => (result.status === 'rejected' ? [result.reason as Error] : []));
+    assert.equal(failures.length, 1);
+    assert.equal(failures[0]!.name, 'VerificationMismatchError');
+    assert.match(
+      failures[0]!.message,
+      /0 missing, 0 extra, 1 changed; column v at key .*7.*ZETA.*: source "inserted", target "tampered"/,
+    );
+  });
+
+  test('a tuple-keyed target needs a unique index on exactly the key columns, in any order', async () => {
+    await pair.source.promise().query(
+      `CREATE TABLE ${WRONG_KEY} (a INT NOT NULL, b VARCHAR(20) NOT NULL,
+         updated_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP ON UPDATE CURRENT_TIMESTAMP, PRIMARY KEY (a, b))`,
+    );
+    await pair.source.promise().query(`INSERT INTO ${WRONG_KEY} (a, b) VALUES (1, 'x'), (1, 'y'), (2, 'x')`);
+    await pair.target.query(
+      `CREATE TABLE public.${WRONG_KEY} (a integer NOT NULL, b varchar(20) NOT NULL, updated_at timestamptz(0) NOT NULL,
+         CONSTRAINT more_than_the_key UNIQUE (a, b, updated_at))`,
+    );
+    await pair.target.query(`CREATE UNIQUE INDEX ${WRONG_KEY}_partial ON public.${WRONG_KEY} (a, b) WHERE a > 1`);
+    await pair.target.query(`CREATE UNIQUE INDEX ${WRONG_KEY}_a ON public.${WRONG_KEY} (a) INCLUDE (b)`);
+    await assert.rejects(plan(planEvent({ table: WRONG_KEY, mode: 'incremental' }), pair, DEFAULTS), {
+      name: 'SchemaError',
+      message:
+        /public\.sync_wrong_target_key has no primary key or unique index on a, b, which an incremental run upserts on: add one/,
+    });
+    assert.equal(await leaseHolder(pair, WRONG_KEY), null);
+    await pair.target.query(`DROP INDEX public.${WRONG_KEY}_a`);
+    await pair.target.query(`CREATE UNIQUE INDEX ${WRONG_KEY}_b_a ON public.${WRONG_KEY} (b, a)`);
+    const planned = await plan(planEvent({ table: WRONG_KEY, mode: 'incremental' }), pair, DEFAULTS);
+    for (const range of planned.ranges)
+      await copyAndVerify(
+        { runId: planned.runId, table: WRONG_KEY, range, changes: range.changes, policies: planned.policies },
+        pair,
+      );
+    assert.equal((await summarize({ runId: planned.runId }, pair.target)).rows, 3);
+    await assertTargetExact(pair, WRONG_KEY);
   });
 
   test('a run whose expired lease was taken over writes nothing more, and its end leaves the new holder alone', async () => {
