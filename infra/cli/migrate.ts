@@ -22,9 +22,10 @@ const USAGE = `Usage: npm run migrate -- --source mysql://user[:pass]@host:port/
 
 /**
  * Exit codes: every range copied, some failed (or the command itself failed), the flags are
- * wrong, another run held the table, a database cannot be reached.
+ * wrong, another run held the table, a database cannot be reached, the run was stopped (Ctrl-C,
+ * SIGTERM: 128 + SIGINT, as shells report it).
  */
-export const EXIT = { ok: 0, failed: 1, usage: 2, alreadyRunning: 3, unreachable: 4 } as const;
+export const EXIT = { ok: 0, failed: 1, usage: 2, alreadyRunning: 3, unreachable: 4, interrupted: 130 } as const;
 
 // The execution input's own flags are checked by its schema (executionInputFromFlags).
 const MIGRATE_FLAGS = {
@@ -289,6 +290,9 @@ export function finishReport(finish: FinishSummary): string[] {
 function report(outcome: LocalMigrationResult): string {
   const { summary, run, changes } = outcome;
   if (outcome.alreadyRunning) return `Run ${run.runId}: ${outcome.alreadyRunning}`;
+  if (run.status === 'ABORTED') {
+    return `Run ${run.runId} was stopped; its tables are free again. What it copied stays; run again, or with --retry-failed to copy only what it left`;
+  }
   if (!summary) return `Run ${run.runId} failed before any range was copied: ${run.error?.name}: ${run.error?.message}`;
   const copiesRanges = changes === null;
   const lines = columns([
@@ -443,12 +447,14 @@ async function migrate(argv: string[]): Promise<number> {
     if (code !== null) return code;
   }
   const progress = progressBar(process.stderr.isTTY === true);
+  const stopping = stopOnSignals(progress.stop);
   const outcome = await migrateLocally({
     sourceUrl: flags.sourceUrl,
     targetUrl: flags.targetUrl,
     input: flags.input,
     onEvent: progress.onEvent,
-  });
+    signal: stopping.signal,
+  }).finally(stopping.done);
   progress.stop();
   const status = runStatus(outcome);
   const ok = status === 'succeeded';
@@ -487,16 +493,43 @@ async function migrate(argv: string[]): Promise<number> {
   return EXIT_OF_STATUS[status];
 }
 
-type RunStatus = 'succeeded' | 'failed' | 'already-running';
+type RunStatus = 'succeeded' | 'failed' | 'already-running' | 'interrupted';
 
 const EXIT_OF_STATUS: Record<RunStatus, number> = {
   succeeded: EXIT.ok,
   failed: EXIT.failed,
   'already-running': EXIT.alreadyRunning,
+  interrupted: EXIT.interrupted,
 };
 
-/** Every range copied and verified, some not, or nothing done because another run held the table. */
+/**
+ * The first Ctrl-C (or SIGTERM) stops the run, which then gives its tables back before the
+ * command exits; a second one exits at once, leaving them to their leases' expiry.
+ */
+function stopOnSignals(beforeExit: () => void): { signal: AbortSignal; done: () => void } {
+  const controller = new AbortController();
+  const stop = (signal: NodeJS.Signals) => {
+    if (controller.signal.aborted) {
+      process.exit(EXIT.interrupted);
+    }
+    beforeExit();
+    console.error(`${signal}: stopping the run and giving its tables back (again to quit at once)`);
+    controller.abort();
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  return {
+    signal: controller.signal,
+    done: () => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+    },
+  };
+}
+
+/** Every range copied and verified, some not, nothing done because another run held the table, or stopped. */
 function runStatus(outcome: LocalMigrationResult): RunStatus {
+  if (outcome.run.status === 'ABORTED') return 'interrupted';
   if (outcome.alreadyRunning) return 'already-running';
   return outcome.run.status === 'SUCCEEDED' && outcome.summary?.failed === 0 ? 'succeeded' : 'failed';
 }

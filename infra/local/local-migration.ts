@@ -5,7 +5,7 @@ import { type FinishSummary, readFinishSummary } from '../../functions/core/fini
 import { type RunSummary, summarizeRun } from '../../functions/core/ledger.js';
 import { ALREADY_RUNNING_PATH } from '../cdk/states.js';
 import { queueOnDemand } from './queue.js';
-import { type LocalRunOptions, type LocalRunResult, runLocal } from './runner.js';
+import { functionErrorMessage, type LocalRunOptions, type LocalRunResult, runLocal } from './runner.js';
 
 export type LocalMigrationOptions = Omit<LocalRunOptions, 'failedBatches'>;
 
@@ -35,7 +35,8 @@ export async function migrateLocally(options: LocalMigrationOptions): Promise<Lo
     const failedBatches = await queue.drain();
     const { summary, changes } = await readOutcome(options.targetUrl, run.runId);
     const caught = (run.output as Record<string, { Cause?: string } | undefined> | undefined)?.[ALREADY_RUNNING_PATH];
-    return { run, summary, changes, alreadyRunning: caught?.Cause ?? null, failedBatches, seconds };
+    const alreadyRunning = caught?.Cause === undefined ? null : functionErrorMessage(caught.Cause);
+    return { run, summary, changes, alreadyRunning, failedBatches, seconds };
   } finally {
     await queue.stop();
   }

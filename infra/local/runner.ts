@@ -3,7 +3,8 @@ import { randomUUID } from 'node:crypto';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Context } from 'aws-lambda';
-import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
+import { ExecutionAbortedError, StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
+import { STATE } from '../cdk/states.js';
 import { ROOT } from '../root.js';
 import type { StateDefinition } from './definition.js';
 import { lambdaContext } from './lambda-context.js';
@@ -31,12 +32,18 @@ export interface LocalRunOptions {
   retryIntervalMs?: number;
   /** Each invocation's time limit as its context reports it; Lambda's 15 minutes unless a test wants less. */
   lambdaTimeoutMs?: number;
+  /**
+   * Stops the run (Ctrl-C): the execution is aborted and the run ends in Summarize, as the
+   * workflow ends a run whose ranges stopped, so its tables are given back at once rather than
+   * held until their leases expire.
+   */
+  signal?: AbortSignal;
 }
 
 export interface LocalRunResult {
   runId: string;
   execution: string;
-  status: 'SUCCEEDED' | 'FAILED';
+  status: 'SUCCEEDED' | 'FAILED' | 'ABORTED';
   output?: unknown;
   error?: { name: string; message: string };
 }
@@ -96,15 +103,24 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
   const events = (async () => {
     for await (const event of run.eventLogs) options.onEvent?.(event as WorkflowEvent);
   })();
+  const abort = () => run.abort();
+  options.signal?.addEventListener('abort', abort, { once: true });
   try {
     const output = await run.result;
     await events;
     return { runId, execution, status: 'SUCCEEDED', output };
   } catch (error) {
     await events.catch(() => {});
+    if (error instanceof ExecutionAbortedError) {
+      // Ranges still in flight find their table's lease gone and write nothing.
+      await handlers[STATE.summarize]!({ runId }).catch(() => {});
+      return { runId, execution, status: 'ABORTED', error: { name: 'Interrupted', message: 'the run was stopped' } };
+    }
     const cause = (error as { cause?: unknown }).cause ?? error;
     const { name, message } = cause instanceof Error ? cause : new Error(String(cause));
     return { runId, execution, status: 'FAILED', error: { name, message: functionErrorMessage(message) } };
+  } finally {
+    options.signal?.removeEventListener('abort', abort);
   }
 }
 
@@ -123,7 +139,7 @@ function functionError(error: unknown): Error {
 }
 
 /** The function's own message inside a Cause made by {@link functionError}; any other text as it is. */
-function functionErrorMessage(cause: string): string {
+export function functionErrorMessage(cause: string): string {
   try {
     const { errorMessage } = JSON.parse(cause) as { errorMessage?: unknown };
     return typeof errorMessage === 'string' ? errorMessage : cause;

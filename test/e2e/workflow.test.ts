@@ -1,13 +1,30 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { describe, test } from 'node:test';
+import { setTimeout } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { failedBatchMessageSchema } from '../../functions/core/failed-batch.js';
 import { DEFAULT_POLICIES } from '../../functions/core/policies.js';
 import { migrateLocally } from '../../infra/local/local-migration.js';
 import { seededId } from '../../infra/local/seed.js';
 import { SOURCE_URL, seededSuite, TARGET_URL } from '../support/databases.js';
+import { within } from '../support/deadline.js';
 import { assertTargetExact } from '../support/exactness.js';
+
+/** `npm run migrate` of the suite's table with these flags, as its own process. */
+const MIGRATE = (...flags: string[]) => [
+  '--import',
+  'tsx',
+  'infra/cli/migrate.ts',
+  '--source',
+  SOURCE_URL,
+  '--target',
+  TARGET_URL,
+  '--table',
+  TABLE,
+  ...flags,
+];
 
 const TABLE = 'e2e_users';
 const ROWS = 24_000;
@@ -131,4 +148,77 @@ describe('the synthesized workflow, run locally', () => {
         .query(`UPDATE ${TABLE} SET created_at = '2020-01-01 00:00:00' WHERE id = ${poisoned}`);
     }
   });
+  test('Ctrl-C stops npm run migrate: its table is free at once, it exits 130, and --retry-failed copies what it left', async () => {
+    const pair = pairOf();
+    // A first run creates the target table, so the slowdown can be put on it.
+    const first = await migrateLocally({ sourceUrl: SOURCE_URL, targetUrl: TARGET_URL, input: { table: TABLE } });
+    assert.equal(first.summary?.status, 'succeeded');
+    // Each range's transaction waits on its first row, so the run is still copying when it is stopped.
+    await pair.target.query(`CREATE OR REPLACE FUNCTION public.e2e_slow() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF coalesce(current_setting('e2e.slept', true), '') = '' THEN
+          PERFORM pg_sleep(0.3);
+          PERFORM set_config('e2e.slept', 'yes', true);
+        END IF;
+        RETURN NEW;
+      END $$`);
+    await pair.target.query(
+      `CREATE TRIGGER e2e_slow BEFORE INSERT ON public.${TABLE} FOR EACH ROW EXECUTE FUNCTION public.e2e_slow()`,
+    );
+    try {
+      const before = await latestRun(pair);
+      const child = spawn(process.execPath, MIGRATE('--chunk-rows', '1000', '--concurrency', '2'), {
+        env: { ...process.env, FORCE_COLOR: '0' },
+      });
+      let stderr = '';
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk));
+      const exited = once(child, 'exit') as Promise<[number | null]>;
+      // Stopped once its first range has landed: the run holds the table and is mid-way.
+      await within(60_000, 'a range of the run to land', waitForCopiedRange(pair, before));
+      child.kill('SIGINT');
+      const [code] = await within(60_000, 'npm run migrate to stop', exited);
+      assert.equal(code, 130, stderr);
+      assert.match(stderr, /was stopped; its tables are free again/);
+      const { rows } = await pair.target.query<{ leases: number; status: string }>(
+        `SELECT (SELECT count(*)::int FROM migration.leases WHERE table_name = $1) AS leases,
+                (SELECT status FROM migration.runs ORDER BY started_at DESC LIMIT 1) AS status`,
+        [TABLE],
+      );
+      assert.deepEqual(rows[0], { leases: 0, status: 'failed' });
+    } finally {
+      await pair.target.query(`DROP TRIGGER IF EXISTS e2e_slow ON public.${TABLE}`);
+    }
+    const { stdout } = await promisify(execFile)(process.execPath, MIGRATE('--retry-failed', '--json'), {
+      env: { ...process.env, FORCE_COLOR: '0' },
+    });
+    const summary = JSON.parse(stdout.trim().split('\n').at(-1)!);
+    assert.equal(summary.status, 'succeeded');
+    assert.ok(summary.ranges > 0 && summary.ranges < ROWS / 1_000, `${summary.ranges} ranges left to copy`);
+    await assertTargetExact(pair, TABLE);
+  });
 });
+
+type Pair = ReturnType<ReturnType<typeof seededSuite>>;
+
+/** The latest run in the ledger, if any. */
+async function latestRun(pair: Pair): Promise<string | null> {
+  const { rows } = await pair.target
+    .query<{ run_id: string }>('SELECT run_id FROM migration.runs ORDER BY started_at DESC LIMIT 1')
+    .catch(() => ({ rows: [] }));
+  return rows[0]?.run_id ?? null;
+}
+
+/** Waits until a run newer than `before` has a range that is no longer pending. */
+async function waitForCopiedRange(pair: Pair, before: string | null): Promise<void> {
+  for (;;) {
+    const run = await latestRun(pair);
+    if (run !== before) {
+      const { rows } = await pair.target.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM migration.ranges WHERE run_id = $1 AND status <> 'pending'`,
+        [run],
+      );
+      if (rows[0]!.n > 0) return;
+    }
+    await setTimeout(50);
+  }
+}
