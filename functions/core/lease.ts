@@ -66,7 +66,8 @@ export async function releaseLease(target: pg.Client, table: string, runId: stri
   await target.query(`DELETE FROM ${LEDGER_SCHEMA}.leases WHERE table_name = $1 AND run_id = $2`, [table, runId]);
 }
 
-/** Gives back every table the run holds: the run has ended. */
-export async function releaseLeases(target: pg.Client, runId: string): Promise<void> {
-  await target.query(`DELETE FROM ${LEDGER_SCHEMA}.leases WHERE run_id = $1`, [runId]);
+/** Gives back every table the run holds: the run has ended. Returns how many it held. */
+export async function releaseLeases(target: pg.Client, runId: string): Promise<number> {
+  const { rowCount } = await target.query(`DELETE FROM ${LEDGER_SCHEMA}.leases WHERE run_id = $1`, [runId]);
+  return rowCount ?? 0;
 }

@@ -5,7 +5,15 @@ import { ChangesFailedError, FinishFailedError, RangesFailedError, SchemaError }
 import { type FinishSummary, readFinishSummary } from './finish/record.js';
 import { advanceWatermarks } from './incremental.js';
 import { releaseLeases } from './lease.js';
-import { finishRun, inTransaction, landedTables, type RunStatus, type RunSummary, summarizeRun } from './ledger.js';
+import {
+  finishRun,
+  inTransaction,
+  LEDGER_SCHEMA,
+  landedTables,
+  type RunStatus,
+  type RunSummary,
+  summarizeRun,
+} from './ledger.js';
 import { formatRange } from './ranges.js';
 
 export interface SummarizeEvent {
@@ -85,3 +93,30 @@ export async function summarize(
 
 /** A range's table, named when the run has several. */
 const tableOf = (summary: RunSummary, table: string) => (summary.tableCount > 1 ? `${table} ` : '');
+
+/** What ending a stopped run did: whether the run was still open and is now failed, and how many tables it gave back. */
+export interface StoppedRun {
+  ended: boolean;
+  released: number;
+}
+
+/**
+ * Ends the run of an execution that stopped without Summarize (stopped from the console, timed
+ * out, or failed before its end): a run still open is marked failed, and every table it holds is
+ * given back at once instead of when its lease expires. It moves no watermark, so the next run
+ * copies again whatever this one may not have finished. A run that already ended, or never
+ * began, is left as it is.
+ */
+export async function endStoppedRun(event: SummarizeEvent, target: pg.Client): Promise<StoppedRun> {
+  const ledger = await target.query<{ present: boolean }>('SELECT to_regclass($1) IS NOT NULL AS present', [
+    `${LEDGER_SCHEMA}.runs`,
+  ]);
+  if (!ledger.rows[0]!.present) return { ended: false, released: 0 };
+  return inTransaction(target, async () => {
+    const ended = await target.query(
+      `UPDATE ${LEDGER_SCHEMA}.runs SET status = 'failed', ended_at = clock_timestamp() WHERE run_id = $1 AND status = 'running'`,
+      [event.runId],
+    );
+    return { ended: ended.rowCount === 1, released: await releaseLeases(target, event.runId) };
+  });
+}

@@ -11,6 +11,7 @@ export const DATABASES = {
   'describe-failure': [],
   'read-items': ['target'],
   summarize: ['target'],
+  'run-stopped': ['target'],
   redrive: [],
   'apply-changes': ['source', 'target'],
   finish: ['source', 'target'],

@@ -11,6 +11,8 @@ import {
   Validations,
 } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as eventsTargets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { type ICommandHooks, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -46,6 +48,7 @@ const HANDLERS = {
   Redrive: 'redrive',
   ApplyChanges: 'apply-changes',
   Finish: 'finish',
+  RunStopped: 'run-stopped',
 } as const satisfies Record<string, keyof typeof DATABASES>;
 
 interface Sizing {
@@ -62,6 +65,8 @@ const DEFAULT_SIZING: Sizing = { memorySize: 512, timeout: Duration.minutes(15) 
 const SIZING: Partial<Record<keyof typeof HANDLERS, Sizing>> = {
   // One indexed read of a page of items.
   ReadItems: { memorySize: 512, timeout: Duration.minutes(1) },
+  // Two statements on the ledger.
+  RunStopped: { memorySize: 512, timeout: Duration.minutes(1) },
   CopyRange: { memorySize: 1769, timeout: Duration.minutes(15), perRange: true },
   VerifyRange: { memorySize: 1769, timeout: Duration.minutes(15), perRange: true },
   Summarize: { memorySize: 512, timeout: Duration.minutes(5) },
@@ -199,6 +204,7 @@ export class MigrationStack extends Stack {
     });
 
     const scheduleDeadLetters = addSchedules(this, this.stateMachine, config);
+    endStoppedRuns(this, this.stateMachine, functions.RunStopped);
 
     this.observability = new MigrationObservability(this, 'Observability', {
       stateMachine: this.stateMachine,
@@ -266,6 +272,32 @@ function deadLetterQueue(scope: Construct, id: string, what: string): sqs.Queue 
   });
   Validations.of(queue).acknowledge({ id: 'AwsSolutions-SQS3', reason: `This queue is itself ${what}.` });
   return queue;
+}
+
+/**
+ * An execution that stops without reaching Summarize (stopped from the console, timed out, or
+ * failed before its end) would hold its tables until their leases expire, 30 minutes on: its
+ * status change invokes RunStopped, which ends the run and gives them back. A run that Summarize
+ * already ended (a failed run's execution fails after it) is left as it is.
+ */
+function endStoppedRuns(scope: Construct, stateMachine: sfn.IStateMachine, runStopped: lambda.IFunction): void {
+  new events.Rule(scope, 'RunStoppedRule', {
+    description: 'Ends the run of a stopped, timed-out or failed execution and gives its tables back',
+    eventPattern: {
+      source: ['aws.states'],
+      detailType: ['Step Functions Execution Status Change'],
+      detail: { status: ['ABORTED', 'TIMED_OUT', 'FAILED'], stateMachineArn: [stateMachine.stateMachineArn] },
+    },
+    targets: [
+      new eventsTargets.LambdaFunction(runStopped, {
+        // The execution's name is its run's id (Plan reads it from $$.Execution.Name).
+        event: events.RuleTargetInput.fromObject({ runId: events.EventField.fromPath('$.detail.name') }),
+        // Undelivered, the tables still free themselves when their leases expire.
+        retryAttempts: 8,
+        maxEventAge: Duration.hours(1),
+      }),
+    ],
+  });
 }
 
 // A start Scheduler could not deliver is retried for an hour: a later start of an hourly run

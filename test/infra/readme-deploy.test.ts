@@ -27,7 +27,7 @@ describe("the README's deploy section says what the template holds", () => {
 
   test('"What gets deployed" names every function', () => {
     const deployed = deploySection.slice(deploySection.indexOf('What gets deployed'));
-    assert.equal(functions.length, 9);
+    assert.equal(functions.length, 10);
     for (const { name } of functions) assert.match(deployed, new RegExp(`\\b${name}\\b`), name);
   });
 

@@ -161,7 +161,7 @@ describe('the default stack (no optional context)', () => {
     });
   });
 
-  test('there are nine functions (Plan, ReadItems, CopyRange, VerifyRange, DescribeFailure, Finish, Summarize, Redrive, ApplyChanges), all on the nodejs22.x runtime', () => {
+  test('there are ten functions (Plan, ReadItems, CopyRange, VerifyRange, DescribeFailure, Finish, Summarize, Redrive, ApplyChanges, RunStopped), all on the nodejs22.x runtime', () => {
     const functions = migrationFunctions(template);
     assert.deepEqual(functions.map(([id]) => id.replace(/[0-9A-F]{8}$/, '')).sort(), [
       'ApplyChanges',
@@ -171,10 +171,39 @@ describe('the default stack (no optional context)', () => {
       'Plan',
       'ReadItems',
       'Redrive',
+      'RunStopped',
       'Summarize',
       'VerifyRange',
     ]);
     for (const [, fn] of functions) assert.equal(fn.Properties.Runtime, 'nodejs22.x');
+  });
+
+  test('an execution that stops without Summarize (stopped, timed out, failed) invokes RunStopped with its run id', () => {
+    const [runStopped] = migrationFunctions(template).find(([id]) => id.startsWith('RunStopped'))!;
+    const [machine] = Object.keys(template.findResources('AWS::StepFunctions::StateMachine'));
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: {
+        source: ['aws.states'],
+        'detail-type': ['Step Functions Execution Status Change'],
+        detail: { status: ['ABORTED', 'TIMED_OUT', 'FAILED'], stateMachineArn: [{ Ref: machine }] },
+      },
+      State: 'ENABLED',
+      Targets: [
+        Match.objectLike({
+          Arn: { 'Fn::GetAtt': [runStopped, 'Arn'] },
+          InputTransformer: {
+            InputPathsMap: { 'detail-name': '$.detail.name' },
+            InputTemplate: '{"runId":<detail-name>}',
+          },
+          RetryPolicy: { MaximumEventAgeInSeconds: 3600, MaximumRetryAttempts: 8 },
+        }),
+      ],
+    });
+    template.hasResourceProperties('AWS::Lambda::Permission', {
+      Action: 'lambda:InvokeFunction',
+      FunctionName: { 'Fn::GetAtt': [runStopped, 'Arn'] },
+      Principal: 'events.amazonaws.com',
+    });
   });
 
   test('without vpcId the functions run in a VPC the stack creates', () => {
@@ -206,7 +235,7 @@ describe('the default stack (no optional context)', () => {
 
   test('without schedule context there is no schedule, and no dead-letter queue for one', () => {
     template.resourceCountIs('AWS::Scheduler::Schedule', 0);
-    template.resourceCountIs('AWS::Events::Rule', 0);
+    assert.deepEqual(scheduledRules(template), []);
     template.resourceCountIs('AWS::SQS::Queue', 1);
   });
 
@@ -223,7 +252,7 @@ describe('optional context', () => {
     const template = templateFor({ schedule: 'rate(1 day)' });
     const [machineId] = only(template, 'AWS::StepFunctions::StateMachine');
     const [, schedule] = only(template, 'AWS::Scheduler::Schedule');
-    template.resourceCountIs('AWS::Events::Rule', 0);
+    assert.deepEqual(scheduledRules(template), []);
     assert.equal(schedule.Properties.ScheduleExpression, 'rate(1 day)');
     assert.equal(schedule.Properties.State, 'ENABLED');
     const target = schedule.Properties.Target as { Arn: unknown; Input: string };
@@ -284,7 +313,7 @@ describe('optional context', () => {
           SecurityGroupIds: ['sg-0cccccccccccccccc'],
         },
       },
-      9,
+      10,
     );
   });
 });
@@ -326,3 +355,10 @@ describe('invalid context is refused before anything is built, naming the key', 
     });
   }
 });
+
+/** EventBridge rules on a schedule: none, the schedules are EventBridge Scheduler's. */
+function scheduledRules(template: Template): string[] {
+  return Object.entries(template.findResources('AWS::Events::Rule'))
+    .filter(([, rule]) => rule.Properties.ScheduleExpression !== undefined)
+    .map(([id]) => id);
+}

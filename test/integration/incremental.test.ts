@@ -4,7 +4,7 @@ import { setTimeout } from 'node:timers/promises';
 import type { ConnectionPair } from '../../functions/core/connections.js';
 import { type CopyRangeEvent, copyRange } from '../../functions/core/copy-range.js';
 import { type PlanEvent, plan } from '../../functions/core/plan.js';
-import { summarize } from '../../functions/core/summarize.js';
+import { endStoppedRun, summarize } from '../../functions/core/summarize.js';
 import { verifyRange } from '../../functions/core/verify-range.js';
 import { seedUsers } from '../../infra/local/seed.js';
 import { closePair, dropTables, openPair } from '../support/databases.js';
@@ -268,5 +268,34 @@ describe('incremental planning and the table lease, against MariaDB and PostgreS
     await summarize({ runId: fresh.runId }, pair.target);
     await assertTargetExact(pair, USERS);
     assert.equal(await leaseHolder(pair, USERS), null);
+  });
+  test('a run whose execution stopped is ended and gives its table back at once; an ended run, or one never begun, is left alone', async () => {
+    const stopped = await plan(planEvent({}), pair, DEFAULTS);
+    await copyAndVerify(
+      { runId: stopped.runId, table: USERS, range: stopped.ranges[0]!, policies: stopped.policies },
+      pair,
+    );
+    assert.deepEqual(await endStoppedRun({ runId: stopped.runId }, pair.target), { ended: true, released: 1 });
+    assert.equal(await leaseHolder(pair, USERS), null);
+    const { rows } = await pair.target.query<{ status: string }>(
+      'SELECT status FROM migration.runs WHERE run_id = $1',
+      [stopped.runId],
+    );
+    assert.deepEqual(rows, [{ status: 'failed' }]);
+    // The next run takes the table without waiting for the lease to expire.
+    const next = await plan(planEvent({}), pair, DEFAULTS);
+    for (const range of next.ranges)
+      await copyAndVerify({ runId: next.runId, table: USERS, range, policies: next.policies }, pair);
+    const summary = await summarize({ runId: next.runId }, pair.target);
+    assert.equal(summary.status, 'succeeded');
+    // The stop of an execution whose run Summarize already ended, or that never got to Plan.
+    assert.deepEqual(await endStoppedRun({ runId: next.runId }, pair.target), { ended: false, released: 0 });
+    const { rows: ended } = await pair.target.query<{ status: string }>(
+      'SELECT status FROM migration.runs WHERE run_id = $1',
+      [next.runId],
+    );
+    assert.deepEqual(ended, [{ status: 'succeeded' }]);
+    assert.deepEqual(await endStoppedRun({ runId: 'never-planned' }, pair.target), { ended: false, released: 0 });
+    await assertTargetExact(pair, USERS);
   });
 });
