@@ -1,8 +1,6 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { describe, test } from 'node:test';
 import { setTimeout } from 'node:timers/promises';
-import { promisify } from 'node:util';
 import { asSourceTime } from '../../functions/core/ledger.js';
 import { STATE } from '../../infra/cdk/states.js';
 import { migrateLocally } from '../../infra/local/local-migration.js';
@@ -10,6 +8,7 @@ import { seededId } from '../../infra/local/seed.js';
 import { closePair, openPair, SOURCE_URL, seededSuite, TARGET_URL } from '../support/databases.js';
 import { within } from '../support/deadline.js';
 import { assertTargetExact } from '../support/exactness.js';
+import { jsonSummary, runMigrate } from '../support/migrate-cli.js';
 
 const TABLE = 'sync_e2e_users';
 const ROWS = 6_000;
@@ -258,27 +257,10 @@ describe('scheduled incremental runs keep the target in sync, one run at a time'
       // The function's message, not the runtime's JSON around it with its stack trace.
       assert.doesNotMatch(second.alreadyRunning!, /errorType|trace/);
 
-      const cli = promisify(execFile)(
-        process.execPath,
-        [
-          '--import',
-          'tsx',
-          'infra/cli/migrate.ts',
-          '--source',
-          SOURCE_URL,
-          '--target',
-          TARGET_URL,
-          '--table',
-          TABLE,
-          '--mode',
-          'incremental',
-          '--json',
-        ],
-        { env: { ...process.env, FORCE_COLOR: '0' } },
-      );
+      const cli = runMigrate(['--table', TABLE, '--mode', 'incremental', '--json']);
       await assert.rejects(cli, (error: { code: number; stdout: string; stderr: string }) => {
         assert.equal(error.code, 3);
-        const outcome = JSON.parse(error.stdout.trim().split('\n').at(-1)!);
+        const outcome = jsonSummary(error.stdout);
         assert.equal(outcome.status, 'already-running');
         assert.match(outcome.reason, new RegExp(`by run ${holder}`));
         assert.match(error.stderr, new RegExp(`being migrated by run ${holder} .*this run did nothing`));

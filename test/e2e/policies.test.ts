@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
-import { promisify } from 'node:util';
 import type { ConnectionPair } from '../../functions/core/connections.js';
-import { closePair, dropTables, openPair, SOURCE_URL, TARGET_URL } from '../support/databases.js';
+import { closePair, dropTables, openPair } from '../support/databases.js';
+import { jsonSummary, runMigrate } from '../support/migrate-cli.js';
 
 const TABLE = 'typed_cli_policies';
 const ROWS = 30;
@@ -31,27 +30,16 @@ describe('policies chosen on the command line', () => {
   });
 
   test('reach every range through the workflow, and the summary shows how many values each policy handled', async () => {
-    const { stdout, stderr } = await promisify(execFile)(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        'infra/cli/migrate.ts',
-        '--source',
-        SOURCE_URL,
-        '--target',
-        TARGET_URL,
-        '--table',
-        TABLE,
-        '--chunk-rows',
-        '10',
-        '--nul-bytes',
-        'strip',
-        '--json',
-      ],
-      { env: { ...process.env, FORCE_COLOR: '0' } },
-    );
-    const summary = JSON.parse(stdout.trim().split('\n').at(-1)!);
+    const { stdout, stderr } = await runMigrate([
+      '--table',
+      TABLE,
+      '--chunk-rows',
+      '10',
+      '--nul-bytes',
+      'strip',
+      '--json',
+    ]);
+    const summary = jsonSummary(stdout);
     assert.equal(summary.status, 'succeeded');
     assert.equal(summary.ranges, 3);
     assert.deepEqual(summary.policies, {

@@ -1,14 +1,13 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import { promisify } from 'node:util';
 import type { ConnectionPair } from '../../functions/core/connections.js';
 import type { FailedBatchMessage } from '../../functions/core/failed-batch.js';
 import type { RunSummary } from '../../functions/core/ledger.js';
 import { migrateLocally } from '../../infra/local/local-migration.js';
 import { seededId, seedUsers } from '../../infra/local/seed.js';
 import { closePair, dropTables, openPair, SOURCE_URL, TARGET_URL } from '../support/databases.js';
+import { jsonSummary, runMigrate } from '../support/migrate-cli.js';
 
 const TABLE = 'verified_e2e_verification';
 const ROWS = 6_000;
@@ -198,26 +197,8 @@ describe('verification in the workflow, run locally', () => {
   });
 
   test('npm run migrate --no-verify skips VerifyRange and says so in its JSON summary', async () => {
-    const { stdout } = await promisify(execFile)(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        'infra/cli/migrate.ts',
-        '--source',
-        SOURCE_URL,
-        '--target',
-        TARGET_URL,
-        '--table',
-        TABLE,
-        '--chunk-rows',
-        '3000',
-        '--no-verify',
-        '--json',
-      ],
-      { env: { ...process.env, FORCE_COLOR: '0' } },
-    );
-    const summary = JSON.parse(stdout.trim().split('\n').at(-1)!);
+    const { stdout } = await runMigrate(['--table', TABLE, '--chunk-rows', '3000', '--no-verify', '--json']);
+    const summary = jsonSummary(stdout);
     runIds.push(summary.runId);
     assert.deepEqual(
       {

@@ -1,13 +1,12 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
-import { promisify } from 'node:util';
 import type { ConnectionPair } from '../../functions/core/connections.js';
 import { quoteMysql, quotePg } from '../../functions/core/identifiers.js';
 import { migrateLocally } from '../../infra/local/local-migration.js';
 import { closePair, freshDatabases, SOURCE_URL, TARGET_URL, withDatabase } from '../support/databases.js';
 import { within } from '../support/deadline.js';
 import { assertTargetExact } from '../support/exactness.js';
+import { jsonSummary, runMigrate } from '../support/migrate-cli.js';
 
 const DATABASE = `${new URL(SOURCE_URL).pathname.slice(1)}_whole`;
 const SOURCE = withDatabase(SOURCE_URL, DATABASE);
@@ -221,26 +220,12 @@ describe('a whole database in one run', () => {
     const run = await within(
       120_000,
       'npm run migrate',
-      promisify(execFile)(
-        process.execPath,
-        [
-          '--import',
-          'tsx',
-          'infra/cli/migrate.ts',
-          '--source',
-          SOURCE,
-          '--target',
-          TARGET,
-          '--exclude-tables',
-          'film_*,audit?log,city,p*,uuid_map,staff',
-          '--chunk-rows',
-          '100',
-          '--json',
-        ],
-        { env: { ...process.env, FORCE_COLOR: '0' } },
-      ),
+      runMigrate(['--exclude-tables', 'film_*,audit?log,city,p*,uuid_map,staff', '--chunk-rows', '100', '--json'], {
+        source: SOURCE,
+        target: TARGET,
+      }),
     );
-    const summary = JSON.parse(run.stdout.trim().split('\n').at(-1)!);
+    const summary = jsonSummary(run.stdout);
     assert.equal(summary.status, 'succeeded');
     assert.equal(summary.table, 'actor, film, größe, Order-Lines');
     assert.deepEqual(
@@ -281,13 +266,9 @@ describe('a whole database in one run', () => {
     const retry = await within(
       120_000,
       'npm run migrate --retry-failed',
-      promisify(execFile)(
-        process.execPath,
-        ['--import', 'tsx', 'infra/cli/migrate.ts', '--source', SOURCE, '--target', TARGET, '--retry-failed', '--json'],
-        { env: { ...process.env, FORCE_COLOR: '0' } },
-      ),
+      runMigrate(['--retry-failed', '--json'], { source: SOURCE, target: TARGET }),
     );
-    const summary = JSON.parse(retry.stdout.trim().split('\n').at(-1)!);
+    const summary = jsonSummary(retry.stdout);
     assert.deepEqual(
       [summary.status, summary.table, summary.ranges, summary.verifiedRanges],
       ['succeeded', 'film', 1, 1],

@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { describe, test } from 'node:test';
 import { setTimeout } from 'node:timers/promises';
-import { promisify } from 'node:util';
 import { failedBatchMessageSchema } from '../../functions/core/failed-batch.js';
 import { DEFAULT_POLICIES } from '../../functions/core/policies.js';
 import { migrateLocally } from '../../infra/local/local-migration.js';
@@ -11,20 +10,7 @@ import { seededId } from '../../infra/local/seed.js';
 import { SOURCE_URL, seededSuite, TARGET_URL } from '../support/databases.js';
 import { within } from '../support/deadline.js';
 import { assertTargetExact } from '../support/exactness.js';
-
-/** `npm run migrate` of the suite's table with these flags, as its own process. */
-const MIGRATE = (...flags: string[]) => [
-  '--import',
-  'tsx',
-  'infra/cli/migrate.ts',
-  '--source',
-  SOURCE_URL,
-  '--target',
-  TARGET_URL,
-  '--table',
-  TABLE,
-  ...flags,
-];
+import { jsonSummary, migrateArgs, runMigrate } from '../support/migrate-cli.js';
 
 const TABLE = 'e2e_users';
 const ROWS = 24_000;
@@ -113,27 +99,10 @@ describe('the synthesized workflow, run locally', () => {
     const poisoned = seededId(100, ROWS);
     await pair.source.promise().query(`UPDATE ${TABLE} SET created_at = '0000-00-00 00:00:00' WHERE id = ${poisoned}`);
     try {
-      const run = promisify(execFile)(
-        process.execPath,
-        [
-          '--import',
-          'tsx',
-          'infra/cli/migrate.ts',
-          '--source',
-          SOURCE_URL,
-          '--target',
-          TARGET_URL,
-          '--table',
-          TABLE,
-          '--chunk-rows',
-          '6000',
-          '--json',
-        ],
-        { env: { ...process.env, FORCE_COLOR: '0' } },
-      );
+      const run = runMigrate(['--table', TABLE, '--chunk-rows', '6000', '--json']);
       await assert.rejects(run, (error: { code: number; stdout: string }) => {
         assert.equal(error.code, 1);
-        const summary = JSON.parse(error.stdout.trim().split('\n').at(-1)!);
+        const summary = jsonSummary(error.stdout);
         assert.equal(summary.status, 'failed');
         assert.equal(summary.ranges, 4);
         assert.equal(summary.failed, 1);
@@ -167,9 +136,13 @@ describe('the synthesized workflow, run locally', () => {
     );
     try {
       const before = await latestRun(pair);
-      const child = spawn(process.execPath, MIGRATE('--chunk-rows', '1000', '--concurrency', '2'), {
-        env: { ...process.env, FORCE_COLOR: '0' },
-      });
+      const child = spawn(
+        process.execPath,
+        migrateArgs(['--table', TABLE, '--chunk-rows', '1000', '--concurrency', '2']),
+        {
+          env: { ...process.env, FORCE_COLOR: '0' },
+        },
+      );
       let stderr = '';
       child.stderr.on('data', (chunk: Buffer) => (stderr += chunk));
       const exited = once(child, 'exit') as Promise<[number | null]>;
@@ -188,10 +161,8 @@ describe('the synthesized workflow, run locally', () => {
     } finally {
       await pair.target.query(`DROP TRIGGER IF EXISTS e2e_slow ON public.${TABLE}`);
     }
-    const { stdout } = await promisify(execFile)(process.execPath, MIGRATE('--retry-failed', '--json'), {
-      env: { ...process.env, FORCE_COLOR: '0' },
-    });
-    const summary = JSON.parse(stdout.trim().split('\n').at(-1)!);
+    const { stdout } = await runMigrate(['--table', TABLE, '--retry-failed', '--json']);
+    const summary = jsonSummary(stdout);
     assert.equal(summary.status, 'succeeded');
     assert.ok(summary.ranges > 0 && summary.ranges < ROWS / 1_000, `${summary.ranges} ranges left to copy`);
     await assertTargetExact(pair, TABLE);
