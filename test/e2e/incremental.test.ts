@@ -9,6 +9,7 @@ import { closePair, openPair, SOURCE_URL, seededSuite, TARGET_URL } from '../sup
 import { within } from '../support/deadline.js';
 import { assertTargetExact } from '../support/exactness.js';
 import { jsonSummary, runMigrate } from '../support/migrate-cli.js';
+import { slowRanges } from '../support/slow-ranges.js';
 
 const TABLE = 'sync_e2e_users';
 const ROWS = 6_000;
@@ -175,17 +176,7 @@ describe('scheduled incremental runs keep the target in sync, one run at a time'
   test('every range renews the lease, so a run longer than its lease keeps the table', async () => {
     const target = pairOf().target;
     // Each range's transaction waits a second once, so the run outlasts the shortened lease below.
-    await target.query(`CREATE OR REPLACE FUNCTION public.sync_e2e_slow() RETURNS trigger LANGUAGE plpgsql AS $$
-      BEGIN
-        IF coalesce(current_setting('sync_e2e.slept', true), '') = '' THEN
-          PERFORM pg_sleep(1);
-          PERFORM set_config('sync_e2e.slept', 'yes', true);
-        END IF;
-        RETURN NEW;
-      END $$`);
-    await target.query(
-      `CREATE TRIGGER sync_e2e_slow BEFORE INSERT ON public.${TABLE} FOR EACH ROW EXECUTE FUNCTION public.sync_e2e_slow()`,
-    );
+    const fast = await slowRanges(target, TABLE, 1);
     const probes: Promise<unknown>[] = [];
     let copied = 0;
     try {
@@ -221,8 +212,7 @@ describe('scheduled incremental runs keep the target in sync, one run at a time'
       const [, held] = await Promise.all(probes);
       assert.deepEqual(held, [{ run_id: outcome.run.runId, left: true }]);
     } finally {
-      await target.query(`DROP TRIGGER IF EXISTS sync_e2e_slow ON public.${TABLE}`);
-      await target.query('DROP FUNCTION IF EXISTS public.sync_e2e_slow()');
+      await fast();
     }
   });
 

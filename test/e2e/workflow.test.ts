@@ -11,6 +11,7 @@ import { SOURCE_URL, seededSuite, TARGET_URL } from '../support/databases.js';
 import { within } from '../support/deadline.js';
 import { assertTargetExact } from '../support/exactness.js';
 import { jsonSummary, migrateArgs, runMigrate } from '../support/migrate-cli.js';
+import { slowRanges } from '../support/slow-ranges.js';
 
 const TABLE = 'e2e_users';
 const ROWS = 24_000;
@@ -123,17 +124,7 @@ describe('the synthesized workflow, run locally', () => {
     const first = await migrateLocally({ sourceUrl: SOURCE_URL, targetUrl: TARGET_URL, input: { table: TABLE } });
     assert.equal(first.summary?.status, 'succeeded');
     // Each range's transaction waits on its first row, so the run is still copying when it is stopped.
-    await pair.target.query(`CREATE OR REPLACE FUNCTION public.e2e_slow() RETURNS trigger LANGUAGE plpgsql AS $$
-      BEGIN
-        IF coalesce(current_setting('e2e.slept', true), '') = '' THEN
-          PERFORM pg_sleep(0.3);
-          PERFORM set_config('e2e.slept', 'yes', true);
-        END IF;
-        RETURN NEW;
-      END $$`);
-    await pair.target.query(
-      `CREATE TRIGGER e2e_slow BEFORE INSERT ON public.${TABLE} FOR EACH ROW EXECUTE FUNCTION public.e2e_slow()`,
-    );
+    const fast = await slowRanges(pair.target, TABLE, 0.3);
     try {
       const before = await latestRun(pair);
       const child = spawn(
@@ -159,7 +150,7 @@ describe('the synthesized workflow, run locally', () => {
       );
       assert.deepEqual(rows[0], { leases: 0, status: 'failed' });
     } finally {
-      await pair.target.query(`DROP TRIGGER IF EXISTS e2e_slow ON public.${TABLE}`);
+      await fast();
     }
     const { stdout } = await runMigrate(['--table', TABLE, '--retry-failed', '--json']);
     const summary = jsonSummary(stdout);
