@@ -5,7 +5,7 @@ import { type ConnectionPairContext, connectionPair } from '../middleware/connec
 import { DATABASES } from '../middleware/databases.js';
 import { METRIC } from '../middleware/metric-names.js';
 import { observability } from '../middleware/observability.js';
-import { rangeFailure } from '../middleware/range-failure.js';
+import { rangeFailureReport } from '../middleware/range-failure-report.js';
 
 export const handler = middy<CopyRangeEvent, CopyRangeResult, Error, ConnectionPairContext>()
   // Outermost, so the logs get the error as it leaves the Lambda: no value of any row in it.
@@ -19,7 +19,7 @@ export const handler = middy<CopyRangeEvent, CopyRangeResult, Error, ConnectionP
       measureError: (_error, metrics) => metrics.addMetric(METRIC.rangeErrors, MetricUnit.Count, 1),
     }),
   )
-  .use(rangeFailure())
+  .use(rangeFailureReport())
   .use(connectionPair({ sides: DATABASES['copy-range'] }))
   .handler((event, context) =>
     copyRange(

@@ -6,7 +6,7 @@ import { type ConnectionPairContext, connectionPair } from '../middleware/connec
 import { DATABASES } from '../middleware/databases.js';
 import { METRIC } from '../middleware/metric-names.js';
 import { observability } from '../middleware/observability.js';
-import { rangeFailure } from '../middleware/range-failure.js';
+import { rangeFailureReport } from '../middleware/range-failure-report.js';
 
 export const handler = middy<VerifyRangeEvent, VerifyRangeResult, Error, ConnectionPairContext>()
   // Outermost, so the logs get the error as it leaves the Lambda: where the range differs, not the values.
@@ -21,6 +21,6 @@ export const handler = middy<VerifyRangeEvent, VerifyRangeResult, Error, Connect
       },
     }),
   )
-  .use(rangeFailure())
+  .use(rangeFailureReport())
   .use(connectionPair({ sides: DATABASES['verify-range'] }))
   .handler((event, context) => verifyRange(event, context.connections, context.reopenTarget));

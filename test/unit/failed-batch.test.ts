@@ -5,7 +5,7 @@ import { classifyDatabaseError, TransientDatabaseError, ValueConversionError } f
 import { type CaughtRange, describeFailedBatch, failedBatchMessageSchema } from '../../functions/core/failed-batch.js';
 import { DEFAULT_POLICIES } from '../../functions/core/policies.js';
 import { rangeFailureError } from '../../functions/core/range-failure.js';
-import { rangeFailure } from '../../functions/middleware/range-failure.js';
+import { rangeFailureReport } from '../../functions/middleware/range-failure-report.js';
 
 const NOW = new Date('2026-01-02T03:04:05.000Z');
 
@@ -112,7 +112,7 @@ describe('the failed-batch message', () => {
 
   test('the CopyRange middleware keeps the error name, which Retry and Catch match', async () => {
     const handler = middy()
-      .use(rangeFailure())
+      .use(rangeFailureReport())
       .handler(async () => {
         const error = new TransientDatabaseError('target: Connection terminated unexpectedly');
         error.attempts = 3;

@@ -7,11 +7,11 @@ import { rangeFailureError } from '../core/range-failure.js';
  * failing key, the attempts, a message without row values). Use it first, so it sees the error last.
  *
  * @example
- * export const handler = middy(copyRangeHandler).use(rangeFailure()).use(connectionPair());
+ * export const handler = middy(copyRangeHandler).use(rangeFailureReport()).use(connectionPair());
  */
-export const rangeFailure = (): middy.MiddlewareObj => {
-  const rangeFailureMiddlewareOnError: middy.MiddlewareFn = async (request) => {
+export const rangeFailureReport = (): middy.MiddlewareObj => {
+  const rangeFailureReportMiddlewareOnError: middy.MiddlewareFn = async (request) => {
     if (request.error) request.error = rangeFailureError(request.error);
   };
-  return { onError: rangeFailureMiddlewareOnError };
+  return { onError: rangeFailureReportMiddlewareOnError };
 };
