@@ -366,6 +366,27 @@ export async function closeTarget(client: pg.Client): Promise<void> {
 }
 
 /**
+ * Opens both sides from their URLs (commands and tests; functions open theirs through the
+ * connection-pair middleware). When one side cannot be opened, the other is closed again.
+ */
+export async function openPairFromUrls(sourceUrl: string, targetUrl: string): Promise<ConnectionPair> {
+  const [source, target] = await Promise.allSettled([
+    openSource(endpointFromUrl(sourceUrl, 'source')),
+    openTarget(endpointFromUrl(targetUrl, 'target')),
+  ]);
+  if (source.status === 'fulfilled' && target.status === 'fulfilled')
+    return { source: source.value, target: target.value };
+  if (source.status === 'fulfilled') await closeSource(source.value);
+  if (target.status === 'fulfilled') await closeTarget(target.value);
+  throw source.status === 'rejected' ? source.reason : (target as PromiseRejectedResult).reason;
+}
+
+/** Closes both sides of a pair, each as {@link closeSource} and {@link closeTarget} do. */
+export async function closePair(pair: ConnectionPair): Promise<void> {
+  await Promise.all([closeSource(pair.source), closeTarget(pair.target)]);
+}
+
+/**
  * Drops a pair's connections at once, without a word to the servers: after one side of a range
  * failed, the other side's query (a stream still sending rows, a cursor waiting to be read) must
  * not go on, and neither connection is used again by the invocation.

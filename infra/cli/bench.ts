@@ -6,8 +6,8 @@ import { performance } from 'node:perf_hooks';
 import { promisify } from 'node:util';
 import { z } from 'zod';
 import {
+  closePair,
   closeSource,
-  closeTarget,
   type Endpoint,
   endpointFromUrl,
   openSource,
@@ -231,7 +231,7 @@ export async function main(argv: string[]): Promise<number> {
     return [...results.values()].some((result) => result.failure) ? 1 : 0;
   } finally {
     rmSync(workDir, { recursive: true, force: true });
-    await Promise.all([closeSource(source), closeTarget(target)]);
+    await closePair({ source, target });
   }
 }
 

@@ -1,12 +1,5 @@
 import { z } from 'zod';
-import {
-  type ConnectionPair,
-  closeSource,
-  closeTarget,
-  endpointFromUrl,
-  openSource,
-  openTarget,
-} from '../../functions/core/connections.js';
+import { closePair, openPairFromUrls } from '../../functions/core/connections.js';
 import { seedUsers } from '../local/seed.js';
 import { type SoakRunResult, seededRandom, soakRun, tableDifferences } from '../local/soak.js';
 import {
@@ -60,10 +53,7 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   Object.assign(process.env, tlsVariables(flags));
-  const pair: ConnectionPair = {
-    source: await openSource(endpointFromUrl(flags.source, 'source')),
-    target: await openTarget(endpointFromUrl(flags.target, 'target')),
-  };
+  const pair = await openPairFromUrls(flags.source, flags.target);
   const results: SoakRunResult[] = [];
   try {
     console.error(`Seeding ${flags.rows} rows into ${flags.table}; ${flags.runs} runs, seed ${flags.seed}`);
@@ -93,7 +83,7 @@ export async function main(argv: string[]): Promise<number> {
       if (result.outcome === 'hung') break;
     }
   } finally {
-    await Promise.all([closeSource(pair.source), closeTarget(pair.target)]);
+    await closePair(pair);
   }
   const totals = soakTotals(results);
   if (flags.json) console.log(JSON.stringify({ seed: flags.seed, ...totals, results }));

@@ -5,14 +5,7 @@ import {
   canonicalSourceRow,
   canonicalTargetRow,
 } from '../../functions/core/canonical.js';
-import {
-  type ConnectionPair,
-  closeSource,
-  closeTarget,
-  endpointFromUrl,
-  openSource,
-  openTarget,
-} from '../../functions/core/connections.js';
+import { type ConnectionPair, closePair, openPairFromUrls } from '../../functions/core/connections.js';
 import type { SourceValue } from '../../functions/core/copy-encoder.js';
 import { quotePg, TARGET_SCHEMA } from '../../functions/core/identifiers.js';
 import { ensureLedger, LEDGER_SCHEMA, lastRunOf } from '../../functions/core/ledger.js';
@@ -224,10 +217,7 @@ function planKills({ kills, killDelayMs, random }: SoakRunOptions): PlannedKill[
 
 /** The killer's own connections, and what it spares: every connection open before the run started. */
 async function openKiller(options: Pick<SoakRunOptions, 'sourceUrl' | 'targetUrl'>) {
-  const pair: ConnectionPair = {
-    source: await openSource(endpointFromUrl(options.sourceUrl, 'source')),
-    target: await openTarget(endpointFromUrl(options.targetUrl, 'target')),
-  };
+  const pair = await openPairFromUrls(options.sourceUrl, options.targetUrl);
   const spared = { source: new Set<number>(), target: new Set<number>() };
   const sourceIds = async () => {
     const [rows] = await pair.source
@@ -271,9 +261,7 @@ async function openKiller(options: Pick<SoakRunOptions, 'sourceUrl' | 'targetUrl
       }
       return ended;
     },
-    async close() {
-      await Promise.all([closeSource(pair.source), closeTarget(pair.target)]);
-    },
+    close: () => closePair(pair),
   };
 }
 

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import type { ConnectionPair } from '../../functions/core/connections.js';
 import { quoteMysql, quotePg } from '../../functions/core/identifiers.js';
 import { quoted } from '../../functions/core/range-rows.js';
@@ -7,7 +7,7 @@ import { rangeCondition } from '../../functions/core/ranges.js';
 import { describeSourceTable } from '../../functions/core/schema.js';
 import { verifyRange } from '../../functions/core/verify-range.js';
 import { migrateLocally } from '../../infra/local/local-migration.js';
-import { closePair, freshDatabases, SOURCE_URL, TARGET_URL, withDatabase } from '../support/databases.js';
+import { freshDatabaseSuite, SOURCE_URL, TARGET_URL, withDatabase } from '../support/databases.js';
 import { within } from '../support/deadline.js';
 import { assertTargetExact } from '../support/exactness.js';
 
@@ -98,16 +98,10 @@ const TABLES = ['events', 'pairs', 'prices', 'uuids', 'words'];
 const literally = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 describe('ranges over any key', () => {
-  let pair: ConnectionPair;
-  before(async () => {
-    pair = await freshDatabases(DATABASE);
-    await seed(pair.source);
-  });
-  after(async () => {
-    await closePair(pair);
-  });
+  const pairOf = freshDatabaseSuite(DATABASE, seed);
 
   test('composite, text, binary, decimal and date keys are cut into several ranges, each the same rows on both sides, every table exact', async () => {
+    const pair = pairOf();
     const outcome = await within(
       120_000,
       'the keyset run',

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { type ConnectionPair, closeSource, closeTarget } from '../../functions/core/connections.js';
+import type { ConnectionPair } from '../../functions/core/connections.js';
 import { quoteMysql } from '../../functions/core/identifiers.js';
 import { migrateLocally } from '../../infra/local/local-migration.js';
 import { SAKILA_ROWS, SAKILA_TABLES, seedSakila } from '../../infra/local/sakila.js';
-import { freshDatabases, SOURCE_URL, TARGET_URL, withDatabase } from '../support/databases.js';
+import { closePair, freshDatabases, SOURCE_URL, TARGET_URL, withDatabase } from '../support/databases.js';
 import { within } from '../support/deadline.js';
 import { assertTargetExact } from '../support/exactness.js';
 
@@ -21,8 +21,7 @@ describe('sakila, the whole database in one run', () => {
   });
   after(async () => {
     await pair.source.promise().query(`DROP DATABASE IF EXISTS ${quoteMysql(DATABASE)}`);
-    await closeSource(pair.source);
-    await closeTarget(pair.target);
+    await closePair(pair);
   });
 
   test('every one of its sixteen tables lands, each verified, composite keys included, views left out', async () => {

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import type { ConnectionPair } from '../../functions/core/connections.js';
 import { quoteMysql, quotePg } from '../../functions/core/identifiers.js';
 import { migrateLocally } from '../../infra/local/local-migration.js';
-import { closePair, freshDatabases, SOURCE_URL, TARGET_URL, withDatabase } from '../support/databases.js';
+import { freshDatabaseSuite, SOURCE_URL, TARGET_URL, withDatabase } from '../support/databases.js';
 import { within } from '../support/deadline.js';
 import { assertTargetExact } from '../support/exactness.js';
 import { jsonSummary, runMigrate } from '../support/migrate-cli.js';
@@ -131,16 +131,10 @@ async function seed(source: ConnectionPair['source']): Promise<void> {
 }
 
 describe('a whole database in one run', () => {
-  let pair: ConnectionPair;
-  before(async () => {
-    pair = await freshDatabases(DATABASE);
-    await seed(pair.source);
-  });
-  after(async () => {
-    await closePair(pair);
-  });
+  const pairOf = freshDatabaseSuite(DATABASE, seed);
 
   test('with no table named, every base table is planned into one Map and lands exactly: split on its key, or one range replaced whole', async () => {
+    const pair = pairOf();
     const outcome = await within(
       120_000,
       'the whole-database run',
@@ -247,6 +241,7 @@ describe('a whole database in one run', () => {
   });
 
   test('a failed range of one table: the run fails naming it, and `migrate --retry-failed` with no table copies just that range', async () => {
+    const pair = pairOf();
     const db = pair.source.promise();
     await db.query("UPDATE film SET description = CONCAT('a', CHAR(0), 'b') WHERE film_id = 301");
     try {

@@ -164,7 +164,7 @@ describe('a connection that dies, loudly or silently, ends the invocation within
       );
       assert.deepEqual(ledger, [{ status: 'failed', attempts: 1 }]);
     } finally {
-      await Promise.all([closeSource(source), closeTarget(target)]);
+      await closePair({ source, target });
     }
   });
 
@@ -203,7 +203,7 @@ describe('a connection that dies, loudly or silently, ends the invocation within
         })(),
       );
     } finally {
-      await Promise.all([closeSource(source), closeTarget(target)]);
+      await closePair({ source, target });
     }
   });
 });

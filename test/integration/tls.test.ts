@@ -4,6 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import {
   type ConnectionPair,
+  closePair,
   closeSource,
   closeTarget,
   endpointFromUrl,
@@ -121,7 +122,7 @@ describe('TLS, against real servers with and without it', () => {
         await seedUsers(source, { table: TABLE, rows: ROWS });
       });
       after(async () => {
-        if (pair) await Promise.all([closeSource(pair.source), closeTarget(pair.target)]);
+        if (pair) await closePair(pair);
       });
 
       /** Runs the command with no TLS variables of the test's own, and with the functions' debug logs on. */

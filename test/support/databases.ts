@@ -2,9 +2,11 @@ import { after, before } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   type ConnectionPair,
+  closePair,
   closeSource,
   closeTarget,
   endpointFromUrl,
+  openPairFromUrls,
   openSource,
   openTarget,
 } from '../../functions/core/connections.js';
@@ -16,12 +18,8 @@ import { seedUsers } from '../../infra/local/seed.js';
 export const SOURCE_URL = process.env.TEST_SOURCE_URL ?? 'mysql://root@127.0.0.1:3306/test';
 export const TARGET_URL = process.env.TEST_TARGET_URL ?? 'postgres://root@127.0.0.1:5432/test';
 
-export async function openPair(): Promise<ConnectionPair> {
-  const [source, target] = await Promise.all([
-    openSource(endpointFromUrl(SOURCE_URL, 'source')),
-    openTarget(endpointFromUrl(TARGET_URL, 'target')),
-  ]);
-  return { source, target };
+export function openPair(): Promise<ConnectionPair> {
+  return openPairFromUrls(SOURCE_URL, TARGET_URL);
 }
 
 /** The same server's URL, naming another database. */
@@ -44,14 +42,28 @@ export async function freshDatabases(database: string, sourceUrl = SOURCE_URL): 
   await pgAdmin.query(`DROP DATABASE IF EXISTS ${quotePg(database)} WITH (FORCE)`);
   await pgAdmin.query(`CREATE DATABASE ${quotePg(database)}`);
   await closeTarget(pgAdmin);
-  return {
-    source: await openSource(endpointFromUrl(withDatabase(sourceUrl, database), 'source')),
-    target: await openTarget(endpointFromUrl(withDatabase(TARGET_URL, database), 'target')),
-  };
+  return openPairFromUrls(withDatabase(sourceUrl, database), withDatabase(TARGET_URL, database));
 }
 
-export async function closePair(pair: ConnectionPair): Promise<void> {
-  await Promise.all([closeSource(pair.source), closeTarget(pair.target)]);
+export { closePair };
+
+/**
+ * A suite in a database of its own (see {@link freshDatabases}), seeded once before its tests, its
+ * pair closed after them: returns the pair, for the tests to take.
+ */
+export function freshDatabaseSuite(
+  database: string,
+  seed: (source: ConnectionPair['source']) => Promise<void>,
+): () => ConnectionPair {
+  let pair: ConnectionPair;
+  before(async () => {
+    pair = await freshDatabases(database);
+    await seed(pair.source);
+  });
+  after(async () => {
+    await closePair(pair);
+  });
+  return () => pair;
 }
 
 /** Drops the table on both sides, with its lease and watermark: a table made anew has no history. */
